@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("lessons.urls")),
+]
+
+admin.site.site_header = "Sockets — staff"
+admin.site.site_title = "Sockets staff"
+admin.site.index_title = "Course content"

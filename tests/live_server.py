@@ -1,0 +1,87 @@
+"""Run the real site under Daphne in a subprocess, for end-to-end tests.
+
+The server gets its own SQLite file and collected static files, runs with
+debug off like production, and is ready when Daphne prints the address it
+listens on (no polling, no sleeps).
+"""
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LISTENING = re.compile(r"Listening on TCP address ([\d.]+):(\d+)")
+
+
+def site_env(workdir: Path, **extra) -> dict:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sockets_site.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "test-" + "k" * 60 + "-not-for-production",
+        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "DJANGO_STATIC_ROOT": str(workdir / "static"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("DJANGO_SECURE", None)
+    env.update(extra)
+    return env
+
+
+def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+class DaphneServer:
+    def __init__(self, workdir: Path, **env):
+        self.workdir = workdir
+        self.env = site_env(workdir, **env)
+        self.process = None
+        self.log: list[str] = []
+
+    def __enter__(self):
+        for command in (("migrate", "--noinput"), ("load_course",), ("collectstatic", "--noinput")):
+            result = manage(self.env, *command)
+            if result.returncode:
+                raise RuntimeError(f"manage.py {command[0]} failed:\n{result.stderr}")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0",
+             "sockets_site.asgi:application"],
+            cwd=ROOT, env=self.env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        for line in self.process.stderr:
+            self.log.append(line)
+            match = LISTENING.search(line)
+            if match:
+                self.host, self.port = match.group(1), int(match.group(2))
+                break
+        else:
+            raise RuntimeError("Daphne exited before listening:\n" + "".join(self.log))
+        # Keep draining the log so the server never blocks on a full pipe.
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self
+
+    def _drain(self):
+        for line in self.process.stderr:
+            self.log.append(line)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def manage(self, *args):
+        return manage(self.env, *args)
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=10)

@@ -1,0 +1,76 @@
+"""Settings come from the environment; each case runs manage.py in a fresh process."""
+
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.management import get_commands
+
+from tests.live_server import ROOT, manage, site_env
+
+HTTPS_ONLY = {"security.W004", "security.W008", "security.W012", "security.W016"}
+
+
+@pytest.fixture
+def env(tmp_path):
+    return site_env(tmp_path)
+
+
+def test_it_refuses_to_start_with_debug_off_and_no_secret_key(env):
+    del env["DJANGO_SECRET_KEY"]
+    result = manage(env, "check")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr
+
+
+def test_it_reports_only_https_settings_on_the_deploy_check(env):
+    result = manage(env, "check", "--deploy")
+    ids = set(__import__("re").findall(r"\(([\w.]+)\)", result.stderr))
+    assert ids == HTTPS_ONLY, result.stderr
+
+
+def test_it_passes_the_deploy_check_with_secure_on(env):
+    env["DJANGO_SECURE"] = "1"
+    result = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_it_explains_a_malformed_setting(env):
+    env["DJANGO_DEBUG"] = "maybe"
+    result = manage(env, "check")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be one of" in result.stderr
+
+
+def test_it_reads_hosts_database_and_redis_from_the_environment(env):
+    env.update(
+        DJANGO_ALLOWED_HOSTS="sockets.example.org, www.sockets.example.org",
+        DATABASE_URL="postgres://user:pw@db.internal:5432/sockets",
+        REDIS_URL="redis://cache.internal:6379/0",
+    )
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.ALLOWED_HOSTS, s.DATABASES['default']['ENGINE'],"
+        " s.DATABASES['default']['HOST'], s.CHANNEL_LAYERS['default'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "['sockets.example.org', 'www.sockets.example.org']" in result.stdout
+    assert "postgresql" in result.stdout and "db.internal" in result.stdout
+    assert "channels_redis.core.RedisChannelLayer" in result.stdout
+    assert "redis://cache.internal:6379/0" in result.stdout
+
+
+def test_it_defaults_to_sqlite_and_the_in_memory_channel_layer():
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
+
+
+def test_it_serves_asgi_from_runserver():
+    assert settings.INSTALLED_APPS[0] == "daphne"
+    assert settings.ASGI_APPLICATION == "sockets_site.asgi.application"
+    assert get_commands()["runserver"] == "daphne"
