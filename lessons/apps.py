@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class LessonsConfig(AppConfig):
     name = "lessons"
     verbose_name = "Course"
+
+    def ready(self):
+        from lessons import learners  # noqa: F401 - connects the log-in signal

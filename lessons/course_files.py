@@ -19,6 +19,16 @@ class CourseFileError(ValueError):
     pass
 
 
+class _Dumper(yaml.SafeDumper):
+    # Indented lists and no line wrapping: one field per line reads and diffs well.
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
+
+
+def _dump(data) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000)
+
+
 def lesson_paths(root: Path) -> list[Path]:
     return sorted((root / "lessons").glob("*.md"))
 
@@ -64,7 +74,7 @@ def read_lessons(root: Path) -> list[dict]:
 def write_lesson(root: Path, fields: dict) -> Path:
     path = root / "lessons" / f"{fields['slug']}.md"
     meta = {name: fields[name] for name in LESSON_FIELDS if name != "slug"}
-    head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+    head = _dump(meta)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"---\n{head}---\n\n{fields['body'].strip()}\n", encoding="utf-8")
     return path
@@ -106,7 +116,142 @@ def write_glossary(root: Path, terms: list[dict]) -> Path:
         }
         for t in terms
     ]
-    path.write_text(
-        yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
-    )
+    path.write_text(_dump(entries), encoding="utf-8")
+    return path
+
+
+QUIZ_FIELDS = ("title", "lesson", "order", "description", "pass_mark", "max_attempts", "counts",
+               "published", "questions")  # fmt: skip
+QUESTION_KINDS = ("single", "multiple", "true_false", "text", "number")
+
+
+def quiz_paths(root: Path) -> list[Path]:
+    return sorted((root / "quizzes").glob("*.yaml"))
+
+
+def _number(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CourseFileError(f"{where}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _question(raw, where: str) -> dict:
+    if not isinstance(raw, dict):
+        raise CourseFileError(f"{where}: each question must be a mapping")
+    for name in ("key", "kind", "prompt", "explanation"):
+        if not raw.get(name):
+            raise CourseFileError(f"{where}: the question needs '{name}'")
+    where = f"{where} '{raw['key']}'"
+    kind = raw["kind"]
+    if kind not in QUESTION_KINDS:
+        raise CourseFileError(f"{where}: kind must be one of {', '.join(QUESTION_KINDS)}")
+    question = {
+        "key": str(raw["key"]),
+        "kind": kind,
+        "prompt": str(raw["prompt"]).strip(),
+        "hint": str(raw.get("hint") or "").strip(),
+        "explanation": str(raw["explanation"]).strip(),
+        "teaches": str(raw.get("teaches") or ""),
+    }
+    if kind in ("single", "multiple"):
+        question["choices"] = [
+            {
+                "text": str(choice["text"]),
+                "correct": bool(choice.get("correct", False)),
+                "feedback": str(choice.get("feedback") or ""),
+            }
+            for choice in raw.get("choices") or []
+        ]
+    elif kind == "true_false":
+        if not isinstance(raw.get("answer"), bool):
+            raise CourseFileError(f"{where}: a true/false question needs answer: true or false")
+        feedback = raw.get("feedback") or {}
+        question["answer"] = raw["answer"]
+        question["feedback"] = {
+            "true": str(feedback.get(True, feedback.get("true")) or ""),
+            "false": str(feedback.get(False, feedback.get("false")) or ""),
+        }
+    elif kind == "text":
+        question["accepted"] = [str(answer) for answer in raw.get("accepted") or []]
+    else:
+        if raw.get("answer") is None:
+            raise CourseFileError(f"{where}: a number question needs its answer")
+        question["answer"] = _number(raw["answer"], where)
+        question["tolerance"] = _number(raw.get("tolerance", 0), where)
+    return question
+
+
+def read_quiz(path: Path) -> dict:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CourseFileError(f"{path.name}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise CourseFileError(f"{path.name}: expected a mapping of quiz fields")
+    unknown = set(raw) - set(QUIZ_FIELDS)
+    if unknown:
+        raise CourseFileError(f"{path.name}: unknown field(s): {sorted(unknown)}")
+    if not raw.get("title"):
+        raise CourseFileError(f"{path.name}: the quiz needs a title")
+    if raw.get("counts", "highest") not in ("highest", "last"):
+        raise CourseFileError(f"{path.name}: counts must be 'highest' or 'last'")
+    questions = [
+        _question(q, f"{path.name}, question {n}")
+        for n, q in enumerate(raw.get("questions") or [], start=1)
+    ]
+    keys = [q["key"] for q in questions]
+    if len(keys) != len(set(keys)):
+        raise CourseFileError(f"{path.name}: two questions share a key")
+    return {
+        "slug": path.stem,
+        "title": str(raw["title"]),
+        "lesson": raw.get("lesson") or None,
+        "order": int(raw.get("order", 0)),
+        "description": str(raw.get("description") or ""),
+        "pass_mark": int(raw.get("pass_mark", 70)),
+        "max_attempts": raw.get("max_attempts"),
+        "counts": raw.get("counts", "highest"),
+        "published": bool(raw.get("published", True)),
+        "questions": questions,
+    }
+
+
+def read_quizzes(root: Path) -> list[dict]:
+    return [read_quiz(path) for path in quiz_paths(root)]
+
+
+def _plain_number(value: float):
+    # 3.0 is written as 3, as a person would type it.
+    return int(value) if float(value).is_integer() else value
+
+
+def _question_for_file(question: dict) -> dict:
+    out = {"key": question["key"], "kind": question["kind"], "prompt": question["prompt"]}
+    if question["hint"]:
+        out["hint"] = question["hint"]
+    out["explanation"] = question["explanation"]
+    if question["teaches"]:
+        out["teaches"] = question["teaches"]
+    if "choices" in question:
+        out["choices"] = question["choices"]
+    elif question["kind"] == "true_false":
+        out["answer"] = question["answer"]
+        if any(question["feedback"].values()):
+            out["feedback"] = question["feedback"]
+    elif "accepted" in question:
+        out["accepted"] = question["accepted"]
+    else:
+        out["answer"] = _plain_number(question["answer"])
+        out["tolerance"] = _plain_number(question["tolerance"])
+    return out
+
+
+def write_quiz(root: Path, slug: str, fields: dict) -> Path:
+    out = {name: fields[name] for name in QUIZ_FIELDS if name != "questions"}
+    if out["lesson"] is None:
+        del out["lesson"]
+    out["questions"] = [_question_for_file(q) for q in fields["questions"]]
+    path = root / "quizzes" / f"{slug}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_dump(out), encoding="utf-8")
     return path

@@ -205,6 +205,11 @@ def sanitise(html: str) -> str:
     )
 
 
+def render_inline(text: str) -> str:
+    """One line of Markdown (a quiz prompt), without a wrapping paragraph."""
+    return sanitise(_parser.renderInline(text))
+
+
 def render(markdown: str, glossary: list[GlossaryEntry] = (), glossary_url: str = "") -> Rendered:
     env: dict = {}
     tokens = _parser.parse(markdown, env)

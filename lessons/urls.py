@@ -1,11 +1,74 @@
-from django.urls import path
+from django.contrib.auth import views as auth
+from django.urls import path, reverse_lazy
 
-from lessons import views
+from lessons.views import accounts, course, quizzes
 
 app_name = "lessons"
 
+
+def _account(view, template, **kwargs):
+    return view.as_view(template_name=f"lessons/accounts/{template}.html", **kwargs)
+
+
 urlpatterns = [
-    path("", views.course, name="index"),
-    path("lessons/<slug:slug>/", views.lesson_detail, name="detail"),
-    path("glossary/", views.glossary, name="glossary"),
+    path("", course.course, name="index"),
+    path("lessons/<slug:slug>/", course.lesson_detail, name="detail"),
+    path("lessons/<slug:slug>/read/", course.mark_read, name="mark_read"),
+    path("glossary/", course.glossary, name="glossary"),
+    path("quizzes/", quizzes.quiz_list, name="quiz_list"),
+    path("quizzes/<slug:slug>/", quizzes.take_quiz, name="quiz"),
+    path("quizzes/<slug:slug>/restart/", quizzes.restart_quiz, name="quiz_restart"),
+    path("quizzes/<slug:slug>/attempts/<int:pk>/", quizzes.attempt_result, name="attempt"),
+    path("quizzes/<slug:slug>/attempts/<int:pk>/retry/", quizzes.retry_missed, name="retry"),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path(
+        "accounts/login/",
+        _account(auth.LoginView, "login", redirect_authenticated_user=True),
+        name="login",
+    ),  # fmt: skip
+    path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/change/",
+        _account(
+            auth.PasswordChangeView,
+            "password_change",
+            success_url=reverse_lazy("lessons:password_change_done"),
+        ),
+        name="password_change",
+    ),  # fmt: skip
+    path(
+        "accounts/password/change/done/",
+        _account(auth.PasswordChangeDoneView, "password_change_done"),
+        name="password_change_done",
+    ),  # fmt: skip
+    path(
+        "accounts/password/reset/",
+        _account(
+            auth.PasswordResetView,
+            "password_reset",
+            email_template_name="lessons/accounts/password_reset_email.txt",
+            subject_template_name="lessons/accounts/password_reset_subject.txt",
+            success_url=reverse_lazy("lessons:password_reset_done"),
+        ),
+        name="password_reset",
+    ),  # fmt: skip
+    path(
+        "accounts/password/reset/sent/",
+        _account(auth.PasswordResetDoneView, "password_reset_done"),
+        name="password_reset_done",
+    ),  # fmt: skip
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        _account(
+            auth.PasswordResetConfirmView,
+            "password_reset_confirm",
+            success_url=reverse_lazy("lessons:password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),  # fmt: skip
+    path(
+        "accounts/password/reset/complete/",
+        _account(auth.PasswordResetCompleteView, "password_reset_complete"),
+        name="password_reset_complete",
+    ),  # fmt: skip
 ]

@@ -110,8 +110,11 @@ def test_it_exports_an_unedited_course_byte_for_byte(content_dir, tmp_path):
     out = tmp_path / "exported"
     call_command("export_course", "--content-dir", str(out), verbosity=0)
     assert filecmp.cmp(content_dir / "glossary.yaml", out / "glossary.yaml", shallow=False)
-    for path in (content_dir / "lessons").glob("*.md"):
-        assert path.read_text() == (out / "lessons" / path.name).read_text(), path.name
+    files = [*(content_dir / "lessons").glob("*.md"), *(content_dir / "quizzes").glob("*.yaml")]
+    assert len(files) == 11
+    for path in files:
+        exported = out / path.parent.name / path.name
+        assert path.read_text() == exported.read_text(), path.name
 
 
 @pytest.mark.django_db

@@ -41,7 +41,7 @@ class GlossaryTerm(models.Model):
         }
 
     def content_hash(self) -> str:
-        return _hash(self.source_fields())
+        return hash_fields(self.source_fields())
 
 
 class LessonQuerySet(models.QuerySet):
@@ -94,7 +94,7 @@ class Lesson(models.Model):
         }
 
     def content_hash(self) -> str:
-        return _hash(self.source_fields())
+        return hash_fields(self.source_fields())
 
     @property
     def edited_since_load(self) -> bool:
@@ -129,5 +129,5 @@ def normalise_markdown(text: str) -> str:
     return text.replace("\r\n", "\n").strip()
 
 
-def _hash(fields: dict) -> str:
+def hash_fields(fields: dict) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()

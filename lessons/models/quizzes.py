@@ -1,0 +1,200 @@
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from lessons import markdown, quiz_rules
+from lessons.models.course import Lesson, hash_fields
+
+
+class QuizQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if user.is_staff:
+            return self
+        return self.filter(published=True)
+
+
+class Quiz(models.Model):
+    class Counts(models.TextChoices):
+        HIGHEST = "highest", "The highest score"
+        LAST = "last", "The last attempt"
+
+    title = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80, unique=True)
+    lesson = models.OneToOneField(
+        Lesson,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="quiz",
+        help_text="The lesson this quiz checks; leave empty for the course quiz.",
+    )
+    description = models.CharField(max_length=300, blank=True)
+    order = models.PositiveIntegerField(default=0, db_index=True)
+    pass_mark = models.PositiveSmallIntegerField(
+        default=70,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Percent needed to pass. Passing a lesson's quiz also marks the lesson read.",
+    )
+    max_attempts = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Leave empty for unlimited attempts.",
+    )
+    counts = models.CharField(
+        "attempt that counts", max_length=10, choices=Counts, default=Counts.HIGHEST
+    )
+    published = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    loaded_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    objects = QuizQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name_plural = "quizzes"
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("lessons:quiz", args=[self.slug])
+
+    def source_fields(self) -> dict:
+        """The quiz with its questions and choices, as the content file holds it."""
+        fields = {
+            "title": self.title,
+            "lesson": self.lesson.slug if self.lesson_id else None,
+            "order": self.order,
+            "description": self.description,
+            "pass_mark": self.pass_mark,
+            "max_attempts": self.max_attempts,
+            "counts": self.counts,
+            "published": self.published,
+        }
+        fields["questions"] = [q.source_fields() for q in self.questions.all()]
+        return fields
+
+    def content_hash(self) -> str:
+        return hash_fields(self.source_fields())
+
+
+class Question(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = quiz_rules.SINGLE, "Single choice"
+        MULTIPLE = quiz_rules.MULTIPLE, "Multiple choice (select all that apply)"
+        TRUE_FALSE = quiz_rules.TRUE_FALSE, "True or false"
+        TEXT = quiz_rules.TEXT, "Short text"
+        NUMBER = quiz_rules.NUMBER, "Number"
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
+    key = models.SlugField(
+        max_length=80, help_text="Stable name within the quiz, used by the content files."
+    )
+    order = models.PositiveIntegerField(default=0)
+    kind = models.CharField("type", max_length=12, choices=Kind, default=Kind.SINGLE)
+    prompt = models.TextField(help_text="Markdown (inline formatting).")
+    hint = models.CharField(
+        max_length=300, blank=True, help_text="Optional; students may reveal it before answering."
+    )
+    explanation = models.TextField(help_text="Shown after the attempt is submitted.")
+    lesson = models.ForeignKey(
+        Lesson,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="taught in lesson",
+    )
+    anchor = models.CharField(
+        "section anchor", max_length=120, blank=True,
+        help_text="The id of the lesson heading that teaches this, e.g. finding-the-process.",
+    )  # fmt: skip
+    accepted = models.JSONField(
+        "accepted answers",
+        default=list,
+        blank=True,
+        help_text='Short text only: a list such as ["TCP", "Transmission Control Protocol"]; '
+        "compared ignoring case and surrounding spaces.",
+    )
+    number_answer = models.FloatField("correct number", null=True, blank=True)
+    tolerance = models.FloatField(
+        default=0, validators=[MinValueValidator(0)], help_text="Number only: allowed difference."
+    )
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["quiz", "key"], name="unique_question_key_per_quiz")
+        ]
+
+    def __str__(self):
+        return self.prompt[:80]
+
+    @property
+    def prompt_html(self):
+        return mark_safe(markdown.render_inline(self.prompt))  # noqa: S308 - sanitised by nh3
+
+    @property
+    def teaches(self) -> str:
+        if not self.lesson_id:
+            return ""
+        return f"{self.lesson.slug}#{self.anchor}" if self.anchor else self.lesson.slug
+
+    @property
+    def teaches_url(self) -> str:
+        if not self.lesson_id:
+            return ""
+        url = self.lesson.get_absolute_url()
+        return f"{url}#{self.anchor}" if self.anchor else url
+
+    def clean(self):
+        errors = quiz_rules.question_errors(self.kind, None, self.accepted, self.number_answer)
+        if errors:
+            raise ValidationError(errors)
+
+    def source_fields(self) -> dict:
+        fields = {
+            "key": self.key,
+            "kind": self.kind,
+            "prompt": self.prompt,
+            "hint": self.hint,
+            "explanation": self.explanation,
+            "teaches": self.teaches,
+        }
+        if self.kind == self.Kind.TRUE_FALSE:
+            choices = {c.text: c for c in self.choices.all()}
+            fields["answer"] = bool(choices.get("True") and choices["True"].is_correct)
+            fields["feedback"] = {
+                "true": choices["True"].feedback if "True" in choices else "",
+                "false": choices["False"].feedback if "False" in choices else "",
+            }
+        elif self.kind in (self.Kind.SINGLE, self.Kind.MULTIPLE):
+            fields["choices"] = [
+                {"text": c.text, "correct": c.is_correct, "feedback": c.feedback}
+                for c in self.choices.all()
+            ]
+        elif self.kind == self.Kind.TEXT:
+            fields["accepted"] = list(self.accepted)
+        elif self.kind == self.Kind.NUMBER:
+            fields["answer"] = self.number_answer
+            fields["tolerance"] = float(self.tolerance)
+        return fields
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    text = models.CharField(max_length=300)
+    is_correct = models.BooleanField("correct", default=False)
+    feedback = models.CharField(
+        max_length=400, blank=True, help_text="Shown after submission to students who chose it."
+    )
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self):
+        return self.text

@@ -1,0 +1,99 @@
+"""A learner's progress through the course, computed in a fixed number of queries.
+
+The course is a path: each lesson (read it), then its quiz (pass it), and at
+the end the course quiz. "Continue" points at the first step not yet done.
+"""
+
+from dataclasses import dataclass, field
+
+from lessons.attempts import counted
+from lessons.models import Attempt, LessonRead
+
+
+@dataclass
+class QuizScore:
+    quiz: object
+    attempts: int = 0
+    score: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.score is not None and self.score >= self.quiz.pass_mark
+
+
+@dataclass
+class Step:
+    label: str
+    url: str
+    done: bool
+
+
+@dataclass
+class CourseProgress:
+    lessons: list = field(default_factory=list)  # (lesson, read, QuizScore | None)
+    final: QuizScore | None = None
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def done(self) -> int:
+        return sum(step.done for step in self.steps)
+
+    @property
+    def total(self) -> int:
+        return len(self.steps)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def next_step(self) -> Step | None:
+        return next((step for step in self.steps if not step.done), None)
+
+    @property
+    def started(self) -> bool:
+        return self.done > 0
+
+
+def quiz_scores(learner, quizzes: list) -> dict[int, QuizScore]:
+    scores = {quiz.pk: QuizScore(quiz) for quiz in quizzes}
+    attempts = learner.owns(
+        Attempt.objects.filter(quiz__in=[q.pk for q in quizzes], submitted_at__isnull=False)
+    ).only("pk", "quiz_id", "percent", "submitted_at")
+    by_quiz: dict[int, list] = {}
+    for attempt in attempts:
+        by_quiz.setdefault(attempt.quiz_id, []).append(attempt)
+    for quiz_id, done in by_quiz.items():
+        score = scores[quiz_id]
+        score.attempts = len(done)
+        best = counted(done, score.quiz.counts)
+        score.score = best.percent if best else None
+    return scores
+
+
+def course_progress(learner, lessons: list, quizzes: list) -> CourseProgress:
+    read = set(
+        learner.owns(
+            LessonRead.objects.filter(lesson__in=[item.pk for item in lessons])
+        ).values_list("lesson_id", flat=True)
+    )
+    scores = quiz_scores(learner, quizzes)
+    by_lesson = {quiz.lesson_id: scores[quiz.pk] for quiz in quizzes if quiz.lesson_id}
+    progress = CourseProgress()
+    for lesson in lessons:
+        score = by_lesson.get(lesson.pk)
+        is_read = lesson.pk in read or bool(score and score.passed)
+        progress.lessons.append((lesson, is_read, score))
+        progress.steps.append(Step(f"Read “{lesson.title}”", lesson.get_absolute_url(), is_read))
+        if score:
+            progress.steps.append(
+                Step(f"Take “{score.quiz.title}”", score.quiz.get_absolute_url(), score.passed)
+            )
+    finals = [scores[q.pk] for q in quizzes if not q.lesson_id]
+    if finals:
+        progress.final = finals[0]
+        progress.steps.append(
+            Step(f"Take “{finals[0].quiz.title}”", finals[0].quiz.get_absolute_url(),
+                 finals[0].passed)
+        )  # fmt: skip
+    return progress

@@ -1,0 +1,64 @@
+"""The form a student fills in for one attempt.
+
+Fields are built from the attempt's own question and choice order. The form
+knows nothing of which answers are right: grading happens after submission,
+in lessons.grading, on the server.
+"""
+
+from django import forms
+
+from lessons import quiz_rules
+from lessons.grading import Response
+
+
+def field_name(question) -> str:
+    return f"q{question.pk}"
+
+
+class AttemptForm(forms.Form):
+    def __init__(self, *args, ordered_questions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ordered_questions = ordered_questions
+        for question, choices in ordered_questions:
+            self.fields[field_name(question)] = self._field(question, choices)
+
+    @staticmethod
+    def _field(question, choices):
+        options = [(str(c.pk), c.text) for c in choices]
+        if question.kind == quiz_rules.MULTIPLE:
+            return forms.TypedMultipleChoiceField(
+                choices=options, coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+            )
+        if question.kind in quiz_rules.CHOICE_KINDS:
+            return forms.TypedChoiceField(
+                choices=options, coerce=int, required=False, widget=forms.RadioSelect,
+                empty_value=None,
+            )  # fmt: skip
+        if question.kind == quiz_rules.NUMBER:
+            return forms.FloatField(
+                required=False,
+                widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+                error_messages={"invalid": "Enter a number, such as 3 or 2.5."},
+            )
+        return forms.CharField(
+            required=False, max_length=300, widget=forms.TextInput(attrs={"autocomplete": "off"})
+        )
+
+    def responses(self) -> dict[int, Response]:
+        responses = {}
+        for question, _ in self.ordered_questions:
+            value = self.cleaned_data.get(field_name(question))
+            if question.kind == quiz_rules.MULTIPLE:
+                response = Response(choice_ids=list(value or []))
+            elif question.kind in quiz_rules.CHOICE_KINDS:
+                response = Response(choice_ids=[value] if value is not None else [])
+            elif question.kind == quiz_rules.NUMBER:
+                response = Response(number=value)
+            else:
+                response = Response(text=value or "")
+            responses[question.pk] = response
+        return responses
+
+    def rows(self):
+        """(question, bound field) pairs in attempt order, for the template."""
+        return [(q, self[field_name(q)]) for q, _ in self.ordered_questions]

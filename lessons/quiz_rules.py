@@ -1,0 +1,48 @@
+"""What makes a quiz question well formed.
+
+One set of rules for the admin forms and the content loader, so a question
+that loads from a file could also be saved in the admin, and the reverse.
+"""
+
+SINGLE, MULTIPLE, TRUE_FALSE, TEXT, NUMBER = "single", "multiple", "true_false", "text", "number"
+CHOICE_KINDS = (SINGLE, MULTIPLE, TRUE_FALSE)
+
+
+def question_errors(kind, choices=None, accepted=(), number_answer=None) -> list[str]:
+    """`choices` is a list of (text, is_correct), or None to leave choices unchecked
+    (the admin checks them with the choice forms); returns sentences for staff."""
+    errors = []
+    if kind in CHOICE_KINDS and choices is None:
+        return errors
+    choices = choices or []
+    correct = sum(1 for _, is_correct in choices if is_correct)
+    if kind == SINGLE:
+        if len(choices) < 2:
+            errors.append("A single-choice question needs at least two choices.")
+        if correct != 1:
+            errors.append(
+                f"A single-choice question needs exactly one correct choice (it has {correct})."
+            )
+    elif kind == MULTIPLE:
+        if len(choices) < 2:
+            errors.append("A multiple-choice question needs at least two choices.")
+        if correct < 1:
+            errors.append("A multiple-choice question needs at least one correct choice.")
+    elif kind == TRUE_FALSE:
+        texts = sorted(text for text, _ in choices)
+        if texts != ["False", "True"] or correct != 1:
+            errors.append(
+                "A true/false question needs exactly two choices, True and False, "
+                "one of them correct."
+            )
+    elif kind == TEXT:
+        if not [answer for answer in accepted if str(answer).strip()]:
+            errors.append("A short-text question needs at least one accepted answer.")
+    elif kind == NUMBER:
+        if number_answer is None:
+            errors.append("A number question needs its correct answer.")
+    else:
+        errors.append(f"Unknown question type {kind!r}.")
+    if kind not in CHOICE_KINDS and choices:
+        errors.append("Only choice questions have choices; remove them or change the type.")
+    return errors
