@@ -41,12 +41,13 @@ class QuizStats:
 
 def _bands(percents: list[float]) -> list[tuple[str, int]]:
     counts = Counter(min(int(p // 10), 9) for p in percents)
-    return [(f"{10 * b}–{10 * b + 9 if b < 9 else 100}%", counts[b]) for b in range(10)]
+    return [(f"{10 * b} to {10 * b + 9 if b < 9 else 100}%", counts[b]) for b in range(10)]
 
 
 def quiz_stats(quiz) -> QuizStats:
-    attempts = list(quiz.attempts.filter(submitted_at__isnull=False).values_list("percent",
-                                                                                  flat=True))  # fmt: skip
+    attempts = list(
+        quiz.attempts.filter(submitted_at__isnull=False).values_list("percent", flat=True)
+    )
     stats = QuizStats(attempts=len(attempts), bands=_bands(attempts))
     if attempts:
         stats.mean = round(sum(attempts) / len(attempts), 1)

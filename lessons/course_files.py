@@ -120,8 +120,17 @@ def write_glossary(root: Path, terms: list[dict]) -> Path:
     return path
 
 
-QUIZ_FIELDS = ("title", "lesson", "order", "description", "pass_mark", "max_attempts", "counts",
-               "published", "questions")  # fmt: skip
+QUIZ_FIELDS = (
+    "title",
+    "lesson",
+    "order",
+    "description",
+    "pass_mark",
+    "max_attempts",
+    "counts",
+    "published",
+    "questions",
+)
 QUESTION_KINDS = ("single", "multiple", "true_false", "text", "number")
 
 

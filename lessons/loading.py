@@ -129,10 +129,17 @@ def _check_quiz(fields: dict, sections: dict[str, set[str]]) -> None:
 def _choices(question: dict) -> list[dict]:
     if question["kind"] == "true_false":
         return [
-            {"text": "True", "correct": question["answer"], "feedback": question["feedback"]["true"]},
-            {"text": "False", "correct": not question["answer"],
-             "feedback": question["feedback"]["false"]},
-        ]  # fmt: skip
+            {
+                "text": "True",
+                "correct": question["answer"],
+                "feedback": question["feedback"]["true"],
+            },
+            {
+                "text": "False",
+                "correct": not question["answer"],
+                "feedback": question["feedback"]["false"],
+            },
+        ]
     return question.get("choices", [])
 
 
@@ -158,8 +165,15 @@ def _sync_quiz(fields: dict, force: bool, report: Report) -> None:
 
 
 def _apply_quiz(quiz: Quiz, fields: dict) -> Quiz:
-    for name in ("title", "order", "description", "pass_mark", "max_attempts", "counts",
-                 "published"):  # fmt: skip
+    for name in (
+        "title",
+        "order",
+        "description",
+        "pass_mark",
+        "max_attempts",
+        "counts",
+        "published",
+    ):
         setattr(quiz, name, fields[name])
     quiz.lesson = Lesson.objects.get(slug=fields["lesson"]) if fields["lesson"] else None
     quiz.save()

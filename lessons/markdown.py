@@ -20,12 +20,55 @@ from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
 
 ALLOWED_TAGS = {
-    "a", "abbr", "aside", "b", "blockquote", "br", "caption", "code", "dd", "del",
-    "details", "div", "dl", "dt", "em", "figcaption", "figure", "h2", "h3", "h4", "h5",
-    "h6", "hr", "i", "img", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp",
-    "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "th",
-    "thead", "tr", "ul", "var",
-}  # fmt: skip
+    "a",
+    "abbr",
+    "aside",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+    "var",
+}
 ALLOWED_ATTRIBUTES = {
     "*": {"id", "title", "lang"},
     "a": {"href", "aria-label"},
@@ -65,9 +108,13 @@ def _heading_slug(text: str) -> str:
 def _build_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable("table")
     anchors_plugin(
-        md, min_level=2, max_level=3, slug_func=_heading_slug, permalink=True,
+        md,
+        min_level=2,
+        max_level=3,
+        slug_func=_heading_slug,
+        permalink=True,
         permalinkSymbol="#",
-    )  # fmt: skip
+    )
     return md
 
 

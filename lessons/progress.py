@@ -93,7 +93,10 @@ def course_progress(learner, lessons: list, quizzes: list) -> CourseProgress:
     if finals:
         progress.final = finals[0]
         progress.steps.append(
-            Step(f"Take “{finals[0].quiz.title}”", finals[0].quiz.get_absolute_url(),
-                 finals[0].passed)
-        )  # fmt: skip
+            Step(
+                f"Take “{finals[0].quiz.title}”",
+                finals[0].quiz.get_absolute_url(),
+                finals[0].passed,
+            )
+        )
     return progress

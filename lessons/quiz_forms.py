@@ -31,9 +31,12 @@ class AttemptForm(forms.Form):
             )
         if question.kind in quiz_rules.CHOICE_KINDS:
             return forms.TypedChoiceField(
-                choices=options, coerce=int, required=False, widget=forms.RadioSelect,
+                choices=options,
+                coerce=int,
+                required=False,
+                widget=forms.RadioSelect,
                 empty_value=None,
-            )  # fmt: skip
+            )
         if question.kind == quiz_rules.NUMBER:
             return forms.FloatField(
                 required=False,

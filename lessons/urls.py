@@ -25,7 +25,7 @@ urlpatterns = [
         "accounts/login/",
         _account(auth.LoginView, "login", redirect_authenticated_user=True),
         name="login",
-    ),  # fmt: skip
+    ),
     path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/change/",
@@ -35,12 +35,12 @@ urlpatterns = [
             success_url=reverse_lazy("lessons:password_change_done"),
         ),
         name="password_change",
-    ),  # fmt: skip
+    ),
     path(
         "accounts/password/change/done/",
         _account(auth.PasswordChangeDoneView, "password_change_done"),
         name="password_change_done",
-    ),  # fmt: skip
+    ),
     path(
         "accounts/password/reset/",
         _account(
@@ -51,12 +51,12 @@ urlpatterns = [
             success_url=reverse_lazy("lessons:password_reset_done"),
         ),
         name="password_reset",
-    ),  # fmt: skip
+    ),
     path(
         "accounts/password/reset/sent/",
         _account(auth.PasswordResetDoneView, "password_reset_done"),
         name="password_reset_done",
-    ),  # fmt: skip
+    ),
     path(
         "accounts/password/reset/<uidb64>/<token>/",
         _account(
@@ -65,10 +65,10 @@ urlpatterns = [
             success_url=reverse_lazy("lessons:password_reset_complete"),
         ),
         name="password_reset_confirm",
-    ),  # fmt: skip
+    ),
     path(
         "accounts/password/reset/complete/",
         _account(auth.PasswordResetCompleteView, "password_reset_complete"),
         name="password_reset_complete",
-    ),  # fmt: skip
+    ),
 ]

@@ -20,9 +20,12 @@ class _FormReader(HTMLParser):
             kind = attrs.get("type", "text")
             if kind in ("checkbox", "radio") and "checked" not in attrs:
                 return
-            if kind in ("submit", "button", "file"):
+            if kind in ("submit", "button", "file") or "__prefix__" in name:
                 return
-            self.data.setdefault(name, []).append(attrs.get("value", "on"))
+            default = "on" if kind in ("checkbox", "radio") else ""
+            self.data.setdefault(name, []).append(attrs.get("value", default))
+        elif "__prefix__" in (name or ""):
+            return
         elif tag == "textarea" and name:
             self._textarea = name
             self.data[name] = [""]
@@ -49,6 +52,13 @@ def form_fields(html: str) -> dict[str, list[str]]:
     reader = _FormReader()
     reader.feed(html)
     return reader.data
+
+
+def post_data(html: str) -> dict:
+    """The form's fields as the test client posts them (lists for repeated names)."""
+    return {
+        name: values if len(values) > 1 else values[0] for name, values in form_fields(html).items()
+    }
 
 
 def attempt_id(html: str) -> str:
@@ -79,8 +89,10 @@ def wrong_answer(question: Question) -> list[str]:
 
 def submission(html: str, quiz, wrong: set[str] = frozenset()) -> dict:
     """POST data answering every question on the page; keys in `wrong` answered wrongly."""
-    data = {"attempt": attempt_id(html),
-            "csrfmiddlewaretoken": form_fields(html)["csrfmiddlewaretoken"][0]}  # fmt: skip
+    data = {
+        "attempt": attempt_id(html),
+        "csrfmiddlewaretoken": form_fields(html)["csrfmiddlewaretoken"][0],
+    }
     questions = {f"q{q.pk}": q for q in quiz.questions.prefetch_related("choices")}
     for name in dict.fromkeys(question_order(html)):
         question = questions[name]

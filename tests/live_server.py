@@ -55,10 +55,22 @@ class DaphneServer:
             if result.returncode:
                 raise RuntimeError(f"manage.py {command[0]} failed:\n{result.stderr}")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0",
-             "sockets_site.asgi:application"],
-            cwd=ROOT, env=self.env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                "0",
+                "sockets_site.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
         for line in self.process.stderr:
             self.log.append(line)
             match = LISTENING.search(line)

@@ -8,9 +8,13 @@ from lessons.models import Lesson
 @pytest.fixture
 def draft(db):
     return Lesson.objects.create(
-        title="Draft lesson", slug="draft", order=9, summary="Not out yet.",
-        body="## Coming soon\n\nA **draft** body.", published=False,
-    )  # fmt: skip
+        title="Draft lesson",
+        slug="draft",
+        order=9,
+        summary="Not out yet.",
+        body="## Coming soon\n\nA **draft** body.",
+        published=False,
+    )
 
 
 @pytest.mark.django_db
@@ -78,9 +82,15 @@ def test_it_lets_staff_reorder_and_publish_from_the_list(staff_client, course):
 def test_it_sanitises_a_lesson_saved_through_the_admin(staff_client, client):
     response = staff_client.post(
         "/admin/lessons/lesson/add/",
-        {"title": "Tricky", "slug": "tricky", "order": 1, "summary": "s", "published": "on",
-         "body": 'Hello <img src=x onerror="alert(1)"><script>alert(2)</script>'},
-    )  # fmt: skip
+        {
+            "title": "Tricky",
+            "slug": "tricky",
+            "order": 1,
+            "summary": "s",
+            "published": "on",
+            "body": 'Hello <img src=x onerror="alert(1)"><script>alert(2)</script>',
+        },
+    )
     assert response.status_code == 302
     page = client.get("/lessons/tricky/").content.decode()
     assert "Hello" in page

@@ -62,8 +62,12 @@ def test_it_corrects_the_remove_device_typo(course):
 def test_it_orders_the_course_like_the_article(course):
     titles = list(Lesson.objects.values_list("title", flat=True))
     assert titles == [
-        "What is a socket, anyway?", "Connections", "Ports", "Sockets", "The 5-tuple",
-    ]  # fmt: skip
+        "What is a socket, anyway?",
+        "Connections",
+        "Ports",
+        "Sockets",
+        "The 5-tuple",
+    ]
 
 
 @pytest.mark.django_db

@@ -26,8 +26,12 @@ def test_it_loads_the_course_in_order(content_dir):
     output = load(content_dir)
     assert "Lessons: 5 created" in output
     assert list(Lesson.objects.values_list("slug", flat=True)) == [
-        "introduction", "connections", "ports", "sockets", "the-5-tuple",
-    ]  # fmt: skip
+        "introduction",
+        "connections",
+        "ports",
+        "sockets",
+        "the-5-tuple",
+    ]
     assert GlossaryTerm.objects.filter(slug="5-tuple").exists()
 
 

@@ -36,9 +36,12 @@ def test_it_matches_plurals_and_aliases_but_not_parts_of_words(db):
     GlossaryTerm.objects.create(term="IP address", slug="ip-address", definition="d")
     GlossaryTerm.objects.create(term="port", slug="port", definition="d", aliases="door")
     lesson = Lesson.objects.create(
-        title="T", slug="t", order=1, summary="s",
+        title="T",
+        slug="t",
+        order=1,
+        summary="s",
         body="Transport and airports are not ports. Doors and IP addresses are.",
-    )  # fmt: skip
+    )
     assert glossary_links(lesson.body_html) == [
         ("port", "ports"),
         ("ip-address", "IP addresses"),
@@ -60,8 +63,12 @@ def test_it_relinks_lessons_when_staff_add_a_term_in_the_admin(staff_client, cou
     assert "/glossary/#loading-dock" not in Lesson.objects.get(slug="sockets").body_html
     response = staff_client.post(
         "/admin/lessons/glossaryterm/add/",
-        {"term": "loading dock", "slug": "loading-dock", "aliases": "",
-         "definition": "The article's picture of a port."},
-    )  # fmt: skip
+        {
+            "term": "loading dock",
+            "slug": "loading-dock",
+            "aliases": "",
+            "definition": "The article's picture of a port.",
+        },
+    )
     assert response.status_code == 302
     assert "/glossary/#loading-dock" in Lesson.objects.get(slug="sockets").body_html

@@ -10,8 +10,14 @@ def quiz(db):
 
 
 def question(quiz, kind, choices=(), **fields):
-    q = Question.objects.create(quiz=quiz, key=f"k{quiz.questions.count()}", kind=kind,
-                                prompt="p", explanation="e", **fields)  # fmt: skip
+    q = Question.objects.create(
+        quiz=quiz,
+        key=f"k{quiz.questions.count()}",
+        kind=kind,
+        prompt="p",
+        explanation="e",
+        **fields,
+    )
     for order, (text, correct) in enumerate(choices):
         Choice.objects.create(question=q, text=text, is_correct=correct, order=order)
     return q

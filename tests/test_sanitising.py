@@ -36,8 +36,9 @@ def test_it_keeps_ordinary_lesson_formatting(client):
         "## A heading\n\nSome **bold**, `code` and a [link](https://example.com/x).\n\n"
         "| a | b |\n|---|---|\n| 1 | 2 |\n\n<kbd>Ctrl</kbd>"
     )
-    Lesson.objects.create(title="Plain", slug="plain", order=1, summary="s", body=body,
-                          published=True)  # fmt: skip
+    Lesson.objects.create(
+        title="Plain", slug="plain", order=1, summary="s", body=body, published=True
+    )
     page = client.get("/lessons/plain/").content.decode()
     assert '<h2 id="a-heading">' in page
     assert "<strong>bold</strong>" in page and "<code>code</code>" in page

@@ -16,8 +16,16 @@ class LessonAdmin(admin.ModelAdmin):
     search_fields = ("title", "summary", "body")
     prepopulated_fields = {"slug": ("title",)}
     readonly_fields = ("preview_link", "updated_at")
-    fields = ("title", "slug", "order", "published", "summary", "body", "preview_link",
-              "updated_at")  # fmt: skip
+    fields = (
+        "title",
+        "slug",
+        "order",
+        "published",
+        "summary",
+        "body",
+        "preview_link",
+        "updated_at",
+    )
 
     @admin.display(boolean=True, description="Edited since last load/export")
     def unexported(self, obj):

@@ -105,8 +105,7 @@ class QuizAdmin(nested_admin.NestedModelAdmin):
         """The questions as students see them, in authored order, with the answer key."""
         quiz = self._quiz(request, pk)
         questions = quiz.questions.select_related("lesson").prefetch_related("choices")
-        return render(request, "lessons/quiz_preview.html", {"quiz": quiz,
-                                                              "questions": questions})  # fmt: skip
+        return render(request, "lessons/quiz_preview.html", {"quiz": quiz, "questions": questions})
 
     def analysis_view(self, request, pk):
         quiz = self._quiz(request, pk)

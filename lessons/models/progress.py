@@ -39,6 +39,9 @@ class LessonRead(LearnerOwned):
             ),
         ]
 
+    def __str__(self):
+        return f"{self.lesson} read"
+
 
 class Attempt(LearnerOwned):
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="attempts")
@@ -83,6 +86,9 @@ class Answer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["attempt", "question"], name="one_answer_per_question")
         ]
+
+    def __str__(self):
+        return f"Answer to {self.question_id} in attempt {self.attempt_id}"
 
     @property
     def correct(self) -> bool:

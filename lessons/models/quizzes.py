@@ -109,9 +109,11 @@ class Question(models.Model):
         verbose_name="taught in lesson",
     )
     anchor = models.CharField(
-        "section anchor", max_length=120, blank=True,
+        "section anchor",
+        max_length=120,
+        blank=True,
         help_text="The id of the lesson heading that teaches this, e.g. finding-the-process.",
-    )  # fmt: skip
+    )
     accepted = models.JSONField(
         "accepted answers",
         default=list,

@@ -10,9 +10,10 @@ from lessons.progress import course_progress
 
 def course(request):
     lessons = list(
-        Lesson.objects.visible_to(request.user).only("title", "slug", "summary", "order",
-                                                     "published")
-    )  # fmt: skip
+        Lesson.objects.visible_to(request.user).only(
+            "title", "slug", "summary", "order", "published"
+        )
+    )
     quizzes = list(Quiz.objects.visible_to(request.user))
     progress = course_progress(learner_for(request), lessons, quizzes)
     return render(request, "lessons/course.html", {"lessons": lessons, "progress": progress})

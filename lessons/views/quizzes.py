@@ -36,8 +36,12 @@ def take_quiz(request, slug):
     questions = flow.quiz_questions(quiz)
     history = flow.submitted_attempts(quiz, learner)
     left = flow.attempts_left(quiz, len(history))
-    context = {"quiz": quiz, "history": history, "left": left,
-               "counted": flow.counted(history, quiz.counts)}  # fmt: skip
+    context = {
+        "quiz": quiz,
+        "history": history,
+        "left": left,
+        "counted": flow.counted(history, quiz.counts),
+    }
 
     if request.method == "POST":
         attempt = _owned_attempt(learner, quiz, request.POST.get("attempt"))
@@ -57,8 +61,9 @@ def take_quiz(request, slug):
                 LessonRead.objects.get_or_create(lesson_id=quiz.lesson_id, **learner.fields())
             return redirect("lessons:attempt", slug=quiz.slug, pk=attempt.pk)
         messages.error(request, "Some answers need fixing before the quiz can be marked.")
-        return render(request, "lessons/quiz_take.html",
-                      {**context, "attempt": attempt, "form": form})  # fmt: skip
+        return render(
+            request, "lessons/quiz_take.html", {**context, "attempt": attempt, "form": form}
+        )
 
     attempt = flow.open_attempt(quiz, learner)
     if attempt is None:

@@ -1,0 +1,161 @@
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils.html import escape
+
+from lessons.models import Question, Quiz
+from tests.forms import post_data, submission
+
+
+@pytest.fixture
+def quiz(course):
+    return Quiz.objects.get(slug="ports-quiz")
+
+
+def change_url(quiz):
+    return f"/admin/lessons/quiz/{quiz.pk}/change/"
+
+
+def form_for(staff_client, quiz):
+    return post_data(staff_client.get(change_url(quiz)).content.decode())
+
+
+def index_of(quiz, kind):
+    questions = list(quiz.questions.all())
+    return next(i for i, q in enumerate(questions) if q.kind == kind), questions
+
+
+@pytest.mark.django_db
+def test_it_edits_a_quiz_its_questions_and_choices_on_one_page(staff_client, quiz):
+    data = form_for(staff_client, quiz)
+    i, questions = index_of(quiz, "single")
+    data[f"questions-{i}-prompt"] = "A reworded prompt"
+    data[f"questions-{i}-choices-0-feedback"] = "Reworded feedback"
+    response = staff_client.post(change_url(quiz), data)
+    assert response.status_code == 302
+    question = Question.objects.get(pk=questions[i].pk)
+    assert question.prompt == "A reworded prompt"
+    assert question.choices.first().feedback == "Reworded feedback"
+
+
+@pytest.mark.django_db
+def test_it_reorders_questions(staff_client, quiz):
+    data = form_for(staff_client, quiz)
+    before = list(quiz.questions.values_list("key", flat=True))
+    count = len(before)
+    for i in range(count):
+        data[f"questions-{i}-order"] = str(count - i)
+    assert staff_client.post(change_url(quiz), data).status_code == 302
+    assert list(quiz.questions.values_list("key", flat=True)) == before[::-1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "change", "message"),
+    [
+        (
+            "single",
+            {"choices-1-is_correct": "on", "choices-0-is_correct": "on"},
+            "A single-choice question needs exactly one correct choice (it has 2).",
+        ),
+        ("multiple", "no-correct", "A multiple-choice question needs at least one correct choice."),
+        ("text", {"accepted": "[]"}, "A short-text question needs at least one accepted answer."),
+        ("number", {"number_answer": ""}, "A number question needs its correct answer."),
+    ],
+)
+def test_it_refuses_a_malformed_question_in_the_admin(staff_client, quiz, kind, change, message):
+    data = form_for(staff_client, quiz)
+    i, _ = index_of(quiz, kind)
+    if change == "no-correct":
+        for key in [
+            k for k in data if k.startswith(f"questions-{i}-choices-") and k.endswith("is_correct")
+        ]:
+            del data[key]
+    else:
+        data.update({f"questions-{i}-{name}": value for name, value in change.items()})
+    response = staff_client.post(change_url(quiz), data)
+    assert response.status_code == 200
+    assert escape(message) in response.content.decode()
+    assert Quiz.objects.get(pk=quiz.pk).content_hash() == quiz.content_hash()  # nothing saved
+
+
+def break_file(content_dir, old, new):
+    path = content_dir / "quizzes" / "ports-quiz.yaml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("correct: false", "correct: true", "needs exactly one correct choice"),
+        (
+            "teaches: ports#finding-the-device",
+            "teaches: ports#nowhere",
+            "that lesson has no section 'nowhere'",
+        ),
+        ("kind: text", "kind: essay", "kind must be one of"),
+    ],
+)
+def test_it_refuses_a_malformed_quiz_file_with_a_clear_message(content_dir, db, old, new, message):
+    break_file(content_dir, old, new)
+    with pytest.raises(CommandError, match=r"ports-quiz\.yaml, question (\d+ )?'[\w-]+'") as error:
+        call_command("load_course", "--content-dir", str(content_dir), verbosity=0)
+    assert message in str(error.value)
+    assert not Quiz.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_text_question_without_accepted_answers_in_a_file(content_dir, db):
+    path = content_dir / "quizzes" / "ports-quiz.yaml"
+    text = path.read_text()
+    start = text.index("    accepted:")
+    end = text.index("  - key:", start)
+    path.write_text(text[:start] + "    accepted: []\n" + text[end:])
+    with pytest.raises(CommandError, match="needs at least one accepted answer"):
+        call_command("load_course", "--content-dir", str(content_dir), verbosity=0)
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_quiz_edited_in_the_admin_from_the_loader(staff_client, quiz, content_dir):
+    data = form_for(staff_client, quiz)
+    data["questions-0-hint"] = "A hint written by staff"
+    staff_client.post(change_url(quiz), data)
+    from io import StringIO
+
+    out = StringIO()
+    call_command("load_course", stdout=out)
+    assert "Skipped quiz 'ports-quiz'" in out.getvalue()
+    assert quiz.questions.first().hint == "A hint written by staff"
+
+
+@pytest.mark.django_db
+def test_it_previews_a_quiz_with_its_answer_key_for_staff_only(staff_client, client, quiz):
+    page = staff_client.get(f"/admin/lessons/quiz/{quiz.pk}/preview/").content.decode()
+    for question in quiz.questions.all():
+        assert escape(question.explanation) in page
+    assert "correct</span>" in page
+    client.logout()
+    response = client.get(f"/admin/lessons/quiz/{quiz.pk}/preview/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_it_shows_item_analysis_per_question_and_per_quiz(staff_client, quiz, django_user_model):
+    from django.test import Client
+
+    single = next(q for q in quiz.questions.prefetch_related("choices") if q.kind == "single")
+    wrong_choice = next(c for c in single.choices.all() if not c.is_correct)
+    for wrong in [{single.key}, {single.key}, set()]:
+        student = Client()
+        page = student.get(quiz.get_absolute_url()).content.decode()
+        student.post(quiz.get_absolute_url(), submission(page, quiz, wrong))
+    page = staff_client.get(f"/admin/lessons/quiz/{quiz.pk}/analysis/").content.decode()
+    assert "<strong>3</strong> submitted attempts" in page
+    row = page.split(escape(single.prompt), 1)[1].split("</tr>", 1)[0]
+    assert "<td>3</td>" in row  # answers
+    assert "33.3%" in row  # one in three right
+    assert f"{escape(wrong_choice.text)} (2)" in row
+    bands = page.split("Score distribution", 1)[1].split("</table>", 1)[0]
+    assert '<th scope="row">90 to 100%</th><td>1</td>' in bands
