@@ -1,0 +1,51 @@
+"""Operating-system errors, explained in sentences a student can learn from."""
+
+import errno
+
+
+def _where(device: str, ip: str, port: int) -> str:
+    return f"{device} ({ip}) port {port}"
+
+
+def os_error(exc: OSError, device, ip, port, holder, lingering) -> tuple[str, str]:
+    where = _where(device, ip, port)
+    if exc.errno == errno.EADDRINUSE:
+        if holder is not None:
+            return "EADDRINUSE", (
+                f"EADDRINUSE: {where} is already in use by socket {holder.id} "
+                f"({holder.role}, {holder.protocol.upper()}). Two sockets cannot both be bound "
+                "to the same address and port with the same protocol; close the other one first."
+            )
+        if lingering:
+            states = ", ".join(sorted({s.state for s in lingering}))
+            return "EADDRINUSE", (
+                f"EADDRINUSE: {where} is still held by a connection the kernel keeps in {states} "
+                "after the program closed it. The port outlives the socket: the kernel waits "
+                "(about 60 seconds for TIME_WAIT) so late packets of the old connection cannot "
+                "be mistaken for a new one. Wait for it to disappear, or listen with "
+                "reuse_address (the SO_REUSEADDR option) to allow it."
+            )
+        return "EADDRINUSE", (
+            f"EADDRINUSE: {where} is in use by another program on this machine. "
+            "Pick another port."
+        )
+    if exc.errno == errno.ECONNREFUSED:
+        return "ECONNREFUSED", refused(device, (ip, port))
+    name = errno.errorcode.get(exc.errno, "OSError")
+    return name, f"{name}: the operating system refused at {where}: {exc.strerror}."
+
+
+def refused(device: str, target: tuple[str, int]) -> str:
+    return (
+        f"ECONNREFUSED: nothing is listening at {_where(device, *target)}. A port exists "
+        "whether or not it is used, but a connection needs a socket waiting there: start a "
+        f"TCP listener on {device} port {target[1]} first."
+    )
+
+
+def no_udp_receiver(device: str, target: tuple[str, int]) -> str:
+    return (
+        f"No UDP socket is bound at {_where(device, *target)}. UDP needs no connection, but "
+        "a datagram still needs a socket at the other end, or it is simply dropped and the "
+        f"sender is never told. Bind a UDP socket on {device} port {target[1]} first."
+    )

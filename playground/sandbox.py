@@ -1,0 +1,525 @@
+"""A visitor's sandbox: real operating-system sockets on loopback addresses of its own.
+
+Plain asyncio, no Django. The consumer translates JSON to the methods here and
+the events emitted here back to JSON.
+
+Safety rules (each has a test in tests/test_playground_safety.py):
+1. Binds only ever use the sandbox's own device addresses, from the playground
+   range: never 0.0.0.0, 127.0.0.1 or a non-loopback address. Visitors name
+   devices ("laptop", "server"), never IP addresses or host names; a device
+   name is looked up in this sandbox's own table and nowhere else.
+2. A TCP connect or a UDP send goes only to an (address, port) held open at
+   that moment by a socket of this same sandbox. Anything else is refused
+   before a packet leaves, so a service of the host bound to 0.0.0.0 (this
+   server, a database, Redis) is unreachable even through the sandbox's own
+   addresses, and so is every other sandbox. Connections and datagrams that
+   arrive from outside the sandbox are dropped on arrival.
+3. Limits (sockets per sandbox, send size, received data kept per socket) are
+   enforced here; hitting one raises SandboxError naming it. The registry and
+   the consumer enforce the others.
+4. Nothing a visitor sends can grow server memory without bound: received data
+   is capped per socket (older data dropped and counted) and sockets are capped
+   per sandbox, and sockets that only the kernel still holds (TIME_WAIT) are
+   capped as well.
+"""
+
+import asyncio
+import itertools
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from playground import explain
+from playground.kernel import KernelSocket
+from playground.limits import Limits
+
+Sink = Callable[[dict], None]
+
+# Kernel states in which a closed program's TCP socket lingers.
+LINGERING = {"FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSING", "LAST_ACK"}
+
+
+class SandboxError(Exception):
+    def __init__(self, code: str, message: str, **extra):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+@dataclass(eq=False)
+class SandboxSocket:
+    id: str
+    device: str
+    protocol: str  # tcp | udp
+    role: str  # listener | client | accepted | udp
+    local: tuple[str, int]
+    remote: tuple[str, int] | None = None
+    state: str = ""
+    state_source: str = "engine"
+    recv_queue: int = 0
+    send_queue: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    received: bytearray = field(default_factory=bytearray)
+    received_dropped: int = 0
+    created: float = field(default_factory=time.time)
+    closed_by_program: bool = False
+    lingering_since: float = 0.0  # monotonic time the program let go of it
+    write_shut: bool = False
+    peer_finished: bool = False
+    listener: str | None = None
+    inode: int = 0
+    transport: asyncio.BaseTransport | None = None
+    server: asyncio.AbstractServer | None = None
+
+    def row(self) -> dict:
+        return {
+            "id": self.id,
+            "device": self.device,
+            "protocol": self.protocol,
+            "role": self.role,
+            "local": {"ip": self.local[0], "port": self.local[1]},
+            "remote": {"ip": self.remote[0], "port": self.remote[1]} if self.remote else None,
+            "state": self.state,
+            "state_source": self.state_source,
+            "recv_queue": self.recv_queue,
+            "send_queue": self.send_queue,
+            "bytes_sent": self.bytes_sent,
+            "bytes_received": self.bytes_received,
+            "received_dropped": self.received_dropped,
+            "created": datetime.fromtimestamp(self.created, UTC).isoformat(),
+            "closed_by_program": self.closed_by_program,
+            "write_shutdown": self.write_shut,
+            "peer_finished": self.peer_finished,
+            "listener": self.listener,
+        }
+
+
+class _Stream(asyncio.Protocol):
+    def __init__(self, sandbox: "Sandbox", sock: SandboxSocket | None = None):
+        self.sandbox = sandbox
+        self.sock = sock
+
+    def connection_made(self, transport):
+        if self.sock is None:  # accepted by a listener
+            self.sock = self.sandbox._accepted(transport, self)
+        else:
+            self.sock.transport = transport
+
+    def data_received(self, data):
+        if self.sock is not None:
+            self.sandbox._received(self.sock, data)
+
+    def eof_received(self):
+        if self.sock is not None:
+            self.sandbox._peer_finished(self.sock)
+        return True  # stay half open: the program may still send (CLOSE_WAIT)
+
+    def connection_lost(self, exc):
+        if self.sock is not None:
+            self.sandbox._lost(self.sock)
+
+
+class _Datagram(asyncio.DatagramProtocol):
+    def __init__(self, sandbox: "Sandbox", sock: SandboxSocket):
+        self.sandbox = sandbox
+        self.sock = sock
+
+    def datagram_received(self, data, addr):
+        self.sandbox._datagram(self.sock, data, addr)
+
+    def connection_lost(self, exc):
+        self.sandbox._lost(self.sock)
+
+
+class Sandbox:
+    def __init__(
+        self,
+        devices: dict[str, str],
+        limits: Limits,
+        kernel_states: bool = False,
+        on_activity: Callable[[], None] | None = None,
+    ):
+        self.devices = dict(devices)
+        self.device_ips = set(self.devices.values())
+        self._device_of = {ip: name for name, ip in self.devices.items()}
+        self.limits = limits
+        self.kernel_states = kernel_states
+        self.sockets: dict[str, SandboxSocket] = {}
+        # Sockets the program closed but the kernel still holds, by 4-tuple.
+        self.lingering: dict[tuple, SandboxSocket] = {}
+        self._sinks: list[Sink] = []
+        self._ids = itertools.count(1)
+        self._on_activity = on_activity or (lambda: None)
+        self.created = time.time()
+        self.closed = False
+
+    # Events ------------------------------------------------------------
+
+    def subscribe(self, sink: Sink) -> None:
+        self._sinks.append(sink)
+
+    def unsubscribe(self, sink: Sink) -> None:
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+
+    def _emit(self, event: dict) -> None:
+        for sink in list(self._sinks):
+            sink(event)
+
+    def _changed(self, sock: SandboxSocket) -> None:
+        self._emit({"type": "socket", "socket": sock.row()})
+
+    def _gone(self, sock: SandboxSocket, reason: str) -> None:
+        self._emit({"type": "socket.gone", "socket": sock.id, "reason": reason})
+
+    def snapshot(self) -> list[dict]:
+        return [s.row() for s in [*self.sockets.values(), *self.lingering.values()]]
+
+    def kept_data(self) -> list[dict]:
+        return [
+            {"socket": s.id, "data": s.received.decode("utf-8", "replace")}
+            for s in self.sockets.values()
+            if s.received
+        ]
+
+    # Lookups -----------------------------------------------------------
+
+    def _ip(self, device) -> str:
+        if not isinstance(device, str) or device not in self.devices:
+            names = ", ".join(sorted(self.devices))
+            raise SandboxError(
+                "unknown_device", f"There is no device {device!r} here. Use one of: {names}."
+            )
+        return self.devices[device]
+
+    def _socket(self, socket_id) -> SandboxSocket:
+        sock = self.sockets.get(socket_id) if isinstance(socket_id, str) else None
+        if sock is None:
+            if socket_id in {s.id for s in self.lingering.values()}:
+                raise SandboxError(
+                    "socket_closed",
+                    f"Socket {socket_id} was closed by the program; only the kernel still "
+                    "holds it, so it can no longer be used.",
+                )
+            raise SandboxError("unknown_socket", f"There is no socket {socket_id!r} here.")
+        return sock
+
+    @staticmethod
+    def _port(port) -> int:
+        if isinstance(port, bool) or not isinstance(port, int) or not (
+            port == 0 or 1024 <= port <= 65535
+        ):
+            raise SandboxError(
+                "bad_port",
+                "Ports are whole numbers from 1024 to 65535, or 0 to let the operating "
+                "system pick a free one (ports below 1024 need special privileges).",
+            )
+        return port
+
+    def _holder(self, ip: str, port: int, protocol: str) -> SandboxSocket | None:
+        for sock in self.sockets.values():
+            if sock.protocol == protocol and sock.local == (ip, port):
+                if sock.role != "accepted":  # accepted sockets share their listener's port
+                    return sock
+        return None
+
+    def _room_for_one_more(self) -> None:
+        if len(self.sockets) >= self.limits.sockets_per_sandbox:
+            raise SandboxError(
+                "limit_sockets",
+                f"This sandbox already has {len(self.sockets)} sockets, its limit "
+                f"(sockets_per_sandbox = {self.limits.sockets_per_sandbox}). Close one first.",
+                limit="sockets_per_sandbox",
+            )
+
+    def _new(self, **fields) -> SandboxSocket:
+        sock = SandboxSocket(id=f"s{next(self._ids)}", **fields)
+        self.sockets[sock.id] = sock
+        return sock
+
+    def _bind(self, kind: int, ip: str, port: int, reuse: bool = False) -> socket.socket:
+        # Rule 1: `ip` comes from self.devices only; nothing else reaches bind().
+        assert ip in self.device_ips
+        raw = socket.socket(socket.AF_INET, kind)
+        try:
+            raw.setblocking(False)
+            if reuse:
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            raw.bind((ip, port))
+        except OSError as exc:
+            raw.close()
+            raise self._explain(exc, ip, port) from None
+        return raw
+
+    def _explain(self, exc: OSError, ip: str, port: int) -> SandboxError:
+        device = self._device_of.get(ip, ip)
+        holder = self._holder(ip, port, "tcp") or self._holder(ip, port, "udp")
+        lingering = [s for s in self.lingering.values() if s.local == (ip, port)]
+        code, message = explain.os_error(exc, device, ip, port, holder, lingering)
+        return SandboxError(code, message, errno=exc.errno)
+
+    # Commands ----------------------------------------------------------
+
+    async def tcp_listen(self, device, port, reuse_address: bool = False) -> SandboxSocket:
+        ip, port = self._ip(device), self._port(port)
+        self._room_for_one_more()
+        raw = self._bind(socket.SOCK_STREAM, ip, port, reuse=bool(reuse_address))
+        loop = asyncio.get_running_loop()
+        try:
+            server = await loop.create_server(lambda: _Stream(self), sock=raw, backlog=16)
+        except OSError as exc:
+            raw.close()
+            raise self._explain(exc, ip, port) from None
+        sock = self._new(device=device, protocol="tcp", role="listener",
+                         local=raw.getsockname(), state="LISTEN")  # fmt: skip
+        sock.server, sock.inode = server, os.fstat(raw.fileno()).st_ino
+        self._touch(sock)
+        return sock
+
+    async def tcp_connect(self, device, to_device, to_port) -> SandboxSocket:
+        ip = self._ip(device)
+        target = (self._ip(to_device), self._port(to_port))
+        if target[1] == 0:
+            raise SandboxError("bad_port", "Connect to a real port, not 0.")
+        self._room_for_one_more()
+        # Rule 2: only to an address and port that a socket of this sandbox holds.
+        if self._holder(*target, "tcp") is None:
+            raise SandboxError(
+                "ECONNREFUSED", explain.refused(to_device, target), errno=111
+            )
+        raw = self._bind(socket.SOCK_STREAM, ip, 0)
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.sock_connect(raw, target)
+        except OSError as exc:
+            raw.close()
+            raise self._explain(exc, *target) from None
+        sock = self._new(device=device, protocol="tcp", role="client", local=raw.getsockname(),
+                         remote=target, state="ESTABLISHED")  # fmt: skip
+        sock.inode = os.fstat(raw.fileno()).st_ino
+        await loop.create_connection(lambda: _Stream(self, sock), sock=raw)
+        self._touch(sock)
+        return sock
+
+    async def udp_bind(self, device, port) -> SandboxSocket:
+        ip, port = self._ip(device), self._port(port)
+        self._room_for_one_more()
+        raw = self._bind(socket.SOCK_DGRAM, ip, port)
+        sock = self._new(device=device, protocol="udp", role="udp", local=raw.getsockname(),
+                         state="UNCONN")  # fmt: skip
+        sock.inode = os.fstat(raw.fileno()).st_ino
+        loop = asyncio.get_running_loop()
+        await loop.create_datagram_endpoint(lambda: _Datagram(self, sock), sock=raw)
+        self._touch(sock)
+        return sock
+
+    def _payload(self, data) -> bytes:
+        if not isinstance(data, str):
+            raise SandboxError("bad_data", "Data must be text.")
+        payload = data.encode("utf-8")
+        if len(payload) > self.limits.send_bytes:
+            raise SandboxError(
+                "limit_send_bytes",
+                f"That is {len(payload)} bytes; send at most {self.limits.send_bytes} at a time "
+                "(send_bytes).",
+                limit="send_bytes",
+            )
+        return payload
+
+    async def udp_sendto(self, socket_id, to_device, to_port, data) -> int:
+        sock = self._socket(socket_id)
+        if sock.protocol != "udp":
+            raise SandboxError("wrong_protocol", f"{sock.id} is a TCP socket; use send.")
+        payload = self._payload(data)
+        target = (self._ip(to_device), self._port(to_port))
+        # Rule 2, for datagrams.
+        if self._holder(*target, "udp") is None:
+            raise SandboxError("no_receiver", explain.no_udp_receiver(to_device, target))
+        sock.transport.sendto(payload, target)
+        sock.bytes_sent += len(payload)
+        self._touch(sock)
+        return len(payload)
+
+    async def send(self, socket_id, data) -> int:
+        sock = self._socket(socket_id)
+        if sock.protocol == "udp":
+            raise SandboxError("wrong_protocol", f"{sock.id} is a UDP socket; use udp.sendto.")
+        if sock.role == "listener":
+            raise SandboxError(
+                "not_connected",
+                f"{sock.id} is a listening socket: it only waits for connections. Send on a "
+                "connected socket (the client, or the one the listener accepted).",
+            )
+        payload = self._payload(data)
+        if sock.write_shut:
+            raise SandboxError(
+                "EPIPE", f"{sock.id} has shut down its sending side, so it cannot send any more."
+            )
+        sock.transport.write(payload)
+        sock.bytes_sent += len(payload)
+        self._touch(sock)
+        return len(payload)
+
+    async def shutdown(self, socket_id) -> None:
+        sock = self._socket(socket_id)
+        if sock.protocol != "tcp" or sock.role == "listener":
+            raise SandboxError(
+                "not_connected", "Only a connected TCP socket has a sending side to shut down."
+            )
+        if not sock.write_shut:
+            sock.transport.write_eof()
+            sock.write_shut = True
+            if not self.kernel_states:
+                sock.state = "LAST_ACK" if sock.peer_finished else "FIN_WAIT2"
+        self._touch(sock)
+
+    async def close(self, socket_id) -> None:
+        self._close(self._socket(socket_id))
+
+    async def reset(self) -> None:
+        for sock in list(self.sockets.values()):
+            self._close(sock)
+
+    def _close(self, sock: SandboxSocket) -> None:
+        sock.closed_by_program = True
+        if sock.server is not None:
+            sock.server.close()
+            self._drop(sock, "closed")
+        elif sock.transport is not None:
+            sock.transport.close()  # connection_lost follows, then _lost()
+        else:
+            self._drop(sock, "closed")
+        self._on_activity()
+
+    async def aclose(self) -> None:
+        """Destroy the sandbox: every socket closes, nothing more is reported."""
+        self.closed = True
+        self._sinks.clear()
+        for sock in list(self.sockets.values()):
+            if sock.server is not None:
+                sock.server.close()
+            elif sock.transport is not None:
+                sock.transport.abort()
+        self.sockets.clear()
+        self.lingering.clear()
+        await asyncio.sleep(0)  # let transports finish closing their file descriptors
+
+    # Reactions to the network -----------------------------------------------
+
+    def _touch(self, sock: SandboxSocket) -> None:
+        self._changed(sock)
+        self._on_activity()
+
+    def _accepted(self, transport, protocol: _Stream) -> SandboxSocket | None:
+        local = transport.get_extra_info("sockname")
+        peer = transport.get_extra_info("peername")
+        listener = self._holder(local[0], local[1], "tcp")
+        if self.closed or peer[0] not in self.device_ips or listener is None:
+            transport.abort()  # Rule 2: from outside the sandbox
+            return None
+        if len(self.sockets) >= self.limits.sockets_per_sandbox:
+            transport.abort()
+            self._emit(
+                {
+                    "type": "error",
+                    "ref": None,
+                    "code": "limit_sockets",
+                    "limit": "sockets_per_sandbox",
+                    "message": f"{listener.id} refused a connection: the sandbox is at its "
+                    f"limit of {self.limits.sockets_per_sandbox} sockets.",
+                }
+            )
+            return None
+        raw = transport.get_extra_info("socket")
+        sock = self._new(device=listener.device, protocol="tcp", role="accepted", local=local,
+                         remote=peer, state="ESTABLISHED", listener=listener.id)  # fmt: skip
+        sock.inode = os.fstat(raw.fileno()).st_ino
+        sock.transport = transport
+        self._changed(sock)
+        return sock
+
+    def _keep(self, sock: SandboxSocket, data: bytes) -> None:
+        sock.bytes_received += len(data)
+        sock.received += data
+        excess = len(sock.received) - self.limits.received_kept_bytes
+        if excess > 0:
+            del sock.received[:excess]
+            sock.received_dropped += excess
+
+    def _received(self, sock: SandboxSocket, data: bytes) -> None:
+        self._keep(sock, data)
+        self._emit({"type": "data", "socket": sock.id, "data": data.decode("utf-8", "replace"),
+                    "bytes": len(data)})  # fmt: skip
+        self._changed(sock)
+
+    def _datagram(self, sock: SandboxSocket, data: bytes, addr) -> None:
+        if addr[0] not in self.device_ips:
+            return  # Rule 2: datagrams from outside the sandbox are dropped
+        self._keep(sock, data)
+        self._emit({"type": "data", "socket": sock.id, "data": data.decode("utf-8", "replace"),
+                    "bytes": len(data), "from": {"device": self._device_of[addr[0]],
+                                                 "ip": addr[0], "port": addr[1]}})  # fmt: skip
+        self._changed(sock)
+
+    def _peer_finished(self, sock: SandboxSocket) -> None:
+        sock.peer_finished = True
+        if not self.kernel_states:
+            sock.state = "CLOSE_WAIT"
+        self._emit({"type": "data", "socket": sock.id, "data": "", "bytes": 0, "eof": True})
+        self._changed(sock)
+
+    def _lost(self, sock: SandboxSocket) -> None:
+        if self.closed or self.sockets.get(sock.id) is not sock:
+            return
+        sock.transport = None
+        if sock.protocol == "tcp" and sock.remote and self.kernel_states:
+            # The kernel may keep it (FIN_WAIT2, TIME_WAIT): show it until it goes.
+            del self.sockets[sock.id]
+            sock.closed_by_program = True
+            sock.inode = 0
+            sock.lingering_since = time.monotonic()
+            self.lingering[(*sock.local, *sock.remote)] = sock
+            self._trim_lingering()
+            self._changed(sock)
+        else:
+            self._drop(sock, "closed" if sock.closed_by_program else "connection lost")
+        self._on_activity()
+
+    def _trim_lingering(self) -> None:
+        while len(self.lingering) > self.limits.sockets_per_sandbox:
+            oldest = next(iter(self.lingering))
+            self._gone(self.lingering.pop(oldest), "hidden: too many closed sockets to show")
+
+    def _drop(self, sock: SandboxSocket, reason: str) -> None:
+        if self.sockets.pop(sock.id, None) is not None:
+            self._gone(sock, reason)
+
+    def apply_kernel(self, rows: list[KernelSocket], dumped_at: float) -> None:
+        """Take states and queues from a kernel dump started at monotonic `dumped_at`."""
+        if self.closed:
+            return
+        by_inode = {s.inode: s for s in self.sockets.values() if s.inode}
+        seen: set[tuple] = set()
+        for row in rows:
+            sock = by_inode.get(row.inode) if row.inode else self.lingering.get(row.four_tuple)
+            if sock is None:
+                continue
+            if not row.inode:
+                seen.add(row.four_tuple)
+            changed = (sock.state, sock.recv_queue, sock.send_queue) != (
+                row.state, row.recv_queue, row.send_queue
+            )
+            sock.state, sock.recv_queue, sock.send_queue = row.state, row.recv_queue, row.send_queue
+            if changed or sock.state_source != "kernel":
+                sock.state_source = "kernel"
+                self._changed(sock)
+        for key, sock in list(self.lingering.items()):
+            # Absent from a dump that began after the program let go: the kernel dropped it.
+            if key not in seen and sock.lingering_since < dumped_at:
+                del self.lingering[key]
+                self._gone(sock, f"the kernel dropped it after {sock.state or 'closing'}")
