@@ -26,8 +26,7 @@ def os_error(exc: OSError, device, ip, port, holder, lingering) -> tuple[str, st
                 "reuse_address (the SO_REUSEADDR option) to allow it."
             )
         return "EADDRINUSE", (
-            f"EADDRINUSE: {where} is in use by another program on this machine. "
-            "Pick another port."
+            f"EADDRINUSE: {where} is in use by another program on this machine. Pick another port."
         )
     if exc.errno == errno.ECONNREFUSED:
         return "ECONNREFUSED", refused(device, (ip, port))

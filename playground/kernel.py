@@ -9,6 +9,7 @@ report the states they know themselves.
 """
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import time
@@ -60,7 +61,7 @@ class KernelTable:
             self._diag = DiagSocket()
             self._diag.bind()
             self._diag.get_sock_stats(family=socket.AF_INET, protocol=socket.IPPROTO_UDP)
-        except Exception as exc:  # noqa: BLE001 - any failure means "not available here"
+        except Exception as exc:  # any failure means "not available here"
             self.reason = f"sock_diag is not available: {exc}"
             self.close()
         return self.available
@@ -145,10 +146,8 @@ class KernelWatcher:
             for sandbox, sandbox_rows in by_sandbox.values():
                 sandbox.apply_kernel(sandbox_rows, started)
             self._kick.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), self.tick)
-            except TimeoutError:
-                pass
 
     async def open(self) -> bool:
         loop = asyncio.get_running_loop()

@@ -1,6 +1,9 @@
-"""WebSocket routes of the playground; `sockets_site.asgi` mounts them.
+"""WebSocket routes of the playground; `sockets_site.asgi` mounts them."""
 
-Empty until the playground engine lands: an unknown WebSocket path is refused.
-"""
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from playground.consumer import PlaygroundConsumer
+
+websocket_urlpatterns = [
+    path("ws/playground/", PlaygroundConsumer.as_asgi()),
+]

@@ -211,8 +211,10 @@ class Sandbox:
 
     @staticmethod
     def _port(port) -> int:
-        if isinstance(port, bool) or not isinstance(port, int) or not (
-            port == 0 or 1024 <= port <= 65535
+        if (
+            isinstance(port, bool)
+            or not isinstance(port, int)
+            or not (port == 0 or 1024 <= port <= 65535)
         ):
             raise SandboxError(
                 "bad_port",
@@ -223,9 +225,9 @@ class Sandbox:
 
     def _holder(self, ip: str, port: int, protocol: str) -> SandboxSocket | None:
         for sock in self.sockets.values():
-            if sock.protocol == protocol and sock.local == (ip, port):
-                if sock.role != "accepted":  # accepted sockets share their listener's port
-                    return sock
+            # Accepted sockets share their listener's port; the listener is the holder.
+            if sock.protocol == protocol and sock.local == (ip, port) and sock.role != "accepted":
+                return sock
         return None
 
     def _room_for_one_more(self) -> None:
@@ -243,8 +245,9 @@ class Sandbox:
         return sock
 
     def _bind(self, kind: int, ip: str, port: int, reuse: bool = False) -> socket.socket:
-        # Rule 1: `ip` comes from self.devices only; nothing else reaches bind().
-        assert ip in self.device_ips
+        # Rule 1: only this sandbox's own device addresses ever reach bind().
+        if ip not in self.device_ips:
+            raise SandboxError("not_allowed", "Sockets bind only to this sandbox's devices.")
         raw = socket.socket(socket.AF_INET, kind)
         try:
             raw.setblocking(False)
@@ -289,9 +292,7 @@ class Sandbox:
         self._room_for_one_more()
         # Rule 2: only to an address and port that a socket of this sandbox holds.
         if self._holder(*target, "tcp") is None:
-            raise SandboxError(
-                "ECONNREFUSED", explain.refused(to_device, target), errno=111
-            )
+            raise SandboxError("ECONNREFUSED", explain.refused(to_device, target), errno=111)
         raw = self._bind(socket.SOCK_STREAM, ip, 0)
         loop = asyncio.get_running_loop()
         try:
@@ -512,7 +513,9 @@ class Sandbox:
             if not row.inode:
                 seen.add(row.four_tuple)
             changed = (sock.state, sock.recv_queue, sock.send_queue) != (
-                row.state, row.recv_queue, row.send_queue
+                row.state,
+                row.recv_queue,
+                row.send_queue,
             )
             sock.state, sock.recv_queue, sock.send_queue = row.state, row.recv_queue, row.send_queue
             if changed or sock.state_source != "kernel":

@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from sockets_site.env import env_bool, env_int, env_list, env_str
+from sockets_site.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -166,6 +166,31 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# The socket playground. Every limit can be set from the environment as
+# PLAYGROUND_<NAME> (e.g. PLAYGROUND_SOCKETS_PER_SANDBOX=8); a system check
+# validates them at start-up.
+_PLAYGROUND_DEFAULTS = {
+    "sockets_per_sandbox": 16,
+    "sandboxes_per_process": 500,
+    "message_bytes": 4096,
+    "send_bytes": 1024,
+    "received_kept_bytes": 65536,
+    "commands_per_second": 20,
+    "command_burst": 40,
+    "idle_timeout": 15 * 60,
+    "lifetime": 2 * 60 * 60,
+    "grace_period": 30,
+    "outgoing_queue": 256,
+}
+PLAYGROUND_LIMITS = {
+    name: env_float(f"PLAYGROUND_{name.upper()}", default)
+    for name, default in _PLAYGROUND_DEFAULTS.items()
+}
+PLAYGROUND_ADDRESS_RANGE = env_str("PLAYGROUND_ADDRESS_RANGE", "127.77.0.0/16")
+PLAYGROUND_KERNEL_TICK = env_float("PLAYGROUND_KERNEL_TICK", 0.1)
+PLAYGROUND_KERNEL_STATES = env_bool("PLAYGROUND_KERNEL_STATES", True)
+PLAYGROUND_LOCK_FILE = env_str("PLAYGROUND_LOCK_FILE", "")
 
 # Where the course lives as files (content as code); `load_course` reads it.
 COURSE_CONTENT_DIR = BASE_DIR / "lessons" / "content"

@@ -1,0 +1,21 @@
+"""The playground's limits and engine settings, read from Django settings."""
+
+from dataclasses import fields
+
+from django.conf import settings
+
+from playground.limits import EngineConfig, Limits
+
+
+def limits() -> Limits:
+    configured = getattr(settings, "PLAYGROUND_LIMITS", {})
+    return Limits(**{f.name: configured[f.name] for f in fields(Limits) if f.name in configured})
+
+
+def engine_config() -> EngineConfig:
+    return EngineConfig(
+        address_range=settings.PLAYGROUND_ADDRESS_RANGE,
+        kernel_tick=settings.PLAYGROUND_KERNEL_TICK,
+        lock_file=settings.PLAYGROUND_LOCK_FILE,
+        use_kernel=settings.PLAYGROUND_KERNEL_STATES,
+    )

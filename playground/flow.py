@@ -1,0 +1,68 @@
+"""Flow control for one WebSocket: commands in (token bucket), events out (outbox).
+
+Rules: a connection may send `rate` commands a second with bursts of `burst`;
+the outbox holds at most `limit` events, and a socket's rows coalesce (only the
+newest row of each socket waits), so a client that stops reading costs a
+bounded amount of memory; past the bound it is too slow and is closed.
+"""
+
+import asyncio
+import itertools
+import time
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int, clock=time.monotonic):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens = float(burst)
+        self.stamp = clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class Outbox:
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._items: dict = {}
+        self._serial = itertools.count()
+        self._ready = asyncio.Event()
+        self.overflowed = False
+        self.coalesced = 0
+        self.paused = False  # the client is not reading (see the consumer)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, event: dict) -> None:
+        if event.get("type") == "socket":
+            key = ("socket", event["socket"]["id"])
+            if key in self._items:
+                self.coalesced += 1
+                del self._items[key]  # the newest row goes to the back
+        else:
+            if event.get("type") == "socket.gone":
+                self._items.pop(("socket", event["socket"]), None)
+            key = ("event", next(self._serial))
+        self._items[key] = event
+        if len(self._items) > self.limit:
+            self.overflowed = True
+        self._ready.set()
+
+    def resume(self) -> None:
+        self.paused = False
+        if self._items:
+            self._ready.set()
+
+    async def get(self) -> dict:
+        while not self._items or self.paused:
+            self._ready.clear()
+            await self._ready.wait()
+        key = next(iter(self._items))
+        return self._items.pop(key)
