@@ -22,8 +22,9 @@ def os_error(exc: OSError, device, ip, port, holder, lingering) -> tuple[str, st
                 f"EADDRINUSE: {where} is still held by a connection the kernel keeps in {states} "
                 "after the program closed it. The port outlives the socket: the kernel waits "
                 "(about 60 seconds for TIME_WAIT) so late packets of the old connection cannot "
-                "be mistaken for a new one. Wait for it to disappear, or listen with "
-                "reuse_address (the SO_REUSEADDR option) to allow it."
+                "be mistaken for a new one. Wait for it to disappear. Servers avoid this by "
+                "listening with reuse_address (the SO_REUSEADDR option) from the start: then "
+                "a new listener may share the port with the old connections."
             )
         return "EADDRINUSE", (
             f"EADDRINUSE: {where} is in use by another program on this machine. Pick another port."

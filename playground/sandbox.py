@@ -129,6 +129,9 @@ class _Datagram(asyncio.DatagramProtocol):
         self.sandbox = sandbox
         self.sock = sock
 
+    def connection_made(self, transport):
+        self.sock.transport = transport
+
     def datagram_received(self, data, addr):
         self.sandbox._datagram(self.sock, data, addr)
 

@@ -1,0 +1,79 @@
+"""Helpers for playground tests: an event recorder that can be awaited, and engines."""
+
+import asyncio
+
+from playground.addresses import AddressPool
+from playground.kernel import KernelTable, KernelWatcher
+from playground.limits import Limits
+from playground.sandbox import Sandbox
+
+# Tests use their own range, apart from a development server's default one.
+TEST_RANGE = "127.78.0.0/16"
+WAIT = 10  # seconds before an awaited event counts as never coming
+
+
+class Events:
+    """A sandbox sink that records events and lets a test await one."""
+
+    def __init__(self):
+        self.items: list[dict] = []
+        self._new = asyncio.Event()
+
+    def __call__(self, event: dict) -> None:
+        self.items.append(event)
+        self._new.set()
+
+    async def wait_for(self, predicate, timeout: float = WAIT, after: int = 0) -> dict:
+        async def scan():
+            seen = after
+            while True:
+                for event in self.items[seen:]:
+                    if predicate(event):
+                        return event
+                seen = len(self.items)
+                self._new.clear()
+                await self._new.wait()
+
+        return await asyncio.wait_for(scan(), timeout)
+
+    def rows(self, socket_id: str) -> list[dict]:
+        return [e["socket"] for e in self.items if e["type"] == "socket"
+                and e["socket"]["id"] == socket_id]  # fmt: skip
+
+
+def row_is(socket_id, **fields):
+    def predicate(event):
+        if event["type"] != "socket" or event["socket"]["id"] != socket_id:
+            return False
+        return all(event["socket"].get(k) == v for k, v in fields.items())
+
+    return predicate
+
+
+class Engine:
+    def __init__(self, lock_file, kernel: bool = True, tick: float = 0.05):
+        self.pool = AddressPool(TEST_RANGE, lock_file)
+        self.watcher = KernelWatcher(KernelTable(self.pool.network, enabled=kernel), tick)
+        self.sandboxes: list[Sandbox] = []
+
+    async def open(self):
+        await self.watcher.open()
+        return self
+
+    def sandbox(self, limits: Limits | None = None) -> tuple[Sandbox, Events]:
+        laptop, server = self.pool.claim(2)
+        sandbox = Sandbox({"laptop": laptop, "server": server}, limits or Limits(),
+                          kernel_states=self.watcher.table.available,
+                          on_activity=self.watcher.kick)  # fmt: skip
+        events = Events()
+        sandbox.subscribe(events)
+        self.watcher.register(sandbox)
+        self.sandboxes.append(sandbox)
+        return sandbox, events
+
+    async def aclose(self):
+        for sandbox in self.sandboxes:
+            self.watcher.unregister(sandbox)
+            await sandbox.aclose()
+        await self.watcher.aclose()
+        self.pool.close()
