@@ -117,13 +117,21 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             return
         try:
             command = protocol.parse(text_data)
-            result = await protocol.execute(self.sandbox, command)
         except SandboxError as error:
             self.outbox.put(protocol.error_event(error))
             return
+        try:
+            result = await protocol.execute(self.sandbox, command)
+        except SandboxError as error:
+            self.outbox.put(protocol.error_event(error, ref=command.ref))
+            return
         except Exception:  # a bug must not end the visitor's connection
             log.exception("playground command failed")
-            self._error("internal_error", "Something went wrong on our side; please try again.")
+            self._error(
+                "internal_error",
+                "Something went wrong on our side; please try again.",
+                ref=command.ref,
+            )
             return
         self.outbox.put(protocol.ok_event(command, result))
 

@@ -38,6 +38,7 @@ class Registry:
         self.watcher = KernelWatcher(KernelTable(self.pool.network, config.use_kernel),
                                      config.kernel_tick)  # fmt: skip
         self._entries: dict[str, _Entry] = {}
+        self._gone: dict[str, asyncio.Event] = {}
         self._opened = False
         self._lock = asyncio.Lock()
 
@@ -149,6 +150,13 @@ class Registry:
         self.watcher.unregister(entry.sandbox)
         await entry.sandbox.aclose()
         self.pool.release(list(entry.sandbox.devices.values()))
+        if key in self._gone:
+            self._gone.pop(key).set()
+
+    async def wait_gone(self, key: str) -> None:
+        """Until the session's sandbox has been closed (for tests and tools)."""
+        if key in self._entries:
+            await self._gone.setdefault(key, asyncio.Event()).wait()
 
     def expires_in(self, key: str) -> dict:
         entry = self._entries[key]
