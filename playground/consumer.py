@@ -120,6 +120,10 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         except SandboxError as error:
             self.outbox.put(protocol.error_event(error))
             return
+        except Exception:  # a bug must not end the visitor's connection
+            log.exception("playground message could not be parsed")
+            self._error("internal_error", "That message could not be read; please try again.")
+            return
         try:
             result = await protocol.execute(self.sandbox, command)
         except SandboxError as error:

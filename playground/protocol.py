@@ -64,7 +64,7 @@ def parse(text: str) -> Command:
     ):
         raise ProtocolError("bad_ref", "'ref' must be a string or number, at most 64 characters.")
     op = message.get("op")
-    if op not in COMMANDS:
+    if not isinstance(op, str) or op not in COMMANDS:
         error = ProtocolError(
             "unknown_op",
             f"Unknown op {op!r}. Known ops: {', '.join(COMMANDS)}.",

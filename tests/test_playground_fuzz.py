@@ -1,0 +1,83 @@
+"""Random and malformed commands against the real consumer: every answer is well
+formed, nothing escapes the sandbox, and the sandbox still works afterwards."""
+
+import asyncio
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.test_playground_consumer import command, new_session, open_ws, registry  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+EVENT_TYPES = {"ok", "error", "socket", "socket.gone", "data"}
+OPS = ["tcp.listen", "tcp.connect", "udp.bind", "udp.sendto", "send", "shutdown", "close",
+       "reset", "", "TCP.LISTEN", "exec"]  # fmt: skip
+DEVICES = ["laptop", "server", "0.0.0.0", "127.0.0.1", "localhost", "", "router"]  # noqa: S104
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                 max_size=4),
+    max_leaves=10,
+)  # fmt: skip
+ports = st.one_of(st.integers(-5, 70000), st.sampled_from([0, 3000, 5353]), json_values)
+sockets = st.one_of(st.sampled_from([f"s{n}" for n in range(1, 6)]), json_values)
+commands = st.fixed_dictionaries(
+    {"op": st.one_of(st.sampled_from(OPS), json_values)},
+    optional={
+        "device": st.one_of(st.sampled_from(DEVICES), json_values),
+        "port": ports,
+        "to": st.one_of(st.fixed_dictionaries({"device": st.sampled_from(DEVICES), "port": ports}),
+                        json_values),
+        "socket": sockets,
+        "data": st.one_of(st.text(max_size=50), json_values),
+        "ref": json_values,
+    },
+)  # fmt: skip
+messages = st.one_of(
+    commands.map(json.dumps),
+    st.text(min_size=1, max_size=200),
+    st.binary(min_size=1, max_size=50).map(lambda b: b.decode("latin-1")),
+)  # Channels' test communicator cannot send an empty frame
+
+
+def well_formed(event: dict) -> bool:
+    if event.get("type") not in EVENT_TYPES:
+        return False
+    if event["type"] == "error":
+        return (
+            isinstance(event["code"], str) and isinstance(event["message"], str) and "ref" in event
+        )
+    if event["type"] == "socket":
+        row = event["socket"]
+        return {"id", "device", "protocol", "role", "local", "remote", "state"} <= row.keys()
+    return True
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=st.lists(messages, min_size=1, max_size=25))
+async def test_it_survives_random_commands_and_keeps_working(registry, batch):  # noqa: F811
+    ws = await open_ws(await new_session())
+    hello = await ws.receive_json_from()
+    own_ips = {device["ip"] for device in hello["devices"]}
+    for text in batch:
+        await ws.send_to(text_data=text)
+    await ws.send_json_to({"op": "reset", "ref": "fence"})
+    while True:  # everything up to the fence's answer
+        event = await ws.receive_json_from(timeout=10)
+        assert well_formed(event), event
+        if event["type"] == "socket":
+            row = event["socket"]
+            assert row["local"]["ip"] in own_ips  # nothing bound outside the sandbox
+            assert row["remote"] is None or row["remote"]["ip"] in own_ips
+        if event.get("ref") == "fence" and event["type"] == "ok":
+            break
+    assert (await command(ws, op="tcp.listen", device="server", port=0))["type"] == "ok"
+    await ws.disconnect()
+    await asyncio.sleep(0)
