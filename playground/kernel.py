@@ -149,6 +149,11 @@ class KernelWatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), self.tick)
 
+    async def settled(self) -> None:
+        """Once no sandbox is registered: until the reading task has ended."""
+        if not self._owners and self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
     async def open(self) -> bool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.table.open)
