@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 
 CLOSE_NO_SESSION = 4401
 CLOSE_TRY_AGAIN_LATER = 1013
+# The kernel's send queue of this WebSocket's own TCP connection tells whether
+# the client reads: Daphne itself buffers without limit and never pushes back.
+PAUSE_AT_BYTES = 64 * 1024
+RESUME_AT_BYTES = 16 * 1024
 
 _registries: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Registry]" = (
     weakref.WeakKeyDictionary()
@@ -56,7 +60,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         self.registry = get_registry()
         limits = self.registry.limits
         self.bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
-        self.outbox = Outbox(limits.outgoing_queue)
+        self.outbox = Outbox(limits.outgoing_queue, on_overflow=self._too_slow)
         try:
             self.sandbox = await self.registry.attach(self.key, self.outbox.put)
         except SandboxError as error:
@@ -65,6 +69,27 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             return
         await self._send_now(self._hello())
         self.sender = asyncio.get_running_loop().create_task(self._pump())
+        self.connection = self._connection()
+        if self.connection and self.registry.kernel_states:
+            self.registry.watcher.watch(self.connection, self._send_queue)
+
+    def _connection(self) -> tuple | None:
+        server, client = self.scope.get("server"), self.scope.get("client")
+        if not server or not client or server[1] is None:
+            return None
+        return (server[0], int(server[1]), client[0], int(client[1]))
+
+    def _send_queue(self, queued: int | None) -> None:
+        if queued is None:
+            return
+        if queued >= PAUSE_AT_BYTES:
+            self.outbox.paused = True
+        elif self.outbox.paused and queued <= RESUME_AT_BYTES:
+            self.outbox.resume()
+
+    def _too_slow(self) -> None:
+        log.info("playground: closing a WebSocket that stopped reading")
+        asyncio.get_running_loop().create_task(self.close(code=CLOSE_TRY_AGAIN_LATER))
 
     def _hello(self) -> dict:
         return {
@@ -83,11 +108,9 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(event))
 
     async def _pump(self) -> None:
-        while True:
+        while not self.outbox.overflowed:
             event = await self.outbox.get()
             if self.outbox.overflowed:
-                log.info("playground: closing a WebSocket that stopped reading")
-                await self.close(code=CLOSE_TRY_AGAIN_LATER)
                 return
             await self._send_now(event)
             if event["type"] == "sandbox.closed":
@@ -140,6 +163,8 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         self.outbox.put(protocol.ok_event(command, result))
 
     async def disconnect(self, code):
+        if getattr(self, "connection", None):
+            self.registry.watcher.unwatch(self.connection)
         if self.sender is not None:
             self.sender.cancel()
             await asyncio.gather(self.sender, return_exceptions=True)

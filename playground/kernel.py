@@ -13,6 +13,7 @@ import contextlib
 import ipaddress
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -48,6 +49,8 @@ class KernelTable:
 
     def __init__(self, network: ipaddress.IPv4Network, enabled: bool = True):
         self.network = network
+        # Extra connections to report, by 4-tuple (the WebSockets' own TCP connections).
+        self.watched: frozenset[tuple] = frozenset()
         self._diag = None
         self.reason = "" if enabled else "reading kernel states is switched off"
         self.enabled = enabled
@@ -72,13 +75,18 @@ class KernelTable:
 
     def dump(self) -> list[KernelSocket]:
         rows = []
+        watched = self.watched
         for protocol, name, states in (
             (socket.IPPROTO_TCP, "tcp", TCP_STATES),
             (socket.IPPROTO_UDP, "udp", UDP_STATES),
         ):
             for msg in self._diag.get_sock_stats(family=socket.AF_INET, protocol=protocol):
                 src = msg["idiag_src"]
-                if ipaddress.ip_address(src) not in self.network:
+                if (
+                    ipaddress.ip_address(src) not in self.network
+                    and (src, msg["idiag_sport"], msg["idiag_dst"], msg["idiag_dport"])
+                    not in watched
+                ):
                     continue
                 rows.append(
                     KernelSocket(
@@ -108,6 +116,7 @@ class KernelWatcher:
         self.table = table
         self.tick = tick
         self._owners: dict[str, object] = {}  # local IP -> sandbox
+        self._watches: dict[tuple, Callable[[int | None], None]] = {}
         self._kick = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sock-diag")
@@ -119,6 +128,15 @@ class KernelWatcher:
             self._owners[ip] = sandbox
         if self.table.available and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._run(), name="kernel-watch")
+
+    def watch(self, four_tuple: tuple, callback: Callable[[int | None], None]) -> None:
+        """Report a TCP connection's send queue (None once it is gone) every tick."""
+        self._watches[four_tuple] = callback
+        self.table.watched = frozenset(self._watches)
+
+    def unwatch(self, four_tuple: tuple) -> None:
+        self._watches.pop(four_tuple, None)
+        self.table.watched = frozenset(self._watches)
 
     def unregister(self, sandbox) -> None:
         for ip in sandbox.device_ips:
@@ -145,6 +163,10 @@ class KernelWatcher:
                     by_sandbox[id(owner)][1].append(row)
             for sandbox, sandbox_rows in by_sandbox.values():
                 sandbox.apply_kernel(sandbox_rows, started)
+            if self._watches:
+                queues = {row.four_tuple: row.send_queue for row in rows}
+                for key, callback in list(self._watches.items()):
+                    callback(queues.get(key))
             self._kick.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), self.tick)

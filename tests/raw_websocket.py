@@ -1,0 +1,61 @@
+"""A bare WebSocket client over a plain socket, for tests that must control
+reading precisely (a client that stops reading). Client frames are masked, as
+RFC 6455 requires."""
+
+import base64
+import json
+import os
+import socket
+import struct
+
+
+class RawWebSocket:
+    def __init__(self, host: str, port: int, path: str, origin: str, cookie: str,
+                 receive_buffer: int | None = None):  # fmt: skip
+        self.sock = socket.socket()
+        if receive_buffer:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.settimeout(15)
+        self.sock.connect((host, port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: {origin}\r\nCookie: {cookie}\r\n\r\n"
+        )
+        self.sock.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += self.sock.recv(1)
+        self.status = int(head.split(b" ", 2)[1])
+
+    def send_json(self, message: dict) -> None:
+        payload = json.dumps(message).encode()
+        mask = os.urandom(4)
+        if len(payload) < 126:
+            header = struct.pack("!BB", 0x81, 0x80 | len(payload))
+        else:
+            header = struct.pack("!BBH", 0x81, 0x80 | 126, len(payload))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def _exactly(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return data
+
+    def frame(self) -> tuple[int, bytes]:
+        first, second = self._exactly(2)
+        length = second & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", self._exactly(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", self._exactly(8))
+        return first & 0x0F, self._exactly(length)
+
+    def close(self) -> None:
+        self.sock.close()

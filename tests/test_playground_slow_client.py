@@ -1,0 +1,68 @@
+"""A client that stops reading costs bounded server memory and is closed with 1013."""
+
+import re
+import struct
+import urllib.request
+
+import pytest
+
+from tests.live_server import DaphneServer
+from tests.raw_websocket import RawWebSocket
+
+FLOOD = 4000  # commands, each answered with about 1.3 KB of events
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with DaphneServer(
+        tmp_path_factory.mktemp("slow-client"),
+        PLAYGROUND_COMMANDS_PER_SECOND="100000",
+        PLAYGROUND_COMMAND_BURST="100000",
+        PLAYGROUND_OUTGOING_QUEUE="100",
+    ) as server:
+        yield server
+
+
+def session_cookie(server) -> str:
+    # Starting a quiz stores something in the session, so the site sets its cookie.
+    with urllib.request.urlopen(server.url + "/quizzes/ports-quiz/") as response:
+        cookies = " ".join(response.headers.get_all("Set-Cookie"))
+    return re.search(r"sessionid=[^;]+", cookies).group(0)
+
+
+def resident_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1))
+
+
+def test_it_closes_a_client_that_stops_reading_with_1013(server):
+    ws = RawWebSocket(server.host, server.port, "/ws/playground/",
+                      origin=f"http://{server.host}:{server.port}",
+                      cookie=session_cookie(server), receive_buffer=4096)  # fmt: skip
+    assert ws.status == 101
+    ws.send_json({"op": "tcp.listen", "device": "server", "port": 3000})
+    ws.send_json({"op": "tcp.connect", "device": "laptop",
+                  "to": {"device": "server", "port": 3000}})  # fmt: skip
+    before = resident_kib(server.process.pid)
+    try:
+        for n in range(FLOOD):
+            ws.send_json({"op": "send", "socket": "s2", "data": "x" * 1000, "ref": n})
+    except OSError:
+        pass  # closed on us mid-flood: what this test expects
+    # Read what is left: the connection must end, with a 1013 close frame unless the
+    # server had to drop it because the client never answered the close.
+    close_code = None
+    try:
+        while True:
+            opcode, payload = ws.frame()
+            if opcode == 0x8:
+                close_code = struct.unpack("!H", payload[:2])[0]
+                break
+    except OSError:
+        pass
+    ws.close()
+    assert close_code in (None, 1013)
+    assert any("closing a WebSocket that stopped reading" in line for line in server.log)
+    # 4000 commands asked for about 5 MB of events; the server holds nothing like that.
+    growth = resident_kib(server.process.pid) - before
+    assert growth < 40 * 1024, f"server grew by {growth} KiB"
