@@ -28,8 +28,9 @@ class TokenBucket:
 
 
 class Outbox:
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, on_overflow=None):
         self.limit = limit
+        self.on_overflow = on_overflow
         self._items: dict = {}
         self._serial = itertools.count()
         self._ready = asyncio.Event()
@@ -51,8 +52,10 @@ class Outbox:
                 self._items.pop(("socket", event["socket"]), None)
             key = ("event", next(self._serial))
         self._items[key] = event
-        if len(self._items) > self.limit:
+        if len(self._items) > self.limit and not self.overflowed:
             self.overflowed = True
+            if self.on_overflow is not None:
+                self.on_overflow()
         self._ready.set()
 
     def resume(self) -> None:

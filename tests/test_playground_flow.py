@@ -15,8 +15,8 @@ async def test_it_keeps_only_the_newest_row_of_each_socket_while_waiting():
     outbox.put(row("s2", "LISTEN"))
     assert len(outbox) == 2 and outbox.coalesced == 3
     outbox.resume()
-    assert await outbox.get() == row("s2", "LISTEN")
     assert await outbox.get() == row("s1", "FIN_WAIT2")
+    assert await outbox.get() == row("s2", "LISTEN")
 
 
 async def test_it_drops_a_waiting_row_when_its_socket_is_gone():
