@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check-deps serve setup clean
+.PHONY: run test lint format bench setup clean
 
 run: setup
 	$(PY) manage.py runserver $(HOST):$(PORT)
@@ -38,6 +38,10 @@ $(VENV)/.deps: pyproject.toml | $(PY)
 $(VENV)/.test-deps: $(VENV)/.deps
 	$(PY) -m pip install --quiet -e . --group test
 	touch $@
+
+bench: $(VENV)/.test-deps
+	$(PY) -m pip install --quiet -e . --group bench
+	$(PY) -m bench.playground
 
 clean:
 	rm -rf $(VENV) staticfiles build .pytest_cache

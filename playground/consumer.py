@@ -51,10 +51,14 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         self.key = getattr(session, "session_key", None)
         if not self.key:
             await self._send_now(
-                {"type": "error", "ref": None, "code": "no_session",
-                 "message": "Open the playground page first: it starts the session that "
-                 "your sandbox belongs to."}
-            )  # fmt: skip
+                {
+                    "type": "error",
+                    "ref": None,
+                    "code": "no_session",
+                    "message": "Open the playground page first: it starts the session that "
+                    "your sandbox belongs to.",
+                }
+            )
             await self.close(code=CLOSE_NO_SESSION)
             return
         self.registry = get_registry()
@@ -128,15 +132,19 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             self._error("binary_not_supported", "Send commands as JSON text, not binary.")
             return
         if len(text_data.encode("utf-8")) > limits.message_bytes:
-            self._error("limit_message_bytes",
-                        f"Messages may be at most {limits.message_bytes} bytes (message_bytes).",
-                        limit="message_bytes")  # fmt: skip
+            self._error(
+                "limit_message_bytes",
+                f"Messages may be at most {limits.message_bytes} bytes (message_bytes).",
+                limit="message_bytes",
+            )
             return
         if not self.bucket.take():
-            self._error("limit_commands_per_second",
-                        f"Too many commands: at most {limits.commands_per_second} a second, "
-                        f"{limits.command_burst} at once (commands_per_second).",
-                        limit="commands_per_second")  # fmt: skip
+            self._error(
+                "limit_commands_per_second",
+                f"Too many commands: at most {limits.commands_per_second} a second, "
+                f"{limits.command_burst} at once (commands_per_second).",
+                limit="commands_per_second",
+            )
             return
         try:
             command = protocol.parse(text_data)

@@ -18,10 +18,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 TCP_STATES = {
-    1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
-    6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING",
+    1: "ESTABLISHED",
+    2: "SYN_SENT",
+    3: "SYN_RECV",
+    4: "FIN_WAIT1",
+    5: "FIN_WAIT2",
+    6: "TIME_WAIT",
+    7: "CLOSE",
+    8: "CLOSE_WAIT",
+    9: "LAST_ACK",
+    10: "LISTEN",
+    11: "CLOSING",
     12: "NEW_SYN_RECV",
-}  # fmt: skip
+}
 # ss(8) calls an unconnected UDP socket UNCONN; the kernel files it as CLOSE.
 UDP_STATES = {1: "ESTABLISHED", 7: "UNCONN"}
 

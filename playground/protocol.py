@@ -115,8 +115,12 @@ async def execute(sandbox: Sandbox, command: Command) -> dict:
 
 
 def error_event(error: SandboxError, ref=None) -> dict:
-    event = {"type": "error", "ref": error.extra.get("ref", ref), "code": error.code,
-             "message": error.message}  # fmt: skip
+    event = {
+        "type": "error",
+        "ref": error.extra.get("ref", ref),
+        "code": error.code,
+        "message": error.message,
+    }
     event.update({k: v for k, v in error.extra.items() if k != "ref"})
     return event
 

@@ -35,8 +35,9 @@ class Registry:
         self.limits = limits
         self.config = config
         self.pool = AddressPool(config.address_range, config.lock_file)
-        self.watcher = KernelWatcher(KernelTable(self.pool.network, config.use_kernel),
-                                     config.kernel_tick)  # fmt: skip
+        self.watcher = KernelWatcher(
+            KernelTable(self.pool.network, config.use_kernel), config.kernel_tick
+        )
         self._entries: dict[str, _Entry] = {}
         self._gone: dict[str, asyncio.Event] = {}
         self._opened = False
@@ -102,8 +103,9 @@ class Registry:
     def _arm(self, key: str, entry: _Entry) -> None:
         """Wake at the next idle or lifetime deadline."""
         now = time.monotonic()
-        deadline = min(entry.last_command + self.limits.idle_timeout,
-                       entry.started + self.limits.lifetime)  # fmt: skip
+        deadline = min(
+            entry.last_command + self.limits.idle_timeout, entry.started + self.limits.lifetime
+        )
         loop = asyncio.get_running_loop()
         entry.timer = loop.call_later(max(0.0, deadline - now), self._check, key, entry)
 

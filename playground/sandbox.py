@@ -281,8 +281,9 @@ class Sandbox:
         except OSError as exc:
             raw.close()
             raise self._explain(exc, ip, port) from None
-        sock = self._new(device=device, protocol="tcp", role="listener",
-                         local=raw.getsockname(), state="LISTEN")  # fmt: skip
+        sock = self._new(
+            device=device, protocol="tcp", role="listener", local=raw.getsockname(), state="LISTEN"
+        )
         sock.server, sock.inode = server, os.fstat(raw.fileno()).st_ino
         self._touch(sock)
         return sock
@@ -303,8 +304,14 @@ class Sandbox:
         except OSError as exc:
             raw.close()
             raise self._explain(exc, *target) from None
-        sock = self._new(device=device, protocol="tcp", role="client", local=raw.getsockname(),
-                         remote=target, state="ESTABLISHED")  # fmt: skip
+        sock = self._new(
+            device=device,
+            protocol="tcp",
+            role="client",
+            local=raw.getsockname(),
+            remote=target,
+            state="ESTABLISHED",
+        )
         sock.inode = os.fstat(raw.fileno()).st_ino
         await loop.create_connection(lambda: _Stream(self, sock), sock=raw)
         self._touch(sock)
@@ -314,8 +321,9 @@ class Sandbox:
         ip, port = self._ip(device), self._port(port)
         self._room_for_one_more()
         raw = self._bind(socket.SOCK_DGRAM, ip, port)
-        sock = self._new(device=device, protocol="udp", role="udp", local=raw.getsockname(),
-                         state="UNCONN")  # fmt: skip
+        sock = self._new(
+            device=device, protocol="udp", role="udp", local=raw.getsockname(), state="UNCONN"
+        )
         sock.inode = os.fstat(raw.fileno()).st_ino
         loop = asyncio.get_running_loop()
         await loop.create_datagram_endpoint(lambda: _Datagram(self, sock), sock=raw)
@@ -440,8 +448,15 @@ class Sandbox:
             )
             return None
         raw = transport.get_extra_info("socket")
-        sock = self._new(device=listener.device, protocol="tcp", role="accepted", local=local,
-                         remote=peer, state="ESTABLISHED", listener=listener.id)  # fmt: skip
+        sock = self._new(
+            device=listener.device,
+            protocol="tcp",
+            role="accepted",
+            local=local,
+            remote=peer,
+            state="ESTABLISHED",
+            listener=listener.id,
+        )
         sock.inode = os.fstat(raw.fileno()).st_ino
         sock.transport = transport
         self._changed(sock)
@@ -457,17 +472,29 @@ class Sandbox:
 
     def _received(self, sock: SandboxSocket, data: bytes) -> None:
         self._keep(sock, data)
-        self._emit({"type": "data", "socket": sock.id, "data": data.decode("utf-8", "replace"),
-                    "bytes": len(data)})  # fmt: skip
+        self._emit(
+            {
+                "type": "data",
+                "socket": sock.id,
+                "data": data.decode("utf-8", "replace"),
+                "bytes": len(data),
+            }
+        )
         self._changed(sock)
 
     def _datagram(self, sock: SandboxSocket, data: bytes, addr) -> None:
         if addr[0] not in self.device_ips:
             return  # Rule 2: datagrams from outside the sandbox are dropped
         self._keep(sock, data)
-        self._emit({"type": "data", "socket": sock.id, "data": data.decode("utf-8", "replace"),
-                    "bytes": len(data), "from": {"device": self._device_of[addr[0]],
-                                                 "ip": addr[0], "port": addr[1]}})  # fmt: skip
+        self._emit(
+            {
+                "type": "data",
+                "socket": sock.id,
+                "data": data.decode("utf-8", "replace"),
+                "bytes": len(data),
+                "from": {"device": self._device_of[addr[0]], "ip": addr[0], "port": addr[1]},
+            }
+        )
         self._changed(sock)
 
     def _peer_finished(self, sock: SandboxSocket) -> None:

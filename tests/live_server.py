@@ -43,8 +43,9 @@ def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 class DaphneServer:
-    def __init__(self, workdir: Path, **env):
+    def __init__(self, workdir: Path, application: str = "sockets_site.asgi:application", **env):
         self.workdir = workdir
+        self.application = application
         self.env = site_env(workdir, **env)
         self.process = None
         self.log: list[str] = []
@@ -63,7 +64,7 @@ class DaphneServer:
                 "127.0.0.1",
                 "-p",
                 "0",
-                "sockets_site.asgi:application",
+                self.application,
             ],
             cwd=ROOT,
             env=self.env,

@@ -37,8 +37,11 @@ class Events:
         return await asyncio.wait_for(scan(), timeout)
 
     def rows(self, socket_id: str) -> list[dict]:
-        return [e["socket"] for e in self.items if e["type"] == "socket"
-                and e["socket"]["id"] == socket_id]  # fmt: skip
+        return [
+            e["socket"]
+            for e in self.items
+            if e["type"] == "socket" and e["socket"]["id"] == socket_id
+        ]
 
 
 def row_is(socket_id, **fields):
@@ -62,9 +65,12 @@ class Engine:
 
     def sandbox(self, limits: Limits | None = None) -> tuple[Sandbox, Events]:
         laptop, server = self.pool.claim(2)
-        sandbox = Sandbox({"laptop": laptop, "server": server}, limits or Limits(),
-                          kernel_states=self.watcher.table.available,
-                          on_activity=self.watcher.kick)  # fmt: skip
+        sandbox = Sandbox(
+            {"laptop": laptop, "server": server},
+            limits or Limits(),
+            kernel_states=self.watcher.table.available,
+            on_activity=self.watcher.kick,
+        )
         events = Events()
         sandbox.subscribe(events)
         self.watcher.register(sandbox)

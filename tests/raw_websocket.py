@@ -10,8 +10,15 @@ import struct
 
 
 class RawWebSocket:
-    def __init__(self, host: str, port: int, path: str, origin: str, cookie: str,
-                 receive_buffer: int | None = None):  # fmt: skip
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        path: str,
+        origin: str,
+        cookie: str,
+        receive_buffer: int | None = None,
+    ):
         self.sock = socket.socket()
         if receive_buffer:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)

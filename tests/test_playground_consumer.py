@@ -82,8 +82,9 @@ async def test_it_answers_each_command_with_ok_and_the_ref(registry):
     assert ok["type"] == "ok" and ok["ref"] == "1" and ok["op"] == "tcp.listen"
     listener = ok["socket"]
     assert listener["role"] == "listener" and listener["local"]["port"] == 3000
-    ok = await command(ws, op="tcp.connect", device="laptop", to={"device": "server", "port": 3000},
-                       ref=2)  # fmt: skip
+    ok = await command(
+        ws, op="tcp.connect", device="laptop", to={"device": "server", "port": 3000}, ref=2
+    )
     assert ok["ref"] == 2 and ok["socket"]["role"] == "client"
     client = ok["socket"]["id"]
     assert (await command(ws, op="send", socket=client, data="hello"))["bytes"] == 5
@@ -94,8 +95,9 @@ async def test_it_answers_each_command_with_ok_and_the_ref(registry):
     ok = await command(ws, op="udp.bind", device="laptop", port=0)
     udp = ok["socket"]["id"]
     await command(ws, op="udp.bind", device="server", port=5353)
-    ok = await command(ws, op="udp.sendto", socket=udp, to={"device": "server", "port": 5353},
-                       data="hi")  # fmt: skip
+    ok = await command(
+        ws, op="udp.sendto", socket=udp, to={"device": "server", "port": 5353}, data="hi"
+    )
     assert ok["bytes"] == 2
     assert (await command(ws, op="reset"))["type"] == "ok"
     await ws.disconnect()
@@ -187,9 +189,11 @@ async def test_it_closes_a_websocket_without_a_session_with_a_clear_code(registr
 
 async def test_it_refuses_a_websocket_from_another_origin(registry):
     key = await new_session()
-    ws = WebsocketCommunicator(application, "/ws/playground/",
-                               headers=[(b"origin", b"https://evil.example"),
-                                        (b"cookie", f"sessionid={key}".encode())])  # fmt: skip
+    ws = WebsocketCommunicator(
+        application,
+        "/ws/playground/",
+        headers=[(b"origin", b"https://evil.example"), (b"cookie", f"sessionid={key}".encode())],
+    )
     connected, _ = await ws.connect()
     assert not connected
 
@@ -216,8 +220,11 @@ async def test_it_limits_the_send_size(registry):
 
 
 async def test_it_limits_commands_per_second(registry, settings):
-    settings.PLAYGROUND_LIMITS = {**settings.PLAYGROUND_LIMITS, "commands_per_second": 1,
-                                  "command_burst": 3}  # fmt: skip
+    settings.PLAYGROUND_LIMITS = {
+        **settings.PLAYGROUND_LIMITS,
+        "commands_per_second": 1,
+        "command_burst": 3,
+    }
     ws = await open_ws(await new_session())
     await ws.receive_json_from()
     answers = [await command(ws, op="reset", ref=n) for n in range(3)]

@@ -114,8 +114,11 @@ async def test_it_sends_udp_datagrams_without_a_connection(engine):
     await sandbox.udp_sendto(sender.id, "server", 5353, "ping")
     got = await events.wait_for(lambda e: e["type"] == "data" and e["socket"] == receiver.id)
     assert got["data"] == "ping"
-    assert got["from"] == {"device": "laptop", "ip": sandbox.devices["laptop"],
-                           "port": sender.local[1]}  # fmt: skip
+    assert got["from"] == {
+        "device": "laptop",
+        "ip": sandbox.devices["laptop"],
+        "port": sender.local[1],
+    }
     await events.wait_for(row_is(receiver.id, state="UNCONN", state_source="kernel"))
 
 
@@ -189,8 +192,11 @@ async def test_it_reports_the_states_it_knows_without_sock_diag(plain_engine):
     sandbox, events = plain_engine.sandbox()
     assert sandbox.kernel_states is False
     listener, client, accepted = await connected(sandbox, events)
-    assert (listener.state, client.state, accepted.state) == ("LISTEN", "ESTABLISHED",
-                                                              "ESTABLISHED")  # fmt: skip
+    assert (listener.state, client.state, accepted.state) == (
+        "LISTEN",
+        "ESTABLISHED",
+        "ESTABLISHED",
+    )
     await sandbox.shutdown(client.id)
     await events.wait_for(row_is(accepted.id, state="CLOSE_WAIT", state_source="engine"))
     await sandbox.close(client.id)

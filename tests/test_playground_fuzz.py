@@ -13,17 +13,32 @@ from tests.test_playground_consumer import command, new_session, open_ws, regist
 pytestmark = pytest.mark.django_db(transaction=True)
 
 EVENT_TYPES = {"ok", "error", "socket", "socket.gone", "data"}
-OPS = ["tcp.listen", "tcp.connect", "udp.bind", "udp.sendto", "send", "shutdown", "close",
-       "reset", "", "TCP.LISTEN", "exec"]  # fmt: skip
+OPS = [
+    "tcp.listen",
+    "tcp.connect",
+    "udp.bind",
+    "udp.sendto",
+    "send",
+    "shutdown",
+    "close",
+    "reset",
+    "",
+    "TCP.LISTEN",
+    "exec",
+]
 DEVICES = ["laptop", "server", "0.0.0.0", "127.0.0.1", "localhost", "", "router"]  # noqa: S104
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False)
     | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=10,
-)  # fmt: skip
+)
 ports = st.one_of(st.integers(-5, 70000), st.sampled_from([0, 3000, 5353]), json_values)
 sockets = st.one_of(st.sampled_from([f"s{n}" for n in range(1, 6)]), json_values)
 commands = st.fixed_dictionaries(
@@ -31,13 +46,14 @@ commands = st.fixed_dictionaries(
     optional={
         "device": st.one_of(st.sampled_from(DEVICES), json_values),
         "port": ports,
-        "to": st.one_of(st.fixed_dictionaries({"device": st.sampled_from(DEVICES), "port": ports}),
-                        json_values),
+        "to": st.one_of(
+            st.fixed_dictionaries({"device": st.sampled_from(DEVICES), "port": ports}), json_values
+        ),
         "socket": sockets,
         "data": st.one_of(st.text(max_size=50), json_values),
         "ref": json_values,
     },
-)  # fmt: skip
+)
 messages = st.one_of(
     commands.map(json.dumps),
     st.text(min_size=1, max_size=200),

@@ -119,12 +119,18 @@ def test_it_only_accepts_an_address_range_inside_loopback_without_127_0_0_1(tmp_
 def test_it_never_hands_one_address_to_two_server_processes(tmp_path):
     lock = tmp_path / "lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys; from playground.addresses import AddressPool;"
-         f"p = AddressPool('127.78.0.0/29', {str(lock)!r}); print(*p.claim(4), flush=True);"
-         "sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys; from playground.addresses import AddressPool;"
+            f"p = AddressPool('127.78.0.0/29', {str(lock)!r}); print(*p.claim(4), flush=True);"
+            "sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         theirs = set(holder.stdout.readline().split())
         pool = AddressPool("127.78.0.0/29", lock)
@@ -181,6 +187,7 @@ async def test_it_enforces_the_send_size(engine):
     sandbox, _ = engine.sandbox(Limits(send_bytes=8))
     udp = await sandbox.udp_bind("laptop", 0)
     await sandbox.udp_bind("server", 9000)
-    error = await refused(sandbox.udp_sendto(udp.id, "server", 9000, "123456789"),
-                          code="limit_send_bytes")  # fmt: skip
+    error = await refused(
+        sandbox.udp_sendto(udp.id, "server", 9000, "123456789"), code="limit_send_bytes"
+    )
     assert error.extra["limit"] == "send_bytes"

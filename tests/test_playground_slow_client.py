@@ -36,13 +36,19 @@ def resident_kib(pid: int) -> int:
 
 
 def test_it_closes_a_client_that_stops_reading_with_1013(server):
-    ws = RawWebSocket(server.host, server.port, "/ws/playground/",
-                      origin=f"http://{server.host}:{server.port}",
-                      cookie=session_cookie(server), receive_buffer=4096)  # fmt: skip
+    ws = RawWebSocket(
+        server.host,
+        server.port,
+        "/ws/playground/",
+        origin=f"http://{server.host}:{server.port}",
+        cookie=session_cookie(server),
+        receive_buffer=4096,
+    )
     assert ws.status == 101
     ws.send_json({"op": "tcp.listen", "device": "server", "port": 3000})
-    ws.send_json({"op": "tcp.connect", "device": "laptop",
-                  "to": {"device": "server", "port": 3000}})  # fmt: skip
+    ws.send_json(
+        {"op": "tcp.connect", "device": "laptop", "to": {"device": "server", "port": 3000}}
+    )
     before = resident_kib(server.process.pid)
     try:
         for n in range(FLOOD):

@@ -1,0 +1,227 @@
+"""Playground benchmark: starts the real site under Daphne and prints, from one run,
+
+1. command round trip p50/p99 against a bare Channels echo consumer on the same
+   Daphne (target: at most 1.5x);
+2. 500 concurrent sandboxes with 4 sockets each in one process: memory per sandbox
+   (target: under 150 KB) and the p99 time from a kernel state change to its event
+   (target: under 300 ms);
+3. the cost of one kernel socket-table dump with all those sockets present.
+
+Run it with `make bench` (or `.venv/bin/python -m bench.playground`). It is not a
+test: it prints figures; docs/benchmarks.md records them.
+"""
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import websockets
+
+from playground.addresses import check_range
+from playground.kernel import KernelTable
+from tests.live_server import DaphneServer
+
+TARGET_RATIO = 1.5
+TARGET_KB_PER_SANDBOX = 150
+TARGET_STATE_P99_MS = 300
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1))
+
+
+def new_sessions(server: DaphneServer, count: int) -> list[str]:
+    code = (
+        "from django.contrib.sessions.backends.db import SessionStore\n"
+        f"for _ in range({count}):\n"
+        "    s = SessionStore(); s['bench'] = 1; s.create(); print(s.session_key)"
+    )
+    result = server.manage("shell", "-v", "0", "-c", code)
+    keys = [line for line in result.stdout.split() if len(line) == 32]
+    if len(keys) != count:
+        raise RuntimeError(f"could not make sessions:\n{result.stderr}")
+    return keys
+
+
+async def connect(server: DaphneServer, path: str, key: str | None = None):
+    headers = {"Origin": server.url}
+    if key:
+        headers["Cookie"] = f"sessionid={key}"
+    return await websockets.connect(
+        f"ws://{server.host}:{server.port}{path}",
+        additional_headers=headers,
+        max_size=None,
+        open_timeout=60,
+        ping_interval=None,
+    )
+
+
+async def answer(ws, ref) -> dict:
+    while True:
+        event = json.loads(await ws.recv())
+        if event.get("ref") == ref and event["type"] in ("ok", "error"):
+            if event["type"] == "error":
+                raise RuntimeError(event)
+            return event
+
+
+async def round_trips(server, key, count: int) -> tuple[list[float], list[float]]:
+    play = await connect(server, "/ws/playground/", key)
+    await play.recv()  # hello
+    await play.send(json.dumps({"op": "tcp.listen", "device": "server", "port": 3000, "ref": "l"}))
+    await answer(play, "l")
+    connect_cmd = {
+        "op": "tcp.connect",
+        "device": "laptop",
+        "to": {"device": "server", "port": 3000},
+    }
+    await play.send(json.dumps({**connect_cmd, "ref": "c"}))
+    client = (await answer(play, "c"))["socket"]["id"]
+    echo = await connect(server, "/ws/echo/")
+    play_times, echo_times = [], []
+    for n in range(count):
+        # Alternate, so both see the same machine at the same moment.
+        message = json.dumps({"op": "send", "socket": client, "data": "hello, socket", "ref": n})
+        started = time.perf_counter()
+        await play.send(message)
+        await answer(play, n)
+        play_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        await echo.send(message)
+        await echo.recv()
+        echo_times.append(time.perf_counter() - started)
+    await play.close()
+    await echo.close()
+    return play_times, echo_times
+
+
+async def open_sandbox(server, key) -> tuple:
+    ws = await connect(server, "/ws/playground/", key)
+    await ws.recv()  # hello
+    commands = [
+        {"op": "tcp.listen", "device": "server", "port": 3000, "ref": "l"},
+        {
+            "op": "tcp.connect",
+            "device": "laptop",
+            "to": {"device": "server", "port": 3000},
+            "ref": "c",
+        },
+        {"op": "udp.bind", "device": "laptop", "port": 0, "ref": "u"},
+    ]
+    answers = {}
+    for command in commands:
+        await ws.send(json.dumps(command))
+        answers[command["ref"]] = await answer(ws, command["ref"])
+    return ws, answers["c"]["socket"]["id"]
+
+
+async def state_change_latency(ws, client_id: str) -> float:
+    """From a shutdown to the kernel's CLOSE_WAIT on the other side, as an event."""
+    started = time.perf_counter()
+    await ws.send(json.dumps({"op": "shutdown", "socket": client_id, "ref": "s"}))
+    while True:
+        event = json.loads(await ws.recv())
+        if event["type"] == "socket":
+            row = event["socket"]
+            if (
+                row["role"] == "accepted"
+                and row["state"] == "CLOSE_WAIT"
+                and (row["state_source"] == "kernel")
+            ):
+                return time.perf_counter() - started
+
+
+def time_dumps(count: int) -> tuple[list[float], int]:
+    # In a thread of its own: pyroute2 will not block inside a running event loop.
+    table = KernelTable(check_range("127.77.0.0/16"))
+    table.open()
+    costs, rows = [], 0
+    for _ in range(count):
+        started = time.perf_counter()
+        rows = len(table.dump())
+        costs.append(time.perf_counter() - started)
+    table.close()
+    return costs, rows
+
+
+async def main(args) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="sockets-bench-"))
+    env = {
+        # Round trips are measured back to back, far above a visitor's 20 a second.
+        "PLAYGROUND_COMMANDS_PER_SECOND": "1000000",
+        "PLAYGROUND_COMMAND_BURST": "1000000",
+        "PLAYGROUND_SANDBOXES_PER_PROCESS": str(args.sandboxes + 1),
+    }
+    with DaphneServer(workdir, application="bench.asgi:application", **env) as server:
+        pid = server.process.pid
+        keys = new_sessions(server, args.sandboxes + 1)
+        print(f"Daphne pid {pid} at {server.url}; {args.round_trips} round trips each")
+
+        play, echo = await round_trips(server, keys.pop(), args.round_trips)
+        p50p, p99p = percentile(play, 50) * 1e3, percentile(play, 99) * 1e3
+        p50e, p99e = percentile(echo, 50) * 1e3, percentile(echo, 99) * 1e3
+        print("\n1. Command round trip (send on a connected TCP socket, until its ok)")
+        print(f"   playground  p50 {p50p:7.3f} ms   p99 {p99p:7.3f} ms")
+        print(f"   bare echo   p50 {p50e:7.3f} ms   p99 {p99e:7.3f} ms")
+        print(
+            f"   ratio       p50 {p50p / p50e:7.2f} x    p99 {p99p / p99e:7.2f} x"
+            f"   (target <= {TARGET_RATIO} x)"
+        )
+
+        base = rss_kib(pid)
+        echoes = await asyncio.gather(*(connect(server, "/ws/echo/") for _ in keys))
+        echo_kib = (rss_kib(pid) - base) / len(echoes)
+        await asyncio.gather(*(ws.close() for ws in echoes))
+
+        base = rss_kib(pid)
+        started = time.perf_counter()
+        opened = await asyncio.gather(*(open_sandbox(server, key) for key in keys))
+        setup = time.perf_counter() - started
+        per_sandbox = (rss_kib(pid) - base) / len(opened)
+        print(f"\n2. {len(opened)} concurrent sandboxes, 4 sockets each (opened in {setup:.1f} s)")
+        print(
+            f"   server memory per sandbox, its WebSocket included: {per_sandbox:6.1f} KiB"
+            f"   (target < {TARGET_KB_PER_SANDBOX} KB)"
+        )
+        print(f"   a bare echo WebSocket alone:                       {echo_kib:6.1f} KiB")
+        print(
+            f"   the sandbox itself (difference):                   "
+            f"{per_sandbox - echo_kib:6.1f} KiB"
+        )
+
+        latencies = await asyncio.gather(*(state_change_latency(ws, c) for ws, c in opened))
+        p50s, p99s = percentile(latencies, 50) * 1e3, percentile(latencies, 99) * 1e3
+        print(
+            f"   kernel state change to event (shutdown -> CLOSE_WAIT), all {len(opened)} at "
+            f"once:\n   p50 {p50s:7.1f} ms   p99 {p99s:7.1f} ms   max "
+            f"{max(latencies) * 1e3:7.1f} ms   (target p99 < {TARGET_STATE_P99_MS} ms)"
+        )
+
+        costs, rows = await asyncio.to_thread(time_dumps, args.dumps)
+        print(f"\n3. One kernel dump (TCP + UDP, whole host, filtered to the range): {rows} rows")
+        print(
+            f"   mean {statistics.mean(costs) * 1e3:6.2f} ms   p99 "
+            f"{percentile(costs, 99) * 1e3:6.2f} ms   over {args.dumps} dumps; one per tick "
+            "for the whole process, whatever the number of sandboxes"
+        )
+
+        await asyncio.gather(*(ws.close() for ws, _ in opened))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--round-trips", type=int, default=1000)
+    parser.add_argument("--sandboxes", type=int, default=500)
+    parser.add_argument("--dumps", type=int, default=50)
+    asyncio.run(main(parser.parse_args()))
