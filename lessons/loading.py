@@ -165,16 +165,9 @@ def _sync_quiz(fields: dict, force: bool, report: Report) -> None:
 
 
 def _apply_quiz(quiz: Quiz, fields: dict) -> Quiz:
-    for name in (
-        "title",
-        "order",
-        "description",
-        "pass_mark",
-        "max_attempts",
-        "counts",
-        "published",
-    ):
-        setattr(quiz, name, fields[name])
+    for name in course_files.QUIZ_FIELDS:
+        if name not in ("lesson", "questions"):
+            setattr(quiz, name, fields[name])
     quiz.lesson = Lesson.objects.get(slug=fields["lesson"]) if fields["lesson"] else None
     quiz.save()
     # Questions are matched by key and updated in place, so past attempts keep them.

@@ -44,7 +44,9 @@ class GlossaryTerm(models.Model):
         return hash_fields(self.source_fields())
 
 
-class LessonQuerySet(models.QuerySet):
+class PublishedQuerySet(models.QuerySet):
+    """Staff see drafts too; everyone else sees what is published."""
+
     def visible_to(self, user):
         if user.is_staff:
             return self
@@ -67,7 +69,7 @@ class Lesson(models.Model):
     # files: when it differs from the current fields, staff edited the lesson.
     loaded_hash = models.CharField(max_length=64, blank=True, editable=False)
 
-    objects = LessonQuerySet.as_manager()
+    objects = PublishedQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "pk"]

@@ -5,14 +5,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from lessons import markdown, quiz_rules
-from lessons.models.course import Lesson, hash_fields
-
-
-class QuizQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        if user.is_staff:
-            return self
-        return self.filter(published=True)
+from lessons.models.course import Lesson, PublishedQuerySet, hash_fields
 
 
 class Quiz(models.Model):
@@ -50,7 +43,7 @@ class Quiz(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     loaded_hash = models.CharField(max_length=64, blank=True, editable=False)
 
-    objects = QuizQuerySet.as_manager()
+    objects = PublishedQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "pk"]
