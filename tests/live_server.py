@@ -49,6 +49,7 @@ class DaphneServer:
         self.env = site_env(workdir, **env)
         self.process = None
         self.log: list[str] = []
+        self._logged = threading.Condition()
 
     def __enter__(self):
         for command in (("migrate", "--noinput"), ("load_course",), ("collectstatic", "--noinput")):
@@ -86,7 +87,14 @@ class DaphneServer:
 
     def _drain(self):
         for line in self.process.stderr:
-            self.log.append(line)
+            with self._logged:
+                self.log.append(line)
+                self._logged.notify_all()
+
+    def wait_for_log(self, text: str, timeout: float = 30) -> bool:
+        """Until the server has logged a line containing `text` (False on timeout)."""
+        with self._logged:
+            return self._logged.wait_for(lambda: any(text in line for line in self.log), timeout)
 
     @property
     def url(self) -> str:

@@ -1,5 +1,7 @@
-"""A client that stops reading costs bounded server memory and is closed with 1013."""
+"""The playground on a real Daphne: a client that stops reading costs bounded server
+memory and is closed with 1013; the server's own port is out of reach."""
 
+import json
 import re
 import struct
 import urllib.request
@@ -68,7 +70,44 @@ def test_it_closes_a_client_that_stops_reading_with_1013(server):
         pass
     ws.close()
     assert close_code in (None, 1013)
-    assert any("closing a WebSocket that stopped reading" in line for line in server.log)
+    assert server.wait_for_log("closing a WebSocket that stopped reading"), "".join(
+        server.log[-20:]
+    )
     # 4000 commands asked for about 5 MB of events; the server holds nothing like that.
     growth = resident_kib(server.process.pid) - before
     assert growth < 40 * 1024, f"server grew by {growth} KiB"
+
+
+def test_it_cannot_reach_this_servers_own_port(server):
+    """Daphne listens on 127.0.0.1 here; the sandbox must not reach it by any name."""
+    ws = RawWebSocket(
+        server.host,
+        server.port,
+        "/ws/playground/",
+        origin=f"http://{server.host}:{server.port}",
+        cookie=session_cookie(server),
+    )
+    assert ws.status == 101
+    answers = []
+    for n, device in enumerate(["server", "laptop", "127.0.0.1", "localhost"]):
+        ws.send_json(
+            {
+                "op": "tcp.connect",
+                "device": "laptop",
+                "to": {"device": device, "port": server.port},
+                "ref": n,
+            }
+        )
+    while len(answers) < 4:
+        _, payload = ws.frame()
+        event = json.loads(payload)
+        if event.get("ref") is not None:
+            answers.append(event)
+    ws.close()
+    assert [a["type"] for a in answers] == ["error"] * 4
+    assert [a["code"] for a in answers] == [
+        "ECONNREFUSED",
+        "ECONNREFUSED",
+        "unknown_device",
+        "unknown_device",
+    ]
