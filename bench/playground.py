@@ -149,7 +149,7 @@ async def state_change_latency(ws, client_id: str) -> tuple[float, float]:
 
 
 def time_dumps(count: int) -> tuple[list[float], int]:
-    # In a thread of its own: pyroute2 will not block inside a running event loop.
+    # Blocking netlink reads, kept off the event loop as the server does.
     table = KernelTable(check_range("127.77.0.0/16"))
     table.open()
     costs, rows = [], 0
