@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("_nested_admin/", include("nested_admin.urls")),
+    path("playground/", include("playground.urls")),
     path("", include("lessons.urls")),
 ]
 

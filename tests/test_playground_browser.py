@@ -1,0 +1,201 @@
+"""The playground page in a real browser (Debian's Chromium driven by Playwright)
+against the real site under Daphne."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from playground.addresses import check_range
+from playground.kernel import KernelTable
+from tests.live_server import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "build" / "screenshots"
+WAIT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = (
+            f"Browser tests need Chromium at {CHROMIUM}: install it with "
+            "`sudo apt-get install chromium` (CI installs it in .ci/run)."
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, daphne_server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.base = daphne_server.url
+    yield page
+    context.close()
+    assert errors == []
+
+
+def open_playground(page, query=""):
+    page.goto(f"{page.base}/playground/{query}")
+    page.wait_for_selector("[data-status='open']")
+
+
+def listen(page, device="server", port=3000, reuse=False):
+    form = page.locator("form[data-op='tcp.listen']")
+    form.locator("select[name=device]").select_option(device)
+    form.locator("input[name=port]").fill(str(port))
+    form.locator("input[name=reuse_address]").set_checked(reuse)
+    form.locator("button").click()
+
+
+def connect(page, port=3000):
+    form = page.locator("form[data-op='tcp.connect']")
+    form.locator("input[name=to_port]").fill(str(port))
+    form.locator("button").click()
+
+
+def row(page, socket_id):
+    return page.locator(f"tr[data-id='{socket_id}']")
+
+
+def cells(page, socket_id) -> list[str]:
+    return [c.strip() for c in row(page, socket_id).locator("td").all_inner_texts()]
+
+
+def connected(page):
+    listen(page)
+    row(page, "s1").wait_for()
+    connect(page)
+    row(page, "s3").wait_for()
+    page.wait_for_selector("tr[data-id='s2'][data-state='ESTABLISHED']")
+
+
+def test_it_listens_connects_and_delivers_text(page):
+    open_playground(page)
+    listen(page)
+    page.wait_for_selector("tr[data-id='s1'][data-state='LISTEN']")
+    connect(page)
+    page.wait_for_selector("tr[data-id='s3'][data-state='ESTABLISHED']")
+    form = page.locator("form[data-op='send']")
+    form.locator("select[name=socket]").select_option("s2")
+    form.locator("input[name=data]").fill("hello, server")
+    form.locator("button").click()
+    page.get_by_text("s3 received “hello, server”").wait_for()
+    assert 's2.sendall("hello, server".encode())' in page.locator("[data-code]").inner_text()
+    assert cells(page, "s3")[10] == "13 / 0"
+
+
+def test_it_shows_the_same_5_tuples_and_states_as_the_kernel(page):
+    open_playground(page)
+    connected(page)
+    table = KernelTable(check_range("127.77.0.0/16"))
+    assert table.open(), table.reason
+    kernel = {(r.local_ip, r.local_port, r.remote_ip, r.remote_port): r.state for r in table.dump()}
+    table.close()
+    for socket_id in ("s1", "s2", "s3"):
+        _, lip, lport, rip, rport, protocol, *_rest = cells(page, socket_id)
+        state = row(page, socket_id).get_attribute("data-state")
+        remote = ("0.0.0.0", 0) if rip == "—" else (rip, int(rport))  # noqa: S104
+        assert protocol == "TCP"
+        assert kernel[(lip, int(lport), *remote)] == state
+
+
+def test_it_marks_sockets_the_kernel_keeps_after_close(page):
+    open_playground(page)
+    connected(page)
+    row(page, "s3").get_by_role("button", name="Close s3").click()
+    row(page, "s2").get_by_role("button", name="Close s2").click()
+    lingering = page.locator("tr[data-id='s3'][data-state='TIME_WAIT']")
+    lingering.wait_for()
+    assert "is-lingering" in lingering.get_attribute("class")
+    text = lingering.inner_text()
+    assert "TIME_WAIT (closed)" in text and "the kernel still holds it" in text
+
+
+def test_it_finds_its_sockets_again_after_a_reload(page):
+    open_playground(page)
+    connected(page)
+    page.reload()
+    page.wait_for_selector("[data-status='open']")
+    for socket_id in ("s1", "s2", "s3"):
+        row(page, socket_id).wait_for()
+    assert "ESTABLISHED" in row(page, "s2").inner_text()
+
+
+def test_it_completes_a_guided_experiment(page):
+    open_playground(page, "?experiment=udp-no-connection")
+    assert "Step 1 of 4" in page.locator("[data-experiment]").inner_text()
+    bind = page.locator("form[data-op='udp.bind']")
+    bind.locator("select[name=device]").select_option("server")
+    bind.locator("input[name=port]").fill("5353")
+    bind.locator("button").click()
+    row(page, "s1").wait_for()
+    bind.locator("select[name=device]").select_option("laptop")
+    bind.locator("input[name=port]").fill("0")
+    bind.locator("button").click()
+    row(page, "s2").wait_for()
+    send = page.locator("form[data-op='udp.sendto']")
+    send.locator("select[name=socket]").select_option("s2")
+    send.locator("button").click()
+    page.get_by_text("Experiment complete").wait_for()
+    assert page.locator(".step-done").count() == 4
+
+
+def test_it_shows_and_explains_an_error(page):
+    open_playground(page)
+    listen(page)
+    row(page, "s1").wait_for()
+    listen(page)
+    error = page.locator(".log-error").first
+    error.wait_for()
+    assert "EADDRINUSE" in error.inner_text()
+    assert "Two sockets cannot both be bound" in error.inner_text()
+    link = error.get_by_role("link", name="What EADDRINUSE means")
+    assert link.get_attribute("href") == "/glossary/#port"
+
+
+def test_it_is_usable_at_desktop_and_phone_width_and_saves_screenshots(browser, daphne_server):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, size in (
+        ("desktop", {"width": 1400, "height": 1000}),
+        ("phone", {"width": 390, "height": 844}),
+    ):
+        context = browser.new_context(viewport=size)
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.base = daphne_server.url
+        open_playground(page, "?experiment=three-sockets")
+        connected(page)
+        page.get_by_text("Experiment complete").wait_for()
+        page.screenshot(path=SCREENSHOTS / f"playground-{name}.png", full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
+        # Every control is reachable with the keyboard and labelled.
+        unlabelled = page.evaluate(
+            """[...document.querySelectorAll('form input, form select')]
+                 .filter(el => !el.labels || el.labels.length === 0).length"""
+        )
+        assert unlabelled == 0
+        context.close()
+        assert (SCREENSHOTS / f"playground-{name}.png").stat().st_size > 10_000
