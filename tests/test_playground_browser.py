@@ -199,3 +199,22 @@ def test_it_is_usable_at_desktop_and_phone_width_and_saves_screenshots(browser, 
         assert unlabelled == 0
         context.close()
         assert (SCREENSHOTS / f"playground-{name}.png").stat().st_size > 10_000
+
+
+def test_it_reconnects_after_a_drop_and_rebuilds_from_the_snapshot(page):
+    routes = []
+
+    def through(route):
+        route.connect_to_server()
+        routes.append(route)
+
+    page.route_web_socket("**/ws/playground/", through)
+    open_playground(page)
+    connected(page)
+    routes[0].close(code=1006, reason="network gone")
+    page.wait_for_selector("[data-status='closed']")
+    assert "retrying" in page.locator("[data-status-text]").inner_text()
+    page.wait_for_selector("[data-status='open']")
+    assert len(routes) == 2
+    for socket_id in ("s1", "s2", "s3"):
+        row(page, socket_id).wait_for()
