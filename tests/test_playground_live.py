@@ -37,15 +37,20 @@ def resident_kib(pid: int) -> int:
         return int(re.search(r"VmRSS:\s+(\d+)", status.read()).group(1))
 
 
-def test_it_closes_a_client_that_stops_reading_with_1013(server):
-    ws = RawWebSocket(
+def open_playground(server, **options) -> RawWebSocket:
+    """A new visitor (a new session) on the playground WebSocket."""
+    return RawWebSocket(
         server.host,
         server.port,
         "/ws/playground/",
-        origin=f"http://{server.host}:{server.port}",
+        origin=server.url,
         cookie=session_cookie(server),
-        receive_buffer=4096,
+        **options,
     )
+
+
+def test_it_closes_a_client_that_stops_reading_with_1013(server):
+    ws = open_playground(server, receive_buffer=4096)
     assert ws.status == 101
     ws.send_json({"op": "tcp.listen", "device": "server", "port": 3000})
     ws.send_json(
@@ -80,13 +85,7 @@ def test_it_closes_a_client_that_stops_reading_with_1013(server):
 
 def test_it_cannot_reach_this_servers_own_port(server):
     """Daphne listens on 127.0.0.1 here; the sandbox must not reach it by any name."""
-    ws = RawWebSocket(
-        server.host,
-        server.port,
-        "/ws/playground/",
-        origin=f"http://{server.host}:{server.port}",
-        cookie=session_cookie(server),
-    )
+    ws = open_playground(server)
     assert ws.status == 101
     answers = []
     for n, device in enumerate(["server", "laptop", "127.0.0.1", "localhost"]):
