@@ -48,9 +48,6 @@ class AddressPool:
         self._fd = os.open(lock_file or default_lock_file(), os.O_RDWR | os.O_CREAT, 0o600)
         self._held: set[int] = set()
 
-    def __contains__(self, ip: str) -> bool:
-        return ipaddress.ip_address(ip) in self.network
-
     def claim(self, count: int) -> list[str]:
         claimed: list[int] = []
         start = random.randrange(self._size)  # noqa: S311 - spreads claims, not a secret

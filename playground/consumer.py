@@ -112,10 +112,10 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(event))
 
     async def _pump(self) -> None:
-        while not self.outbox.overflowed:
+        while True:
             event = await self.outbox.get()
             if self.outbox.overflowed:
-                return
+                return  # _too_slow is closing the connection
             await self._send_now(event)
             if event["type"] == "sandbox.closed":
                 await self.close(code=1000)

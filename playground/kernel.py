@@ -232,10 +232,6 @@ class KernelWatcher:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.table.open)
 
-    async def dump_once(self) -> list[KernelSocket]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.table.dump)
-
     async def aclose(self) -> None:
         self._owners.clear()
         self.kick()

@@ -38,9 +38,6 @@ from playground.limits import Limits
 
 Sink = Callable[[dict], None]
 
-# Kernel states in which a closed program's TCP socket lingers.
-LINGERING = {"FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSING", "LAST_ACK"}
-
 
 class SandboxError(Exception):
     def __init__(self, code: str, message: str, **extra):

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.shortcuts import render
 
 from playground import conf
@@ -18,6 +17,5 @@ def index(request):
             "limits": limits,
             "experiments": EXPERIMENTS,
             "experiment": request.GET.get("experiment", ""),
-            "kernel_tick": settings.PLAYGROUND_KERNEL_TICK,
         },
     )

@@ -36,13 +36,6 @@ class Events:
 
         return await asyncio.wait_for(scan(), timeout)
 
-    def rows(self, socket_id: str) -> list[dict]:
-        return [
-            e["socket"]
-            for e in self.items
-            if e["type"] == "socket" and e["socket"]["id"] == socket_id
-        ]
-
 
 def row_is(socket_id, **fields):
     def predicate(event):

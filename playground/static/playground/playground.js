@@ -218,8 +218,6 @@ function log(kind, text, link = null, code = null) {
 
 // Table -----------------------------------------------------------------
 
-const LINGERING = new Set(["FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSING", "LAST_ACK"]);
-
 function cell(text, className = "") {
   const td = document.createElement("td");
   if (className) td.className = className;
