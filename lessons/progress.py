@@ -55,6 +55,11 @@ class CourseProgress:
         return self.done > 0
 
 
+def mark_read(learner, lesson_id: int) -> None:
+    """Once per learner and lesson, however often it is reached (the database enforces it)."""
+    LessonRead.objects.get_or_create(lesson_id=lesson_id, **learner.fields())
+
+
 def quiz_scores(learner, quizzes: list) -> dict[int, QuizScore]:
     scores = {quiz.pk: QuizScore(quiz) for quiz in quizzes}
     attempts = learner.owns(

@@ -3,9 +3,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from lessons import progress
 from lessons.learners import learner_for
 from lessons.models import GlossaryTerm, Lesson, LessonRead, Quiz
-from lessons.progress import course_progress
 
 
 def course(request):
@@ -15,8 +15,8 @@ def course(request):
         )
     )
     quizzes = list(Quiz.objects.visible_to(request.user))
-    progress = course_progress(learner_for(request), lessons, quizzes)
-    return render(request, "lessons/course.html", {"lessons": lessons, "progress": progress})
+    course = progress.course_progress(learner_for(request), lessons, quizzes)
+    return render(request, "lessons/course.html", {"lessons": lessons, "progress": course})
 
 
 def _neighbours(lessons: list[Lesson], lesson: Lesson):
@@ -54,7 +54,7 @@ def mark_read(request, slug):
     """Reaching the end of a lesson: the end-of-lesson button, or the page script."""
     lesson = get_object_or_404(Lesson.objects.visible_to(request.user), slug=slug)
     learner = learner_for(request, create=True)
-    learner.owns(LessonRead.objects.all()).get_or_create(lesson=lesson, **learner.fields())
+    progress.mark_read(learner, lesson.pk)
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"read": True})
     target = request.POST.get("next", "")

@@ -5,8 +5,8 @@ from django.views.decorators.http import require_POST
 
 from lessons import attempts as flow
 from lessons.learners import learner_for
-from lessons.models import Attempt, LessonRead, Quiz
-from lessons.progress import quiz_scores
+from lessons.models import Attempt, Quiz
+from lessons.progress import mark_read, quiz_scores
 from lessons.quiz_forms import AttemptForm
 
 
@@ -58,7 +58,7 @@ def take_quiz(request, slug):
             flow.submit(attempt, questions, form.responses())
             attempt.refresh_from_db()
             if attempt.passed and quiz.lesson_id:
-                LessonRead.objects.get_or_create(lesson_id=quiz.lesson_id, **learner.fields())
+                mark_read(learner, quiz.lesson_id)
             return redirect("lessons:attempt", slug=quiz.slug, pk=attempt.pk)
         messages.error(request, "Some answers need fixing before the quiz can be marked.")
         return render(
