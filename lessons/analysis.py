@@ -45,14 +45,12 @@ def _bands(percents: list[float]) -> list[tuple[str, int]]:
 
 
 def quiz_stats(quiz) -> QuizStats:
-    attempts = list(
-        quiz.attempts.filter(submitted_at__isnull=False).values_list("percent", flat=True)
-    )
+    attempts = list(quiz.attempts.values_list("percent", flat=True))
     stats = QuizStats(attempts=len(attempts), bands=_bands(attempts))
     if attempts:
         stats.mean = round(sum(attempts) / len(attempts), 1)
     questions = list(quiz.questions.prefetch_related("choices"))
-    answers = Answer.objects.filter(attempt__quiz=quiz, attempt__submitted_at__isnull=False)
+    answers = Answer.objects.filter(attempt__quiz=quiz)
     by_question: dict[int, list] = {}
     for answer in answers.values("question_id", "choice_ids", "text", "number", "points"):
         by_question.setdefault(answer["question_id"], []).append(answer)

@@ -12,6 +12,8 @@ from pathlib import Path
 import frontmatter
 import yaml
 
+from lessons import quiz_rules
+
 LESSON_FIELDS = ("title", "slug", "order", "summary", "published")
 
 
@@ -128,6 +130,7 @@ QUIZ_FIELDS = (
     "pass_mark",
     "max_attempts",
     "counts",
+    "show_answers",
     "published",
     "questions",
 )
@@ -204,6 +207,9 @@ def read_quiz(path: Path) -> dict:
         raise CourseFileError(f"{path.name}: the quiz needs a title")
     if raw.get("counts", "highest") not in ("highest", "last"):
         raise CourseFileError(f"{path.name}: counts must be 'highest' or 'last'")
+    show_answers = raw.get("show_answers", quiz_rules.KEY_AUTO)
+    for error in quiz_rules.quiz_errors(raw.get("max_attempts"), show_answers):
+        raise CourseFileError(f"{path.name}: {error}")
     questions = [
         _question(q, f"{path.name}, question {n}")
         for n, q in enumerate(raw.get("questions") or [], start=1)
@@ -220,6 +226,7 @@ def read_quiz(path: Path) -> dict:
         "pass_mark": int(raw.get("pass_mark", 70)),
         "max_attempts": raw.get("max_attempts"),
         "counts": raw.get("counts", "highest"),
+        "show_answers": show_answers,
         "published": bool(raw.get("published", True)),
         "questions": questions,
     }

@@ -1,10 +1,13 @@
 """Who is learning: a signed-in user, or an anonymous visitor.
 
 Rules: an anonymous visitor gets a random key in their session the first
-time they do something worth keeping (a read lesson, a quiz attempt); their
-rows carry that key. When they sign up or log in, the rows move to the
-account, and rows the account already has (a lesson read twice, an unfinished
-attempt at the same quiz) are dropped rather than duplicated.
+time they do something worth keeping (a read lesson, a submitted quiz
+attempt); their rows carry that key. When they sign up or log in, the rows
+move to the account: a lesson read twice is kept once, and the visitor's quiz
+attempts come after the account's own, in the order they were made, counting
+toward the account's attempt limit. Those beyond the limit are kept as
+practice: shown, never the attempt that counts, so logging out cannot buy
+more attempts.
 """
 
 import secrets
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
+from django.db.models import Max
 from django.dispatch import receiver
 
 SESSION_KEY = "learner"
@@ -67,9 +71,18 @@ def move_progress(key: str, user) -> None:
     visitor_reads.filter(lesson_id__in=already_read).delete()
     visitor_reads.update(user=user, learner_key="")
 
-    open_quizzes = set(
-        Attempt.objects.filter(user=user, submitted_at=None).values_list("quiz_id", flat=True)
+    visitor_attempts = Attempt.objects.filter(user=None, learner_key=key).select_related("quiz")
+    used = dict(
+        Attempt.objects.filter(user=user, number__isnull=False)
+        .values("quiz_id")
+        .annotate(top=Max("number"))
+        .values_list("quiz_id", "top")
     )
-    visitor_attempts = Attempt.objects.filter(user=None, learner_key=key)
-    visitor_attempts.filter(submitted_at=None, quiz_id__in=open_quizzes).delete()
-    visitor_attempts.update(user=user, learner_key="")
+    for attempt in visitor_attempts.order_by("submitted_at", "pk"):
+        number = used.get(attempt.quiz_id, 0) + 1
+        limit = attempt.quiz.max_attempts
+        if attempt.practice or (limit is not None and number > limit):
+            number = None
+        else:
+            used[attempt.quiz_id] = number
+        Attempt.objects.filter(pk=attempt.pk).update(user=user, learner_key="", number=number)

@@ -6,7 +6,7 @@ the end the course quiz. "Continue" points at the first step not yet done.
 
 from dataclasses import dataclass, field
 
-from lessons.attempts import counted
+from lessons.attempts import counted, used
 from lessons.models import Attempt, LessonRead
 
 
@@ -62,15 +62,15 @@ def mark_read(learner, lesson_id: int) -> None:
 
 def quiz_scores(learner, quizzes: list) -> dict[int, QuizScore]:
     scores = {quiz.pk: QuizScore(quiz) for quiz in quizzes}
-    attempts = learner.owns(
-        Attempt.objects.filter(quiz__in=[q.pk for q in quizzes], submitted_at__isnull=False)
-    ).only("pk", "quiz_id", "percent", "submitted_at")
+    attempts = learner.owns(Attempt.objects.filter(quiz__in=[q.pk for q in quizzes])).only(
+        "pk", "quiz_id", "percent", "submitted_at", "number"
+    )
     by_quiz: dict[int, list] = {}
     for attempt in attempts:
         by_quiz.setdefault(attempt.quiz_id, []).append(attempt)
     for quiz_id, done in by_quiz.items():
         score = scores[quiz_id]
-        score.attempts = len(done)
+        score.attempts = used(done)
         best = counted(done, score.quiz.counts)
         score.score = best.percent if best else None
     return scores

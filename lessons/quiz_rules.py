@@ -7,6 +7,32 @@ that loads from a file could also be saved in the admin, and the reverse.
 SINGLE, MULTIPLE, TRUE_FALSE, TEXT, NUMBER = "single", "multiple", "true_false", "text", "number"
 CHOICE_KINDS = (SINGLE, MULTIPLE, TRUE_FALSE)
 
+# When a learner sees the answer key (the right answers and explanations) of their attempt.
+KEY_AUTO, KEY_EVERY, KEY_LAST, KEY_PASSED = "auto", "every", "last", "passed"
+SHOW_ANSWERS = (KEY_AUTO, KEY_EVERY, KEY_LAST, KEY_PASSED)
+
+
+def quiz_errors(max_attempts, show_answers) -> list[str]:
+    if show_answers not in SHOW_ANSWERS:
+        return [f"show_answers must be one of {', '.join(SHOW_ANSWERS)}."]
+    if show_answers == KEY_LAST and not max_attempts:
+        return [
+            "“After the last attempt” needs a limit on attempts; without one there is no "
+            "last attempt, so the answer key would never be shown."
+        ]
+    return []
+
+
+def answer_key_shown(show_answers, max_attempts, passed: bool, left) -> bool:
+    """`passed`: any counted attempt passed; `left`: attempts left (None: unlimited)."""
+    if show_answers == KEY_AUTO:
+        show_answers = KEY_LAST if max_attempts else KEY_EVERY
+    if show_answers == KEY_EVERY:
+        return True
+    if show_answers == KEY_PASSED:
+        return passed or left == 0
+    return left == 0
+
 
 def question_errors(kind, choices=None, accepted=(), number_answer=None) -> list[str]:
     """`choices` is a list of (text, is_correct), or None to leave choices unchecked

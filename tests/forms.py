@@ -61,8 +61,9 @@ def post_data(html: str) -> dict:
     }
 
 
-def attempt_id(html: str) -> str:
-    return re.search(r'name="attempt" value="(\d+)"', html).group(1)
+def page_token(html: str) -> str:
+    """The signed token that names the attempt a quiz page offers."""
+    return re.search(r'name="token" value="([^"]+)"', html).group(1)
 
 
 def question_order(html: str) -> list[str]:
@@ -90,7 +91,7 @@ def wrong_answer(question: Question) -> list[str]:
 def submission(html: str, quiz, wrong: set[str] = frozenset()) -> dict:
     """POST data answering every question on the page; keys in `wrong` answered wrongly."""
     data = {
-        "attempt": attempt_id(html),
+        "token": page_token(html),
         "csrfmiddlewaretoken": form_fields(html)["csrfmiddlewaretoken"][0],
     }
     questions = {f"q{q.pk}": q for q in quiz.questions.prefetch_related("choices")}

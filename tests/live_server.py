@@ -43,8 +43,17 @@ def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 class DaphneServer:
-    def __init__(self, workdir: Path, application: str = "sockets_site.asgi:application", **env):
+    """`prepare=False` for a second server on a database the first one prepared."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        application: str = "sockets_site.asgi:application",
+        prepare: bool = True,
+        **env,
+    ):
         self.workdir = workdir
+        self.prepare = prepare
         self.application = application
         self.env = site_env(workdir, **env)
         self.process = None
@@ -52,7 +61,8 @@ class DaphneServer:
         self._logged = threading.Condition()
 
     def __enter__(self):
-        for command in (("migrate", "--noinput"), ("load_course",), ("collectstatic", "--noinput")):
+        commands = (("migrate", "--noinput"), ("load_course",), ("collectstatic", "--noinput"))
+        for command in commands if self.prepare else ():
             result = manage(self.env, *command)
             if result.returncode:
                 raise RuntimeError(f"manage.py {command[0]} failed:\n{result.stderr}")

@@ -26,8 +26,8 @@ def server(tmp_path_factory):
 
 
 def session_cookie(server) -> str:
-    # Starting a quiz stores something in the session, so the site sets its cookie.
-    with urllib.request.urlopen(server.url + "/quizzes/ports-quiz/") as response:
+    # The playground page starts the session its sandbox belongs to.
+    with urllib.request.urlopen(server.url + "/playground/") as response:
         cookies = " ".join(response.headers.get_all("Set-Cookie"))
     return re.search(r"sessionid=[^;]+", cookies).group(0)
 

@@ -78,15 +78,15 @@ def test_it_says_when_the_course_is_finished(client, course):
 @pytest.mark.django_db
 def test_it_moves_a_visitors_progress_to_their_account_on_login(client, course, django_user_model):
     user = django_user_model.objects.create_user("ada", password="correct-horse-battery")
-    # The account already read "ports" and has an unfinished attempt at its quiz.
+    # The account already read "ports" and made an attempt at its quiz.
     LessonRead.objects.create(user=user, lesson=Lesson.objects.get(slug="ports"))
     ports_quiz = Quiz.objects.get(slug="ports-quiz")
-    Attempt.objects.create(user=user, quiz=ports_quiz, question_ids=[])
+    Attempt.objects.create(user=user, quiz=ports_quiz, number=1, percent=0)
 
     client.post("/lessons/ports/read/")
     client.post("/lessons/sockets/read/")
     take(client, Quiz.objects.get(slug="sockets-quiz"))
-    client.get(ports_quiz.get_absolute_url())  # an unfinished attempt as a visitor too
+    take(client, ports_quiz)  # the visitor's attempt comes after the account's own
 
     response = client.post(
         "/accounts/login/", {"username": "ada", "password": "correct-horse-battery"}
@@ -95,7 +95,8 @@ def test_it_moves_a_visitors_progress_to_their_account_on_login(client, course, 
     reads = LessonRead.objects.filter(user=user)
     assert sorted(reads.values_list("lesson__slug", flat=True)) == ["ports", "sockets"]
     assert Attempt.objects.filter(user=user, quiz__slug="sockets-quiz").count() == 1
-    assert Attempt.objects.filter(user=user, quiz=ports_quiz, submitted_at=None).count() == 1
+    numbers = Attempt.objects.filter(user=user, quiz=ports_quiz).values_list("number", flat=True)
+    assert sorted(numbers) == [1, 2]
     assert not LessonRead.objects.filter(user=None).exists()
     assert not Attempt.objects.filter(user=None).exists()
 
@@ -188,8 +189,6 @@ def test_it_runs_the_same_number_of_queries_on_a_quiz_page_for_any_quiz_size(stu
         )
         Choice.objects.create(question=q, text="yes", is_correct=True)
         Choice.objects.create(question=q, text="no")
-    for quiz in (small_quiz, big_quiz):
-        student_client.get(quiz.get_absolute_url())  # starts the attempt
     assert _queries(student_client, small_quiz.get_absolute_url()) == _queries(
         student_client, big_quiz.get_absolute_url()
     )
@@ -200,3 +199,39 @@ def test_it_runs_the_same_number_of_queries_on_a_quiz_page_for_any_quiz_size(stu
     assert _queries(student_client, f"/quizzes/{small_quiz.slug}/attempts/{small.pk}/") == _queries(
         student_client, f"/quizzes/{big_quiz.slug}/attempts/{big.pk}/"
     )
+
+
+def login(client, username, password):
+    response = client.post("/accounts/login/", {"username": username, "password": password})
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_keeps_visitor_attempts_beyond_the_accounts_limit_as_practice(
+    client, course, django_user_model
+):
+    """Logging out cannot buy attempts: a 2-attempt quiz stays at 2 counted attempts."""
+    django_user_model.objects.create_user("ada", password="correct-horse-battery")
+    quiz = Quiz.objects.get(slug="ports-quiz")
+    Quiz.objects.filter(pk=quiz.pk).update(max_attempts=2)
+    everything = {q.key for q in quiz.questions.all()}
+    login(client, "ada", "correct-horse-battery")
+    take(client, quiz, everything)
+    take(client, quiz, everything)
+    assert "You have used all 2 attempts" in client.get(quiz.get_absolute_url()).content.decode()
+
+    client.post("/accounts/logout/")
+    response = take(client, quiz)  # perfect, as a visitor
+    assert "You scored 100%" in client.get(response["Location"]).content.decode()
+    login(client, "ada", "correct-horse-battery")
+
+    listing = client.get("/quizzes/").content.decode()
+    assert "Your score: 0%" in listing
+    page = client.get(quiz.get_absolute_url()).content.decode()
+    assert "You have used all 2 attempts" in page
+    assert "Your score is 0%" in page
+    assert page.count("(practice, not counted)") == 1
+    practice = Attempt.objects.get(number=None)
+    assert practice.percent == 100.0
+    result = client.get(practice.get_absolute_url()).content.decode()
+    assert "This was a practice attempt" in result

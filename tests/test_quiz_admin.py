@@ -96,11 +96,15 @@ def break_file(content_dir, old, new):
             "that lesson has no section 'nowhere'",
         ),
         ("kind: text", "kind: essay", "kind must be one of"),
+        ("show_answers: auto", "show_answers: last", "needs a limit on attempts"),
+        ("show_answers: auto", "show_answers: never", "show_answers must be one of"),
     ],
 )
 def test_it_refuses_a_malformed_quiz_file_with_a_clear_message(content_dir, db, old, new, message):
     break_file(content_dir, old, new)
-    with pytest.raises(CommandError, match=r"ports-quiz\.yaml, question (\d+ )?'[\w-]+'") as error:
+    with pytest.raises(
+        CommandError, match=r"ports-quiz\.yaml(, question (\d+ )?'[\w-]+')?:"
+    ) as error:
         call_command("load_course", "--content-dir", str(content_dir), verbosity=0)
     assert message in str(error.value)
     assert not Quiz.objects.exists()
@@ -159,3 +163,16 @@ def test_it_shows_item_analysis_per_question_and_per_quiz(staff_client, quiz, dj
     assert f"{escape(wrong_choice.text)} (2)" in row
     bands = page.split("Score distribution", 1)[1].split("</table>", 1)[0]
     assert '<th scope="row">90 to 100%</th><td>1</td>' in bands
+
+
+@pytest.mark.django_db
+def test_it_edits_when_the_answer_key_is_shown_in_the_admin(staff_client, quiz):
+    data = form_for(staff_client, quiz)
+    data["show_answers"] = "last"
+    response = staff_client.post(change_url(quiz), data)
+    assert response.status_code == 200
+    assert "needs a limit on attempts" in response.content.decode()
+    data["max_attempts"] = "3"
+    assert staff_client.post(change_url(quiz), data).status_code == 302
+    quiz.refresh_from_db()
+    assert (quiz.show_answers, quiz.max_attempts) == ("last", 3)

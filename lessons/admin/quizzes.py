@@ -69,6 +69,7 @@ class QuizAdmin(nested_admin.NestedModelAdmin):
         ("lesson", "order", "published"),
         "description",
         ("pass_mark", "max_attempts", "counts"),
+        "show_answers",
         "links",
     )
     readonly_fields = ("links",)

@@ -8,6 +8,8 @@ exactly one of the two, and moves to the user when the visitor logs in.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
 
 from lessons.models.course import Lesson
 from lessons.models.quizzes import Question, Quiz
@@ -44,30 +46,54 @@ class LessonRead(LearnerOwned):
 
 
 class Attempt(LearnerOwned):
+    """A submitted attempt. Nothing is written before the learner submits (lessons.attempts)."""
+
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="attempts")
     # A retry of the missed questions of an earlier attempt: it answers only
     # those, and keeps the points the earlier attempt earned on the rest.
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
     )
-    # The shuffled order drawn when the attempt began, so a reload shows the same.
+    # The learner's 1st, 2nd… attempt at the quiz; unique per learner, so two racing
+    # submissions cannot both take the last allowed number. Empty for a practice attempt:
+    # one made as a visitor beyond the account's limit, kept but never counted.
+    number = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The nonce of the quiz page it was submitted from: a page is recorded once. NULL,
+    # not "", for attempts made before pages had nonces, since NULLs never collide.
+    token = models.CharField(max_length=32, unique=True, null=True, editable=False)  # noqa: DJ001
+    # The shuffled order the learner saw.
     question_ids = models.JSONField(default=list)
     choice_order = models.JSONField(default=dict)
-    started_at = models.DateTimeField(auto_now_add=True)
-    submitted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(default=timezone.now, db_index=True)
     points = models.FloatField(null=True, blank=True)
     max_points = models.PositiveIntegerField(default=0)
     percent = models.FloatField(null=True, blank=True)
 
     class Meta:
-        ordering = ["started_at", "pk"]
+        ordering = ["submitted_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["quiz", "user", "number"],
+                condition=Q(user__isnull=False, number__isnull=False),
+                name="one_attempt_number_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["quiz", "learner_key", "number"],
+                condition=Q(user__isnull=True, number__isnull=False),
+                name="one_attempt_number_per_visitor",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.quiz} attempt {self.pk}"
 
+    def get_absolute_url(self):
+        return reverse("lessons:attempt", args=[self.quiz.slug, self.pk])
+
     @property
-    def submitted(self) -> bool:
-        return self.submitted_at is not None
+    def practice(self) -> bool:
+        return self.number is None
 
     @property
     def passed(self) -> bool:

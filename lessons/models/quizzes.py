@@ -39,6 +39,23 @@ class Quiz(models.Model):
     counts = models.CharField(
         "attempt that counts", max_length=10, choices=Counts, default=Counts.HIGHEST
     )
+    show_answers = models.CharField(
+        "show the answer key",
+        max_length=10,
+        choices=[
+            (
+                quiz_rules.KEY_AUTO,
+                "Automatic: after the last attempt if attempts are limited, "
+                "otherwise after every attempt",
+            ),
+            (quiz_rules.KEY_EVERY, "After every attempt"),
+            (quiz_rules.KEY_LAST, "After the last allowed attempt"),
+            (quiz_rules.KEY_PASSED, "Once passed (or when no attempts are left)"),
+        ],
+        default=quiz_rules.KEY_AUTO,
+        help_text="Until then a learner sees which answers were right or wrong and the feedback "
+        "on what they chose, but not the right answers or the explanations.",
+    )
     published = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
     loaded_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -65,6 +82,7 @@ class Quiz(models.Model):
             "pass_mark": self.pass_mark,
             "max_attempts": self.max_attempts,
             "counts": self.counts,
+            "show_answers": self.show_answers,
             "published": self.published,
         }
         fields["questions"] = [q.source_fields() for q in self.questions.all()]
@@ -72,6 +90,14 @@ class Quiz(models.Model):
 
     def content_hash(self) -> str:
         return hash_fields(self.source_fields())
+
+    def clean(self):
+        errors = quiz_rules.quiz_errors(self.max_attempts, self.show_answers)
+        if errors:
+            raise ValidationError({"show_answers": errors})
+
+    def answer_key_shown(self, passed: bool, left) -> bool:
+        return quiz_rules.answer_key_shown(self.show_answers, self.max_attempts, passed, left)
 
 
 class Question(models.Model):

@@ -1,7 +1,8 @@
 from django.contrib import messages
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.template.defaultfilters import pluralize
 
 from lessons import attempts as flow
 from lessons.learners import learner_for
@@ -23,55 +24,78 @@ def _quiz(request, slug):
 
 
 def _owned_attempt(learner, quiz, pk):
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        return None
     return learner.owns(Attempt.objects.filter(quiz=quiz, pk=pk)).first()
 
 
-def take_quiz(request, slug):
-    quiz = _quiz(request, slug)
-    learner = learner_for(request, create=True)
-    questions = flow.quiz_questions(quiz)
-    history = flow.submitted_attempts(quiz, learner)
-    left = flow.attempts_left(quiz, len(history))
-    context = {
+def _identity(request, learner) -> str:
+    """Who the browser is, for a shuffle that is stable on reload; nothing is written to know it."""
+    if learner.user is not None:
+        return f"user:{learner.user.pk}"
+    if learner.key:
+        return f"visitor:{learner.key}"
+    get_token(request)  # sets the CSRF cookie that the form needs anyway
+    return f"browser:{request.META.get('CSRF_COOKIE', '')}"
+
+
+def _history(quiz, learner) -> dict:
+    history = flow.learner_attempts(quiz, learner)
+    return {
         "quiz": quiz,
         "history": history,
-        "left": left,
+        "left": flow.attempts_left(quiz, flow.used(history)),
         "counted": flow.counted(history, quiz.counts),
     }
 
-    if request.method == "POST":
-        attempt = _owned_attempt(learner, quiz, request.POST.get("attempt"))
-        if attempt is None:
-            messages.error(request, "That attempt could not be found, so here is a fresh one.")
-            return redirect(quiz)
-        if attempt.submitted:
-            messages.info(request, "That attempt was already submitted. Here is its result.")
-            return redirect("lessons:attempt", slug=quiz.slug, pk=attempt.pk)
-        form = AttemptForm(
-            request.POST, ordered_questions=flow.in_attempt_order(attempt, questions)
-        )
-        if form.is_valid():
-            flow.submit(attempt, questions, form.responses())
-            attempt.refresh_from_db()
-            if attempt.passed and quiz.lesson_id:
-                mark_read(learner, quiz.lesson_id)
-            return redirect("lessons:attempt", slug=quiz.slug, pk=attempt.pk)
-        messages.error(request, "Some answers need fixing before the quiz can be marked.")
-        return render(
-            request, "lessons/quiz_take.html", {**context, "attempt": attempt, "form": form}
-        )
 
-    attempt = flow.open_attempt(quiz, learner)
-    if attempt is None:
-        if left == 0 or not questions:
-            return render(request, "lessons/quiz_closed.html", {**context, "empty": not questions})
-        attempt = flow.start(quiz, learner, questions)
-    form = AttemptForm(ordered_questions=flow.in_attempt_order(attempt, questions))
-    return render(request, "lessons/quiz_take.html", {**context, "attempt": attempt, "form": form})
+def _show(request, quiz, learner, retry_of=None):
+    questions = flow.quiz_questions(quiz)
+    context = _history(quiz, learner)
+    if context["left"] == 0 or not questions:
+        return render(request, "lessons/quiz_closed.html", {**context, "empty": not questions})
+    page = flow.new_page(
+        quiz, questions, _identity(request, learner), len(context["history"]), retry_of
+    )
+    form = AttemptForm(ordered_questions=flow.in_attempt_order(page.attempt, questions))
+    return render(request, "lessons/quiz_take.html", {**context, "page": page, "form": form})
+
+
+def take_quiz(request, slug):
+    """GET shows a fresh page and writes nothing; POST records the page's attempt."""
+    quiz = _quiz(request, slug)
+    if request.method != "POST":
+        return _show(request, quiz, learner_for(request))
+    learner = learner_for(request)
+    questions = flow.quiz_questions(quiz)
+    page = flow.read_page(request.POST.get("token"), quiz, questions, learner)
+    if page is None:
+        messages.error(
+            request,
+            "That quiz page could not be read, so nothing was recorded. Here is a fresh one.",
+        )
+        return redirect(quiz)
+    form = AttemptForm(
+        request.POST, ordered_questions=flow.in_attempt_order(page.attempt, questions)
+    )
+    if not form.is_valid():
+        messages.error(request, "Some answers need fixing before the quiz can be marked.")
+        context = {**_history(quiz, learner), "page": page, "form": form}
+        return render(request, "lessons/quiz_take.html", context)
+    learner = learner_for(request, create=True)
+    outcome = flow.submit(page, learner, questions, form.responses())
+    if outcome is flow.Outcome.LIMIT:
+        messages.error(
+            request,
+            f"You have used all {quiz.max_attempts} attempt{pluralize(quiz.max_attempts)} at "
+            "this quiz, so these answers were not recorded.",
+        )
+        return redirect(quiz)
+    if outcome is flow.Outcome.DUPLICATE:
+        earlier = learner.owns(Attempt.objects.filter(token=page.attempt.token)).first()
+        messages.info(request, "That attempt was already submitted. Here is its result.")
+        return redirect(earlier or quiz)
+    if page.attempt.passed and quiz.lesson_id:
+        mark_read(learner, quiz.lesson_id)
+    return redirect(page.attempt)
 
 
 def attempt_result(request, slug, pk):
@@ -80,8 +104,6 @@ def attempt_result(request, slug, pk):
     attempt = _owned_attempt(learner, quiz, pk)
     if attempt is None:
         raise Http404("No such attempt")
-    if not attempt.submitted:
-        return redirect(quiz)
     questions = flow.quiz_questions(quiz)
     answers = {a.question_id: a for a in attempt.answers.all()}
     review = []
@@ -95,48 +117,29 @@ def attempt_result(request, slug, pk):
                 "choices": [{"choice": c, "chosen": c.pk in chosen} for c in choices],
             }
         )
-    history = flow.submitted_attempts(quiz, learner)
-    left = flow.attempts_left(quiz, len(history))
-    missed = flow.missed_question_ids(attempt)
+    context = _history(quiz, learner)
+    passed = any(a.passed for a in context["history"] if not a.practice)
     return render(
         request,
         "lessons/attempt_result.html",
         {
-            "quiz": quiz,
+            **context,
             "attempt": attempt,
             "review": review,
-            "missed": len(missed),
-            "history": history,
-            "left": left,
-            "counted": flow.counted(history, quiz.counts),
+            "missed": len(flow.missed_question_ids(attempt)),
+            "show_key": quiz.answer_key_shown(passed, context["left"]),
         },
     )
 
 
-@require_POST
 def retry_missed(request, slug, pk):
+    """A page with only the questions this attempt missed; points earned elsewhere carry over."""
     quiz = _quiz(request, slug)
     learner = learner_for(request)
     attempt = _owned_attempt(learner, quiz, pk)
-    if attempt is None or not attempt.submitted:
+    if attempt is None:
         raise Http404("No such attempt")
-    missed = flow.missed_question_ids(attempt)
-    used = len(flow.submitted_attempts(quiz, learner))
-    if not missed:
+    if not flow.missed_question_ids(attempt):
         messages.info(request, "You got every question right: there is nothing to retry.")
-        return redirect("lessons:attempt", slug=quiz.slug, pk=attempt.pk)
-    if flow.attempts_left(quiz, used) == 0:
-        messages.error(request, "You have used all your attempts at this quiz.")
-        return redirect("lessons:attempt", slug=quiz.slug, pk=attempt.pk)
-    learner.owns(Attempt.objects.filter(quiz=quiz, submitted_at=None)).delete()
-    flow.start(quiz, learner, flow.quiz_questions(quiz), only=missed, retry_of=attempt)
-    return redirect(quiz)
-
-
-@require_POST
-def restart_quiz(request, slug):
-    """Abandon the unfinished attempt (e.g. a retry) and start on all questions."""
-    quiz = _quiz(request, slug)
-    learner = learner_for(request)
-    learner.owns(Attempt.objects.filter(quiz=quiz, submitted_at=None)).delete()
-    return redirect(quiz)
+        return redirect(attempt)
+    return _show(request, quiz, learner, retry_of=attempt)
