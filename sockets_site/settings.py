@@ -5,10 +5,13 @@ environment variable (see README.md for the list). The defaults run the site
 anywhere with nothing installed: SQLite, the in-memory channel layer, and a
 random secret key kept per checkout. With DJANGO_DEBUG=0 the site refuses to
 start without DJANGO_SECRET_KEY, and DJANGO_SECURE=1 turns on the HTTPS-only
-protections that `manage.py check --deploy` asks for.
+protections that `manage.py check --deploy` asks for. The protections that hold
+without HTTPS (Content-Security-Policy, Permissions-Policy, log-in throttling)
+are always on.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +57,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
+    "csp",
     "lessons",
     "playground",
 ]
@@ -67,6 +72,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Last, as django-axes asks: it turns a refused log-in into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sockets_site.urls"
@@ -95,6 +104,13 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several server processes may share the file: a transaction takes the write lock
+    # when it begins (a read-then-write one would otherwise fail with "database is
+    # locked"), and waits its turn for up to 20 s.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
@@ -149,9 +165,71 @@ CSRF_COOKIE_SECURE = SECURE
 SECURE_HSTS_SECONDS = 31_536_000 if SECURE else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
 SECURE_HSTS_PRELOAD = SECURE
-if env_bool("DJANGO_BEHIND_PROXY", False):
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+if BEHIND_PROXY:
     # Only behind a proxy that sets this header itself; otherwise clients could forge it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Pages may load scripts, styles, images and connections from this site only,
+# so injected markup cannot run; 'self' covers the playground's WebSocket too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+# No page needs these browser features, so no injected or framed content can ask for them.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+    )
+}
+
+# Log-in throttling (django-axes, counted in the database so every server process
+# sees the same failures). The check runs in the first backend, before any password
+# is hashed. See sockets_site/login_throttle.py for the two limits.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "sockets_site.login_throttle.LoginThrottle"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("DJANGO_LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+LOGIN_COOLOFF_MINUTES = env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+# Refused attempts do not extend the lock, so the page can say when it ends.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "sockets_site.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "lessons.views.lockout.locked_out"
+if not 1 <= AXES_FAILURE_LIMIT <= LOGIN_ADDRESS_FAILURE_LIMIT:
+    raise ImproperlyConfigured(
+        "DJANGO_LOGIN_FAILURE_LIMIT must be at least 1 and at most "
+        "DJANGO_LOGIN_ADDRESS_FAILURE_LIMIT, since one address may try several accounts; "
+        f"got {AXES_FAILURE_LIMIT} and {LOGIN_ADDRESS_FAILURE_LIMIT}"
+    )
+if LOGIN_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("DJANGO_LOGIN_COOLOFF_MINUTES must be at least 1")
 
 LOGIN_URL = "lessons:login"
 LOGIN_REDIRECT_URL = "lessons:index"

@@ -1,4 +1,6 @@
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -46,3 +48,39 @@ def daphne_server(tmp_path_factory):
     """The real site under Daphne with debug off, its own database and static files."""
     with DaphneServer(tmp_path_factory.mktemp("daphne")) as server:
         yield server
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, which cannot download its own browsers here.
+
+    Per module: Playwright's event loop stays current while it runs, which would
+    break the asyncio tests in the modules after it.
+    """
+    if not Path(CHROMIUM).exists():
+        message = (
+            f"Browser tests need Chromium at {CHROMIUM}: install it with "
+            "`sudo apt-get install chromium` (CI installs it in .ci/run)."
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()

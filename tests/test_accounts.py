@@ -82,7 +82,10 @@ def test_it_resets_a_forgotten_password_by_email(client, course, ada):
         form_url, {"new_password1": "brand-new-passphrase", "new_password2": "brand-new-passphrase"}
     )
     assert response["Location"] == "/accounts/password/reset/complete/"
-    assert client.login(username="ada", password="brand-new-passphrase")
+    response = client.post(
+        "/accounts/login/", {"username": "ada", "password": "brand-new-passphrase"}
+    )
+    assert response["Location"] == "/"
 
 
 @pytest.mark.django_db

@@ -1,46 +1,14 @@
 """The playground page in a real browser (Debian's Chromium driven by Playwright)
 against the real site under Daphne."""
 
-import os
-from pathlib import Path
-
 import pytest
 
 from playground.addresses import check_range
 from playground.kernel import KernelTable
 from tests.live_server import ROOT
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "build" / "screenshots"
 WAIT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        message = (
-            f"Browser tests need Chromium at {CHROMIUM}: install it with "
-            "`sudo apt-get install chromium` (CI installs it in .ci/run)."
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -74,3 +74,20 @@ def test_it_serves_asgi_from_runserver():
     assert settings.INSTALLED_APPS[0] == "daphne"
     assert settings.ASGI_APPLICATION == "sockets_site.asgi.application"
     assert get_commands()["runserver"] == "daphne"
+
+
+def test_it_reads_the_log_in_limits_and_refuses_a_pair_limit_above_the_address_limit(env):
+    env.update(DJANGO_LOGIN_FAILURE_LIMIT="8", DJANGO_LOGIN_ADDRESS_FAILURE_LIMIT="30")
+    env["DJANGO_LOGIN_COOLOFF_MINUTES"] = "45"
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.AXES_FAILURE_LIMIT, s.LOGIN_ADDRESS_FAILURE_LIMIT, s.AXES_COOLOFF_TIME)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.split() == ["8", "30", "0:45:00"], result.stderr
+    env["DJANGO_LOGIN_ADDRESS_FAILURE_LIMIT"] = "4"
+    result = manage(env, "check")
+    assert result.returncode != 0
+    assert "DJANGO_LOGIN_FAILURE_LIMIT must be at least 1 and at most" in result.stderr

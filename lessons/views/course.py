@@ -1,11 +1,11 @@
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from lessons import progress
 from lessons.learners import learner_for
 from lessons.models import GlossaryTerm, Lesson, LessonRead, Quiz
+from lessons.views.next_url import next_url
 
 
 def course(request):
@@ -57,12 +57,7 @@ def mark_read(request, slug):
     progress.mark_read(learner, lesson.pk)
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"read": True})
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = lesson.get_absolute_url()
-    return redirect(target)
+    return redirect(next_url(request, fallback=lesson.get_absolute_url()))
 
 
 def glossary(request):

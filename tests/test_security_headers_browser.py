@@ -1,0 +1,112 @@
+"""Every kind of page runs under the site's Content-Security-Policy in a real
+browser (Chromium, against the real site under Daphne) without a violation:
+the course, a lesson, a quiz and its results, the playground with its
+WebSocket, and the staff admin with its nested quiz editor."""
+
+import pytest
+
+from tests.live_server import manage
+
+WAIT_MS = 15_000
+STAFF = {"username": "csp-editor", "password": "a-long-staff-password"}
+
+# Chromium reports a violation as an event in the page; the binding outlives
+# navigations, so a violation on any page visited reaches the test.
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation(
+    `${event.violatedDirective} blocked ${event.blockedURI || "inline"} on ${document.URL}`
+  );
+});
+"""
+
+
+@pytest.fixture
+def page(browser, daphne_server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    violations = []
+    context.expose_function("reportCspViolation", lambda text: violations.append(text))
+    context.add_init_script(REPORT_VIOLATIONS)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and violations.append(message.text)
+        ),
+    )
+    page.on("pageerror", lambda error: violations.append(f"script error: {error}"))
+    page.base = daphne_server.url
+    page.violations = violations
+    yield page
+    context.close()
+
+
+def visit(page, path):
+    response = page.goto(page.base + path)
+    assert response.ok, f"{path} answered {response.status}"
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    return response
+
+
+def settle(page):
+    """Let the page deliver what it has queued (violation events are tasks) before checking."""
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done)))")
+
+
+def answer_every_question(page):
+    for question in page.locator("li.question").all():
+        choice = question.locator("input[type=radio], input[type=checkbox]")
+        if choice.count():
+            choice.first.check()
+        else:
+            question.locator("input:not([type=hidden]), textarea").first.fill("1")
+
+
+def test_it_runs_the_course_lesson_quiz_and_results_without_a_violation(page):
+    visit(page, "/")
+    visit(page, "/lessons/sockets/")
+    page.locator("[data-lesson-end]").scroll_into_view_if_needed()
+    visit(page, "/quizzes/sockets-quiz/")
+    answer_every_question(page)
+    page.locator("[data-submit]").click()
+    page.wait_for_url("**/attempts/*/")
+    assert "%" in page.locator("h1").inner_text()  # the score
+    settle(page)
+    assert page.violations == []
+
+
+def test_it_runs_the_playground_and_its_websocket_without_a_violation(page):
+    visit(page, "/playground/")
+    page.wait_for_selector("[data-status='open']")
+    settle(page)
+    assert page.violations == []
+
+
+def test_it_runs_the_admin_and_the_nested_quiz_editor_without_a_violation(page, daphne_server):
+    manage(
+        dict(daphne_server.env, DJANGO_SUPERUSER_PASSWORD=STAFF["password"]),
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        STAFF["username"],
+        "--email",
+        "csp-editor@example.org",
+    )
+    visit(page, "/admin/login/")
+    page.fill("#id_username", STAFF["username"])
+    page.fill("#id_password", STAFF["password"])
+    page.locator("input[type=submit]").click()
+    page.wait_for_url("**/admin/")
+    visit(page, "/admin/lessons/quiz/")
+    page.locator("#result_list tbody th a").first.click()
+    page.wait_for_selector(".djn-group")
+    # Adding a question runs nested_admin's templates and scripts.
+    page.locator(".djn-add-handler").first.click()
+    page.get_by_role("link", name="Item analysis").click()
+    page.wait_for_selector(".score-distribution")
+    visit(page, "/admin/lessons/lesson/")
+    page.locator("#result_list tbody th a").first.click()
+    page.wait_for_selector("#content-main form")
+    settle(page)
+    assert page.violations == []
