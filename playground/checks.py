@@ -1,5 +1,14 @@
-"""System check: the playground's limits and address range make sense."""
+"""System check: the playground's limits, address range and descriptor budget make sense.
 
+The descriptor budget: every sandbox socket and every WebSocket is an open file
+of the server process. At worst each of `sandboxes_per_process` sandboxes holds
+`sockets_per_sandbox` sockets, one more being accepted, and
+`websockets_per_session` WebSockets; with `descriptor_reserve` left for the site
+(pages, the database, static files) that must fit under the process's soft
+RLIMIT_NOFILE, which PlaygroundConfig.ready raises to the hard limit first.
+"""
+
+import resource
 from dataclasses import fields
 
 from django.conf import settings
@@ -7,9 +16,17 @@ from django.core.checks import Error, Warning, register
 
 from playground.addresses import check_range
 from playground.limits import Limits
+from playground.netns import Namespace
 
 # The JSON around a `send` command's data, so a full send fits in one message.
 ENVELOPE_BYTES = 256
+# Limits that may be 0 (no reserve).
+MAY_BE_ZERO = {"reserved_sandboxes"}
+
+
+def worst_case_descriptors(limits: Limits) -> int:
+    per_sandbox = limits.sockets_per_sandbox + 1 + limits.websockets_per_session
+    return limits.sandboxes_per_process * per_sandbox + limits.descriptor_reserve
 
 
 @register()
@@ -27,7 +44,8 @@ def check_playground(app_configs=None, **kwargs):
         )
     for name in sorted(set(configured) & names):
         value = configured[name]
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        lowest_ok = 0 if name in MAY_BE_ZERO else 1e-9
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < lowest_ok:
             errors.append(
                 Error(
                     f"PLAYGROUND_LIMITS[{name!r}] must be a positive number, not {value!r}.",
@@ -48,6 +66,30 @@ def check_playground(app_configs=None, **kwargs):
     if limits.command_burst < 1:
         errors.append(
             Error("PLAYGROUND_LIMITS: command_burst must be at least 1.", id="playground.E004")
+        )
+    if limits.reserved_sandboxes >= limits.sandboxes_per_process:
+        errors.append(
+            Error(
+                f"PLAYGROUND_LIMITS: reserved_sandboxes ({limits.reserved_sandboxes}) must be "
+                f"less than sandboxes_per_process ({limits.sandboxes_per_process}).",
+                id="playground.E008",
+            )
+        )
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = worst_case_descriptors(limits)
+    if soft != resource.RLIM_INFINITY and needed > soft:
+        errors.append(
+            Error(
+                f"The playground may need {needed} file descriptors, more than this process may "
+                f"open ({soft}, RLIMIT_NOFILE): sandboxes_per_process "
+                f"({limits.sandboxes_per_process}) x (sockets_per_sandbox "
+                f"({limits.sockets_per_sandbox}) + 1 + websockets_per_session "
+                f"({limits.websockets_per_session})) + descriptor_reserve "
+                f"({limits.descriptor_reserve}).",
+                hint="Raise the hard limit (ulimit -Hn, systemd LimitNOFILE=) or lower the "
+                "playground's limits; pages would fail with EMFILE once sandboxes took them all.",
+                id="playground.E009",
+            )
         )
     try:
         network = check_range(settings.PLAYGROUND_ADDRESS_RANGE)
@@ -79,3 +121,27 @@ def check_playground(app_configs=None, **kwargs):
             )
         )
     return errors
+
+
+@register()
+def check_network_namespace(app_configs=None, **kwargs):
+    """Warn where sandboxes share the host's network: the sandbox's own rules are then
+    the only wall between a visitor and the host's services."""
+    if not settings.PLAYGROUND_NETWORK_NAMESPACE:
+        reason = "PLAYGROUND_NETWORK_NAMESPACE is 0"
+    else:
+        namespace = Namespace()
+        if namespace.start():
+            namespace.stop()
+            return []
+        reason = namespace.reason
+    return [
+        Warning(
+            f"Playground sandboxes will use the host's network ({reason}).",
+            hint="Host services stay refused by the sandbox's own rules, but a visitor's "
+            "sockets then share the host's ports and its kernel table. Allow unprivileged "
+            "user namespaces (sysctl kernel.unprivileged_userns_clone=1, or "
+            "user.max_user_namespaces > 0) to give the playground a network of its own.",
+            id="playground.W002",
+        )
+    ]

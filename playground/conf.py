@@ -18,4 +18,5 @@ def engine_config() -> EngineConfig:
         kernel_tick=settings.PLAYGROUND_KERNEL_TICK,
         lock_file=settings.PLAYGROUND_LOCK_FILE,
         use_kernel=settings.PLAYGROUND_KERNEL_STATES,
+        network_namespace=settings.PLAYGROUND_NETWORK_NAMESPACE,
     )

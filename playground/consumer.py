@@ -1,28 +1,55 @@
 """The playground WebSocket: JSON commands in, sandbox events out.
 
 The consumer only translates; the rules live in playground.sandbox (sockets),
-playground.registry (sandbox lifetimes), playground.flow (rates and the
-bounded outbox) and playground.protocol (message shapes). Origin is checked
-against ALLOWED_HOSTS by the ASGI stack; a connection without a session is
-closed with code 4401.
+playground.registry and playground.quotas (sandbox lifetimes and quotas),
+playground.flow (rates and the bounded outbox) and playground.protocol
+(message shapes). The Origin check is sockets_site.origins, in the ASGI stack.
+
+Rules:
+- Every frame, text or binary, of any size, takes a token from the sandbox's
+  bucket before anything else is looked at.
+- Refusals close with a code the stack can send (autobahn, under Daphne, sends
+  only 1000 and 3000-4999; anything else raised and left the connection open):
+  4401 no session, 4429 a quota (sandboxes per address, WebSockets per
+  session), 4503 the playground is full, 4008 the client stopped reading,
+  4500 a fault on the server.
+- A client that stops reading is closed within a bounded time: when its
+  outbox overflows, or when its connection's kernel send queue has stayed
+  above PAUSE_AT_BYTES for `slow_client_seconds`. From that decision on
+  nothing more is queued for it. Daphne drops the TCP connection if the
+  client does not answer the close within its close handshake timeout (1 s).
+- Once attached, a consumer always detaches, whatever fails (connect, hello,
+  pump): otherwise the sandbox would never reach its grace period.
 """
 
 import asyncio
-import json
 import logging
+import time
 import weakref
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from playground import conf, protocol
-from playground.flow import Outbox, TokenBucket
+from playground.flow import Outbox
+from playground.quotas import network_of
 from playground.registry import Registry
 from playground.sandbox import SandboxError
+from sockets_site.client_ip import scope_client_ip
 
 log = logging.getLogger(__name__)
 
+CLOSE_NORMAL = 1000
+CLOSE_TOO_SLOW = 4008
 CLOSE_NO_SESSION = 4401
-CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_QUOTA = 4429
+CLOSE_INTERNAL = 4500
+CLOSE_FULL = 4503
+REFUSAL_CLOSE_CODES = {
+    "limit_sandboxes": CLOSE_FULL,
+    "limit_addresses": CLOSE_FULL,
+    "limit_sandboxes_per_address": CLOSE_QUOTA,
+    "limit_websockets_per_session": CLOSE_QUOTA,
+}
 # The kernel's send queue of this WebSocket's own TCP connection tells whether
 # the client reads: Daphne itself buffers without limit and never pushes back.
 PAUSE_AT_BYTES = 64 * 1024
@@ -44,6 +71,11 @@ def get_registry() -> Registry:
 class PlaygroundConsumer(AsyncWebsocketConsumer):
     sandbox = None
     sender = None
+    outbox = None
+    connection = None
+    attached = False
+    gave_up = False
+    paused_since = 0.0
 
     async def connect(self):
         await self.accept()
@@ -62,20 +94,29 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NO_SESSION)
             return
         self.registry = get_registry()
-        limits = self.registry.limits
-        self.bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
-        self.outbox = Outbox(limits.outgoing_queue, on_overflow=self._too_slow)
+        self.outbox = Outbox(self.registry.limits.outgoing_queue, on_overflow=self._too_slow)
+        address = network_of(scope_client_ip(self.scope))
         try:
-            self.sandbox = await self.registry.attach(self.key, self.outbox.put)
+            self.sandbox = await self.registry.attach(self.key, self.outbox.put, address)
         except SandboxError as error:
             await self._send_now(protocol.error_event(error))
-            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            await self.close(code=REFUSAL_CLOSE_CODES.get(error.code, CLOSE_FULL))
             return
-        await self._send_now(self._hello())
-        self.sender = asyncio.get_running_loop().create_task(self._pump())
-        self.connection = self._connection()
-        if self.connection and self.registry.kernel_states:
-            self.registry.watcher.watch(self.connection, self._send_queue)
+        self.attached = True
+        try:
+            self.bucket = self.registry.bucket(self.key)
+            hello = self._hello()  # the snapshot and its chunks, taken in one step
+            chunks = protocol.hello_chunks(self.sandbox.kept_data())
+            hello["data_chunks"] = len(chunks)
+            for event in (hello, *chunks):
+                await self._send_now(event)
+            self.sender = asyncio.get_running_loop().create_task(self._pump())
+            self.connection = self._connection()
+            if self.connection and self.registry.kernel_states:
+                self.registry.watcher.watch(self.connection, self._send_queue)
+        except BaseException:
+            self._leave()
+            raise
 
     def _connection(self) -> tuple | None:
         server, client = self.scope.get("server"), self.scope.get("client")
@@ -84,66 +125,110 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         return (server[0], int(server[1]), client[0], int(client[1]))
 
     def _send_queue(self, queued: int | None) -> None:
-        if queued is None:
+        if queued is None or self.outbox.closed:
             return
+        now = time.monotonic()
         if queued >= PAUSE_AT_BYTES:
-            self.outbox.paused = True
+            if not self.outbox.paused:
+                self.outbox.paused, self.paused_since = True, now
+            elif now - self.paused_since >= self.registry.limits.slow_client_seconds:
+                self._too_slow()
         elif self.outbox.paused and queued <= RESUME_AT_BYTES:
             self.outbox.resume()
 
     def _too_slow(self) -> None:
+        """Give up on a client that stopped reading: queue nothing more, close it."""
+        if self.gave_up:
+            return
+        self.gave_up = True
         log.info("playground: closing a WebSocket that stopped reading")
-        asyncio.get_running_loop().create_task(self.close(code=CLOSE_TRY_AGAIN_LATER))
+        self._leave()
+        asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
+
+    def _leave(self) -> None:
+        """Stop queueing and detach from the sandbox; safe to call more than once."""
+        if self.outbox is not None:
+            self.outbox.close()
+        if self.connection:
+            self.registry.watcher.unwatch(self.connection)
+            self.connection = None
+        if self.attached:
+            self.attached = False
+            self.registry.detach(self.key, self.outbox.put)
 
     def _hello(self) -> dict:
         return {
             "type": "hello",
-            "protocol": 1,
+            "protocol": protocol.PROTOCOL_VERSION,
             "devices": [{"name": n, "ip": ip} for n, ip in self.sandbox.devices.items()],
             "limits": self.registry.limits.public(),
             "kernel_states": self.registry.kernel_states,
             "kernel_states_note": self.registry.kernel_reason,
+            "network_namespace": getattr(self.registry, "namespace", False),
+            "network_namespace_note": getattr(self.registry, "namespace_note", ""),
             "expires": self.registry.expires_in(self.key),
             "sockets": self.sandbox.snapshot(),
-            "data": self.sandbox.kept_data(),
+            "data": [],  # kept data follows in `data_chunks` hello chunks
         }
 
     async def _send_now(self, event: dict) -> None:
-        await self.send(text_data=json.dumps(event))
+        text = protocol.dumps(event)
+        # Daphne fails the whole connection on a message over its cap; events are
+        # bounded by construction, so this only guards against a bug.
+        if len(text) * 4 > protocol.MESSAGE_BYTES and len(text.encode()) > protocol.MESSAGE_BYTES:
+            log.error("playground: an event of %d characters was too large to send", len(text))
+            text = protocol.dumps(
+                {
+                    "type": "error",
+                    "ref": event.get("ref"),
+                    "code": "internal_error",
+                    "message": "An event too large to send was left out.",
+                }
+            )
+        await self.send(text_data=text)
 
     async def _pump(self) -> None:
-        while True:
-            event = await self.outbox.get()
-            if self.outbox.overflowed:
-                return  # _too_slow is closing the connection
-            await self._send_now(event)
-            if event["type"] == "sandbox.closed":
-                await self.close(code=1000)
-                return
+        try:
+            while True:
+                event = await self.outbox.get()
+                if event is None:
+                    return  # given up on: the connection is being closed
+                await self._send_now(event)
+                if event["type"] == "sandbox.closed":
+                    self._leave()
+                    await self.close(code=CLOSE_NORMAL)
+                    return
+        except Exception:
+            log.exception("playground: sending to a WebSocket failed")
+            self._leave()
+            await self.close(code=CLOSE_INTERNAL)
 
     def _error(self, code: str, message: str, ref=None, **extra) -> None:
         self.outbox.put({"type": "error", "ref": ref, "code": code, "message": message, **extra})
 
     async def receive(self, text_data=None, bytes_data=None):
-        if self.sandbox is None:
+        if self.sandbox is None or self.outbox.closed:
             return
         limits = self.registry.limits
-        if text_data is None:
-            self._error("binary_not_supported", "Send commands as JSON text, not binary.")
-            return
-        if len(text_data.encode("utf-8")) > limits.message_bytes:
-            self._error(
-                "limit_message_bytes",
-                f"Messages may be at most {limits.message_bytes} bytes (message_bytes).",
-                limit="message_bytes",
-            )
-            return
+        # Every frame pays first, so neither binary nor oversize frames are free.
         if not self.bucket.take():
             self._error(
                 "limit_commands_per_second",
                 f"Too many commands: at most {limits.commands_per_second} a second, "
-                f"{limits.command_burst} at once (commands_per_second).",
+                f"{limits.command_burst} at once, for the whole sandbox (commands_per_second).",
                 limit="commands_per_second",
+            )
+            return
+        if text_data is None:
+            self._error("binary_not_supported", "Send commands as JSON text, not binary.")
+            return
+        if len(text_data) > limits.message_bytes or (
+            len(text_data.encode("utf-8")) > limits.message_bytes
+        ):
+            self._error(
+                "limit_message_bytes",
+                f"Messages may be at most {limits.message_bytes} bytes (message_bytes).",
+                limit="message_bytes",
             )
             return
         try:
@@ -171,10 +256,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         self.outbox.put(protocol.ok_event(command, result))
 
     async def disconnect(self, code):
-        if getattr(self, "connection", None):
-            self.registry.watcher.unwatch(self.connection)
+        self._leave()
         if self.sender is not None:
             self.sender.cancel()
             await asyncio.gather(self.sender, return_exceptions=True)
-        if self.sandbox is not None:
-            self.registry.detach(self.key, self.outbox.put)

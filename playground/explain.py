@@ -31,6 +31,8 @@ def os_error(exc: OSError, device, ip, port, holder, lingering) -> tuple[str, st
         )
     if exc.errno == errno.ECONNREFUSED:
         return "ECONNREFUSED", refused(device, (ip, port))
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        return "limit_descriptors", descriptors()
     name = errno.errorcode.get(exc.errno, "OSError")
     return name, f"{name}: the operating system refused at {where}: {exc.strerror}."
 
@@ -48,4 +50,12 @@ def no_udp_receiver(device: str, target: tuple[str, int]) -> str:
         f"No UDP socket is bound at {_where(device, *target)}. UDP needs no connection, but "
         "a datagram still needs a socket at the other end, or it is simply dropped and the "
         f"sender is never told. Bind a UDP socket on {device} port {target[1]} first."
+    )
+
+
+def descriptors() -> str:
+    return (
+        "The server has no file descriptors to spare for another socket right now: every "
+        "socket is an open file of the server process, and the operating system limits how "
+        "many one process may hold (EMFILE). Close a socket of yours, or try again later."
     )

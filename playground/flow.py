@@ -1,9 +1,12 @@
 """Flow control for one WebSocket: commands in (token bucket), events out (outbox).
 
-Rules: a connection may send `rate` commands a second with bursts of `burst`;
-the outbox holds at most `limit` events, and a socket's rows coalesce (only the
+Rules: a sandbox accepts `rate` commands a second with bursts of `burst`, from
+all its WebSockets together (the registry keeps one bucket per sandbox); the
+outbox holds at most `limit` events, and a socket's rows coalesce (only the
 newest row of each socket waits), so a client that stops reading costs a
-bounded amount of memory; past the bound it is too slow and is closed.
+bounded amount of memory; past the bound it is too slow and is closed. Once
+the outbox has given up on its client (overflow, or the consumer decided the
+client is too slow), it drops what it holds and refuses every later event.
 """
 
 import asyncio
@@ -35,6 +38,7 @@ class Outbox:
         self._serial = itertools.count()
         self._ready = asyncio.Event()
         self.overflowed = False
+        self.closed = False  # given up on: nothing more is queued
         self.coalesced = 0
         self.paused = False  # the client is not reading (see the consumer)
 
@@ -42,6 +46,8 @@ class Outbox:
         return len(self._items)
 
     def put(self, event: dict) -> None:
+        if self.closed:
+            return  # the client is being closed: queueing for it would only grow memory
         if event.get("type") == "socket":
             key = ("socket", event["socket"]["id"])
             if key in self._items:
@@ -52,10 +58,18 @@ class Outbox:
                 self._items.pop(("socket", event["socket"]), None)
             key = ("event", next(self._serial))
         self._items[key] = event
-        if len(self._items) > self.limit and not self.overflowed:
+        if len(self._items) > self.limit:
             self.overflowed = True
+            self.close()
             if self.on_overflow is not None:
                 self.on_overflow()
+            return
+        self._ready.set()
+
+    def close(self) -> None:
+        """Give up on the client: drop what waits, refuse what comes, end `get`."""
+        self.closed = True
+        self._items.clear()
         self._ready.set()
 
     def resume(self) -> None:
@@ -63,9 +77,12 @@ class Outbox:
         if self._items:
             self._ready.set()
 
-    async def get(self) -> dict:
-        while not self._items or self.paused:
+    async def get(self) -> dict | None:
+        """The next event, or None once the outbox is closed."""
+        while not self.closed and (not self._items or self.paused):
             self._ready.clear()
             await self._ready.wait()
+        if self.closed:
+            return None
         key = next(iter(self._items))
         return self._items.pop(key)

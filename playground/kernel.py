@@ -2,10 +2,15 @@
 
 Rules: one dump per tick for the whole process, whatever the number of
 sandboxes, filtered to the sandbox address range and handed to each sandbox
-by its addresses. The dump runs in one worker thread, so a slow kernel read
-never stalls the event loop. Where sock_diag is missing (not Linux, or no
-netlink), `KernelTable.available` is False with the reason, and sandboxes
-report the states they know themselves.
+by its addresses. With the playground's network namespace (playground.netns)
+the dump reads that namespace's table, which holds only sandbox sockets, so
+the host's sockets cost nothing; the WebSockets' own connections, which live
+in the host's namespace, are looked up there one by one (an exact sock_diag
+request per connection, all sent in one message), so their cost grows with the
+number of WebSockets, not with the number of sockets on the host. The dump
+runs in one worker thread, so a slow kernel read never stalls the event loop.
+Where sock_diag is missing (not Linux, or no netlink), `KernelTable.available`
+is False with the reason, and sandboxes report the states they know themselves.
 
 The records are read with the standard library's AF_NETLINK socket and one
 struct per record: `inet_diag_msg` is a fixed 72-byte layout of the kernel ABI
@@ -16,6 +21,7 @@ whole latency budget; this reads them in a few milliseconds (docs/benchmarks.md)
 
 import asyncio
 import contextlib
+import logging
 import socket
 import struct
 import time
@@ -23,13 +29,23 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+log = logging.getLogger(__name__)
+
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 ALL_STATES = 0xFFFFFFFF
+NO_COOKIE = b"\xff" * 8  # INET_DIAG_NOCOOKIE twice: match the socket whatever its cookie
+# Answers queue in the socket's receive buffer until read, each costing a few hundred
+# bytes of kernel accounting; past the buffer the kernel drops them (ENOBUFS), so
+# requests go in batches that always fit, and a lost answer never blocks the read.
+LOOKUP_BATCH = 32
+LOOKUP_TIMEOUT = 0.5
 _HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, sequence, port id
 _REQUEST = struct.Struct("=BBBxI48x")  # inet_diag_req_v2: family, protocol, ext, states, id
+# The same with its id filled in (sport, dport big-endian; src, dst; interface; cookie).
+_REQUEST_ID = struct.Struct("=BBBxI2s2s16s16sI8s")
 # inet_diag_msg: family, state, timer, retrans; id (sport, dport big-endian, src, dst,
 # interface, cookie); expires, rqueue, wqueue, uid, inode.
 _RECORD = struct.Struct("=BBBB2s2s16s16sI8sIIIII")
@@ -72,13 +88,16 @@ class KernelSocket:
 class KernelTable:
     """Blocking reads of the socket table; `open` and `dump` from one thread."""
 
-    def __init__(self, network, enabled: bool = True):
+    def __init__(self, network, enabled: bool = True, namespace=None):
         self.network = network
+        self.namespace = namespace  # a playground.netns.Namespace, or None
         self._net = int(network.network_address)
         self._mask = int(network.netmask)
         # Extra connections to report, by 4-tuple (the WebSockets' own TCP connections).
         self.watched: frozenset[tuple] = frozenset()
         self._sock: socket.socket | None = None
+        self._host: socket.socket | None = None  # the same socket without a namespace
+        self.records_read = 0  # records the kernel handed over in the last dump
         self._sequence = 0
         self.reason = "" if enabled else "reading kernel states is switched off"
         self.enabled = enabled
@@ -91,16 +110,22 @@ class KernelTable:
         if not self.enabled or self._sock is not None:
             return self.available
         try:
-            self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
-            self._read(socket.IPPROTO_UDP)
+            self._host = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+            self._sock = self._host
+            if self.namespace is not None and self.namespace.available:
+                self._sock = self.namespace.socket(
+                    socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG
+                )
+                self._host.settimeout(LOOKUP_TIMEOUT)  # it only answers lookups then
+            self._read(self._sock, socket.IPPROTO_UDP)
         except (OSError, AttributeError) as exc:  # AttributeError: no AF_NETLINK (not Linux)
             self.reason = f"sock_diag is not available: {exc}"
             self.close()
         return self.available
 
-    def _read(self, protocol: int) -> list[tuple]:
+    def _read(self, sock: socket.socket, protocol: int, states: int = ALL_STATES) -> list[tuple]:
         self._sequence += 1
-        self._sock.send(
+        sock.send(
             _HEADER.pack(
                 _HEADER.size + _REQUEST.size,
                 SOCK_DIAG_BY_FAMILY,
@@ -108,11 +133,11 @@ class KernelTable:
                 self._sequence,
                 0,
             )
-            + _REQUEST.pack(socket.AF_INET, protocol, 0, ALL_STATES)
+            + _REQUEST.pack(socket.AF_INET, protocol, 0, states)
         )
         records = []
         while True:
-            data = self._sock.recv(1 << 20)
+            data = sock.recv(1 << 20)
             offset = 0
             while offset < len(data):
                 length, kind, _, _, _ = _HEADER.unpack_from(data, offset)
@@ -122,43 +147,103 @@ class KernelTable:
                     (code,) = struct.unpack_from("=i", data, offset + _HEADER.size)
                     raise OSError(-code, "sock_diag refused the dump")
                 records.append(_RECORD.unpack_from(data, offset + _HEADER.size))
+                self.records_read += 1
                 offset += (length + 3) & ~3
 
     def dump(self) -> list[KernelSocket]:
-        rows = []
         watched = self.watched
+        separate = self._host is not self._sock
+        self.records_read = 0
+        rows = self._rows(self._sock, frozenset() if separate else watched)
+        if separate and watched:
+            rows += [self._row("tcp", TCP_STATES, r) for r in self._lookup(self._host, watched)]
+        return rows
+
+    def _lookup(self, sock: socket.socket, four_tuples) -> list[tuple]:
+        """The records of these TCP connections (local ip, port, remote ip, port), if alive."""
+        records = []
+        tuples = list(four_tuples)
+        for start in range(0, len(tuples), LOOKUP_BATCH):
+            batch = tuples[start : start + LOOKUP_BATCH]
+            message = b""
+            for src, sport, dst, dport in batch:
+                self._sequence += 1
+                message += _HEADER.pack(
+                    _HEADER.size + _REQUEST_ID.size,
+                    SOCK_DIAG_BY_FAMILY,
+                    NLM_F_REQUEST,
+                    self._sequence,
+                    0,
+                ) + _REQUEST_ID.pack(
+                    socket.AF_INET,
+                    socket.IPPROTO_TCP,
+                    0,
+                    ALL_STATES,
+                    sport.to_bytes(2, "big"),
+                    dport.to_bytes(2, "big"),
+                    socket.inet_aton(src),
+                    socket.inet_aton(dst),
+                    0,
+                    NO_COOKIE,
+                )
+            sock.send(message)
+            answers = 0
+            while answers < len(batch):  # one record, or one error (ENOENT: gone), each
+                try:
+                    data = sock.recv(1 << 20)
+                except (TimeoutError, OSError):
+                    break  # an answer was dropped: those connections count as unknown
+
+                offset = 0
+                while offset < len(data):
+                    length, kind, _, _, _ = _HEADER.unpack_from(data, offset)
+                    answers += 1
+                    if kind not in (NLMSG_ERROR, NLMSG_DONE):
+                        records.append(_RECORD.unpack_from(data, offset + _HEADER.size))
+                    offset += (length + 3) & ~3
+        self.records_read += len(records)
+        return records
+
+    @staticmethod
+    def _row(name: str, states: dict, record: tuple) -> KernelSocket:
+        return KernelSocket(
+            protocol=name,
+            state=states.get(record[1], str(record[1])),
+            local_ip=socket.inet_ntoa(record[6][:4]),
+            local_port=int.from_bytes(record[4], "big"),
+            remote_ip=socket.inet_ntoa(record[7][:4]),
+            remote_port=int.from_bytes(record[5], "big"),
+            recv_queue=record[11],
+            send_queue=record[12],
+            inode=record[14],
+        )
+
+    def _rows(self, sock, watched) -> list[KernelSocket]:
+        """Sandbox sockets (by address range), and the watched connections among the rest."""
+        rows = []
         for protocol, name, states in (
             (socket.IPPROTO_TCP, "tcp", TCP_STATES),
             (socket.IPPROTO_UDP, "udp", UDP_STATES),
         ):
-            for record in self._read(protocol):
-                src = record[6][:4]
-                dst = socket.inet_ntoa(record[7][:4])
-                sport = int.from_bytes(record[4], "big")
-                dport = int.from_bytes(record[5], "big")
-                src_ip = socket.inet_ntoa(src)
-                in_range = int.from_bytes(src, "big") & self._mask == self._net
-                if not in_range and (src_ip, sport, dst, dport) not in watched:
-                    continue
-                rows.append(
-                    KernelSocket(
-                        protocol=name,
-                        state=states.get(record[1], str(record[1])),
-                        local_ip=src_ip,
-                        local_port=sport,
-                        remote_ip=dst,
-                        remote_port=dport,
-                        recv_queue=record[11],
-                        send_queue=record[12],
-                        inode=record[14],
+            for record in self._read(sock, protocol):
+                if int.from_bytes(record[6][:4], "big") & self._mask != self._net:
+                    if not watched:
+                        continue
+                    key = (
+                        socket.inet_ntoa(record[6][:4]),
+                        int.from_bytes(record[4], "big"),
+                        socket.inet_ntoa(record[7][:4]),
+                        int.from_bytes(record[5], "big"),
                     )
-                )
+                    if key not in watched:
+                        continue
+                rows.append(self._row(name, states, record))
         return rows
 
     def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        for sock in {self._sock, self._host} - {None}:
+            sock.close()
+        self._sock = self._host = None
 
 
 class KernelWatcher:
@@ -203,7 +288,14 @@ class KernelWatcher:
         loop = asyncio.get_running_loop()
         while self._owners:
             started = time.monotonic()
-            rows = await loop.run_in_executor(self._executor, self.table.dump)
+            try:
+                rows = await loop.run_in_executor(self._executor, self.table.dump)
+            except OSError:
+                # One failed read (the namespace being replaced, say) must not end the
+                # watching for every sandbox, nor count as "every socket is gone".
+                log.exception("playground: reading the kernel's socket table failed")
+                await asyncio.sleep(self.tick)
+                continue
             self.dumps += 1
             self.last_dump_seconds = time.monotonic() - started
             by_sandbox: dict[int, tuple[object, list]] = {}
@@ -231,6 +323,15 @@ class KernelWatcher:
     async def open(self) -> bool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.table.open)
+
+    async def reopen(self) -> bool:
+        """Read a new namespace's table (after the old one's helper died)."""
+
+        def swap() -> bool:
+            self.table.close()
+            return self.table.open()
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, swap)
 
     async def aclose(self) -> None:
         self._owners.clear()

@@ -19,6 +19,17 @@ class Limits:
     lifetime: float = 2 * 60 * 60
     grace_period: float = 30
     outgoing_queue: int = 256
+    # A WebSocket whose client stops reading (its kernel send queue stays above the
+    # pause mark) for this many seconds is closed (4008).
+    slow_client_seconds: float = 10
+    # Sandboxes one client address (an IPv6 /64) may hold at once.
+    sandboxes_per_address: int = 20
+    # The last this many sandboxes of a process go only to addresses that hold none.
+    reserved_sandboxes: int = 50
+    websockets_per_session: int = 8
+    # File descriptors the site keeps for itself: a sandbox socket whose descriptor
+    # would leave fewer free is refused (limit_descriptors).
+    descriptor_reserve: int = 256
 
     def public(self) -> dict:
         return asdict(self)
@@ -33,3 +44,5 @@ class EngineConfig:
     # Shared by every server process on the host, so no two sandboxes get one address.
     lock_file: str = ""
     use_kernel: bool = True
+    # Sandbox sockets in a network namespace of their own (playground.netns).
+    network_namespace: bool = True

@@ -2,8 +2,13 @@
 
 Every command is checked here before the sandbox sees it: a malformed
 message becomes a ProtocolError with a stable code, answered with an `error`
-event, and the connection goes on. docs/playground-protocol.md is the
-reference for clients.
+event, and the connection goes on. Text that is not valid Unicode (a lone
+surrogate written as a JSON escape) is `bad_data`, never a fault.
+
+Outgoing messages are JSON without ASCII escaping (an "é" costs two bytes, not
+six) and never larger than MESSAGE_BYTES: the kept data of a `hello` follows
+it as `data` events ("hello chunks") of at most HELLO_CHUNK_BYTES each.
+docs/playground-protocol.md is the reference for clients.
 """
 
 import json
@@ -24,6 +29,14 @@ COMMANDS: dict[str, dict] = {
 }
 OPTIONAL = {"tcp.listen": {"reuse_address": bool}}
 TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "an object"}
+PROTOCOL_VERSION = 2
+# Daphne refuses to send a WebSocket message over 1 MiB (its default
+# --websocket_max_message_size) and fails the connection; stay well below.
+MESSAGE_BYTES = 1024 * 1024
+HELLO_CHUNK_BYTES = 256 * 1024
+# The longest JSON form of one character: a control character as \u001f.
+_JSON_BYTES_PER_CHAR = 6
+_CHUNK_CHARS = (HELLO_CHUNK_BYTES - 512) // _JSON_BYTES_PER_CHAR
 
 
 class ProtocolError(SandboxError):
@@ -51,11 +64,31 @@ def _check(value, spec, path: str):
         raise ProtocolError("wrong_type", f"'{path}' must be {TYPE_NAMES[spec]}.")
 
 
+def _valid_text(value) -> bool:
+    """No lone surrogates anywhere: JSON may escape one ("\\ud800"), UTF-8 cannot hold it."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_valid_text(k) and _valid_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_valid_text(v) for v in value)
+    return True
+
+
 def parse(text: str) -> Command:
     try:
         message = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         raise ProtocolError("bad_json", "That message is not valid JSON.") from None
+    if not _valid_text(message):
+        # Checked before anything is echoed back: the answer itself must be valid text.
+        raise ProtocolError(
+            "bad_data", "Text must be valid Unicode; this message holds a lone surrogate."
+        )
     if not isinstance(message, dict):
         raise ProtocolError("not_an_object", "A command is a JSON object with an 'op'.")
     ref = message.get("ref")
@@ -127,3 +160,27 @@ def error_event(error: SandboxError, ref=None) -> dict:
 
 def ok_event(command: Command, result: dict) -> dict:
     return {"type": "ok", "ref": command.ref, "op": command.op, **result}
+
+
+def dumps(event: dict) -> str:
+    return json.dumps(event, ensure_ascii=False)
+
+
+def hello_chunks(kept: list[dict]) -> list[dict]:
+    """The `data` events that carry a snapshot's kept data after its `hello`.
+
+    Each holds one socket's text, or a piece of it, of at most _CHUNK_CHARS
+    characters, so at most HELLO_CHUNK_BYTES as JSON whatever the text."""
+    chunks = []
+    for item in kept:
+        text = item["data"]
+        for start in range(0, len(text), _CHUNK_CHARS):
+            chunks.append(
+                {
+                    "type": "data",
+                    "socket": item["socket"],
+                    "data": text[start : start + _CHUNK_CHARS],
+                    "kept": True,
+                }
+            )
+    return chunks

@@ -8,21 +8,37 @@ Rules:
 - A sandbox idle (no command) for `idle_timeout`, or older than `lifetime`, is
   closed even with WebSockets attached; they get a `sandbox.closed` event.
 - At most `sandboxes_per_process` sandboxes exist at once; the next one is refused.
+  A sandbox is counted from the moment it is decided, with no await between the
+  check and the count, so racing WebSockets cannot overshoot.
+- Quotas (playground.quotas): sandboxes per client address, the last places
+  kept for addresses that hold none, WebSockets per session. A sandbox counts
+  against the address that made it until it is closed.
+- Commands are rate limited per sandbox: one token bucket, shared by all the
+  sandbox's WebSockets, lives with its entry.
 """
 
 import asyncio
+import functools
+import logging
 import time
 from collections.abc import Callable
 
 from playground.addresses import AddressPool, PoolExhausted
+from playground.flow import TokenBucket
 from playground.kernel import KernelTable, KernelWatcher
 from playground.limits import EngineConfig, Limits
+from playground.netns import Namespace
+from playground.quotas import MemoryQuotas, Quotas
 from playground.sandbox import Sandbox, SandboxError
+
+log = logging.getLogger(__name__)
 
 
 class _Entry:
-    def __init__(self, sandbox: Sandbox):
+    def __init__(self, sandbox: Sandbox, network: str, limits: Limits):
         self.sandbox = sandbox
+        self.network = network  # the client address it counts against (playground.quotas)
+        self.bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
         self.sinks: list[Callable] = []
         self.started = time.monotonic()
         self.last_command = self.started
@@ -35,13 +51,58 @@ class Registry:
         self.limits = limits
         self.config = config
         self.pool = AddressPool(config.address_range, config.lock_file)
+        self.netns = Namespace(config.network_namespace)
+        self.netns.on_lost = self._network_lost
         self.watcher = KernelWatcher(
-            KernelTable(self.pool.network, config.use_kernel), config.kernel_tick
+            KernelTable(self.pool.network, config.use_kernel, self.netns), config.kernel_tick
         )
         self._entries: dict[str, _Entry] = {}
         self._gone: dict[str, asyncio.Event] = {}
         self._opened = False
         self._lock = asyncio.Lock()
+        self.restarting: asyncio.Task | None = None  # a new namespace being made
+
+    @property
+    def namespace(self) -> bool:
+        """Whether sandbox sockets live in the playground's own network namespace."""
+        return self.netns.available
+
+    @property
+    def namespace_note(self) -> str:
+        return self.netns.reason
+
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.netns.loop = loop
+        if not await loop.run_in_executor(None, self.netns.start) and self.netns.enabled:
+            log.warning("playground: %s; sandboxes use the host's network", self.netns.reason)
+        await self.watcher.open()
+
+    def _network_lost(self) -> None:
+        """The namespace helper died: sandboxes, whose sockets live in the lost namespace,
+        are reset with a clear event, and a new namespace is made."""
+        log.warning("playground: %s; resetting %d sandboxes", self.netns.reason, len(self))
+        event = {
+            "type": "sandbox.closed",
+            "limit": "network_restarted",
+            "message": "The playground's network restarted, so this sandbox was reset and its "
+            "sockets are gone. The page connects you to a fresh one.",
+        }
+        for entry in self._entries.values():
+            for sink in list(entry.sinks):
+                sink(event)
+        self.restarting = asyncio.get_running_loop().create_task(self._restart_network())
+
+    async def _restart_network(self) -> None:
+        for key in list(self._entries):
+            await self.discard(key)
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            if await loop.run_in_executor(None, self.netns.start):
+                await self.watcher.reopen()
+                log.info("playground: a new network namespace is ready")
+            else:
+                log.error("playground: %s", self.netns.reason)
 
     @property
     def kernel_states(self) -> bool:
@@ -54,32 +115,59 @@ class Registry:
     def __len__(self) -> int:
         return len(self._entries)
 
-    async def attach(self, key: str, sink: Callable[[dict], None]) -> Sandbox:
-        async with self._lock:
-            if not self._opened:
-                await self.watcher.open()
-                self._opened = True
-            entry = self._entries.get(key)
-            if entry is None:
-                entry = self._create(key)
-        if entry.grace is not None:
-            entry.grace.cancel()
-            entry.grace = None
-        entry.sinks.append(sink)
-        entry.sandbox.subscribe(sink)
-        return entry.sandbox
+    @functools.cached_property
+    def quotas(self) -> Quotas:
+        """In this process's memory; assign a shared implementation to replace it."""
+        return MemoryQuotas(self.limits)
 
-    def _create(self, key: str) -> _Entry:
-        if len(self._entries) >= self.limits.sandboxes_per_process:
+    @functools.cached_property
+    def _attached(self) -> dict[Callable, str]:
+        return {}  # sink -> session key, for every WebSocket attached
+
+    async def attach(self, key: str, sink: Callable[[dict], None], address: str = "") -> Sandbox:
+        """Attach a WebSocket's sink to the session's sandbox, made if needed.
+
+        `address`: the client's network (playground.quotas.network_of) that a new
+        sandbox counts against. Raises SandboxError when a limit refuses."""
+        self.quotas.take_websocket(key)  # before any await: racing tabs cannot overshoot
+        try:
+            async with self._lock:
+                if not self._opened:
+                    await self._open()
+                    self._opened = True
+                entry = self._entries.get(key)
+                if entry is None:
+                    entry = self._create(key, address)
+                # From here to the end nothing awaits: the entry cannot go in between.
+                if entry.grace is not None:
+                    entry.grace.cancel()
+                    entry.grace = None
+                entry.sinks.append(sink)
+                entry.sandbox.subscribe(sink)
+                self._attached[sink] = key
+                return entry.sandbox
+        except BaseException:
+            self.quotas.release_websocket(key)
+            raise
+
+    def bucket(self, key: str) -> TokenBucket:
+        """The session's sandbox's command bucket, shared by all its WebSockets."""
+        return self._entries[key].bucket
+
+    def _create(self, key: str, address: str = "") -> _Entry:
+        free = self.limits.sandboxes_per_process - len(self._entries)
+        if free <= 0:
             raise SandboxError(
                 "limit_sandboxes",
                 "The playground is full right now (sandboxes_per_process). Please try again in "
                 "a few minutes.",
                 limit="sandboxes_per_process",
             )
+        self.quotas.take_sandbox(address, free)
         try:
             ips = self.pool.claim(len(self.config.devices))
         except PoolExhausted:
+            self.quotas.release_sandbox(address)
             raise SandboxError(
                 "limit_addresses", "No loopback addresses are free for a new sandbox right now."
             ) from None
@@ -89,8 +177,9 @@ class Registry:
             self.limits,
             kernel_states=self.kernel_states,
             on_activity=lambda: self._activity(entry),
+            make_socket=self.netns.socket,
         )
-        entry = _Entry(sandbox)
+        entry = _Entry(sandbox, address, self.limits)
         self._entries[key] = entry
         self.watcher.register(sandbox)
         self._arm(key, entry)
@@ -128,6 +217,9 @@ class Registry:
         asyncio.get_running_loop().create_task(self.discard(key))
 
     def detach(self, key: str, sink: Callable[[dict], None]) -> None:
+        """Undo one attach; safe to call again, or for a sink that never attached."""
+        if self._attached.pop(sink, None) is not None:
+            self.quotas.release_websocket(key)
         entry = self._entries.get(key)
         if entry is None:
             return
@@ -149,9 +241,11 @@ class Registry:
         for handle in (entry.grace, entry.timer):
             if handle is not None:
                 handle.cancel()
+        self.quotas.release_sandbox(entry.network)
         self.watcher.unregister(entry.sandbox)
         await entry.sandbox.aclose()
         self.pool.release(list(entry.sandbox.devices.values()))
+        log.info("playground: sandbox %s closed", " ".join(entry.sandbox.devices.values()))
         if key in self._gone:
             self._gone.pop(key).set()
 
@@ -172,4 +266,5 @@ class Registry:
         for key in list(self._entries):
             await self.discard(key)
         await self.watcher.aclose()
+        self.netns.stop()
         self.pool.close()

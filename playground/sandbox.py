@@ -4,6 +4,10 @@ Plain asyncio, no Django. The consumer translates JSON to the methods here and
 the events emitted here back to JSON.
 
 Safety rules (each has a test in tests/test_playground_safety.py):
+0. The first wall: every socket is made through `make_socket`, which the registry
+   points at the playground's network namespace (playground.netns), where the
+   host's services are absent; the rules below hold inside it as a second wall,
+   and are the only one where no namespace can be made.
 1. Binds only ever use the sandbox's own device addresses, from the playground
    range: never 0.0.0.0, 127.0.0.1 or a non-loopback address. Visitors name
    devices ("laptop", "server"), never IP addresses or host names; a device
@@ -14,18 +18,25 @@ Safety rules (each has a test in tests/test_playground_safety.py):
    server, a database, Redis) is unreachable even through the sandbox's own
    addresses, and so is every other sandbox. Connections and datagrams that
    arrive from outside the sandbox are dropped on arrival.
-3. Limits (sockets per sandbox, send size, received data kept per socket) are
-   enforced here; hitting one raises SandboxError naming it. The registry and
-   the consumer enforce the others.
+3. Limits (sockets per sandbox, send size, received data kept per socket, the
+   descriptors the site keeps for itself) are enforced here; hitting one
+   raises SandboxError naming it. The registry and the consumer enforce the
+   others. A socket's place is reserved before the first await of the command
+   that makes it and given back if the command fails, so concurrent commands
+   can never exceed sockets_per_sandbox between them.
 4. Nothing a visitor sends can grow server memory without bound: received data
    is capped per socket (older data dropped and counted) and sockets are capped
    per sandbox, and sockets that only the kernel still holds (TIME_WAIT) are
-   capped as well.
+   capped as well. A `data` event carries at most READ_BYTES of what was read,
+   so it stays well under the largest WebSocket message the server may send.
+5. Data to send must be valid Unicode text (a lone surrogate is `bad_data`).
 """
 
 import asyncio
+import contextlib
 import itertools
 import os
+import resource
 import socket
 import time
 from collections.abc import Callable
@@ -35,8 +46,12 @@ from datetime import UTC, datetime
 from playground import explain
 from playground.kernel import KernelSocket
 from playground.limits import Limits
+from playground.netns import NamespaceLost
 
 Sink = Callable[[dict], None]
+# At most this much received data goes in one `data` event: even text that JSON
+# escapes at six bytes a character stays under the outgoing message cap.
+READ_BYTES = 64 * 1024
 
 
 class SandboxError(Exception):
@@ -108,8 +123,11 @@ class _Stream(asyncio.Protocol):
             self.sock.transport = transport
 
     def data_received(self, data):
+        # Reported in slices rather than read into a buffer of that size: a buffer
+        # per socket would cost READ_BYTES of memory for every open connection.
         if self.sock is not None:
-            self.sandbox._received(self.sock, data)
+            for start in range(0, len(data), READ_BYTES):
+                self.sandbox._received(self.sock, data[start : start + READ_BYTES])
 
     def eof_received(self):
         if self.sock is not None:
@@ -143,7 +161,10 @@ class Sandbox:
         limits: Limits,
         kernel_states: bool = False,
         on_activity: Callable[[], None] | None = None,
+        make_socket: Callable[[int, int], socket.socket] = socket.socket,
     ):
+        # Where sockets are made: the playground's network namespace (playground.netns).
+        self.make_socket = make_socket
         self.devices = dict(devices)
         self.device_ips = set(self.devices.values())
         self._device_of = {ip: name for name, ip in self.devices.items()}
@@ -157,6 +178,8 @@ class Sandbox:
         self._on_activity = on_activity or (lambda: None)
         self.created = time.time()
         self.closed = False
+        # Places reserved by commands still in progress (see rule 3).
+        self._pending = 0
 
     # Events ------------------------------------------------------------
 
@@ -230,13 +253,40 @@ class Sandbox:
                 return sock
         return None
 
-    def _room_for_one_more(self) -> None:
-        if len(self.sockets) >= self.limits.sockets_per_sandbox:
+    def _full(self) -> bool:
+        return len(self.sockets) + self._pending >= self.limits.sockets_per_sandbox
+
+    @contextlib.contextmanager
+    def _place(self):
+        """Reserve one socket's place for the command's duration (rule 3).
+
+        Taken synchronously, before the command's first await; the socket,
+        once made, is in `sockets` before the place is given back."""
+        if self._full():
             raise SandboxError(
                 "limit_sockets",
-                f"This sandbox already has {len(self.sockets)} sockets, its limit "
-                f"(sockets_per_sandbox = {self.limits.sockets_per_sandbox}). Close one first.",
+                f"This sandbox already has {len(self.sockets) + self._pending} sockets, its "
+                f"limit (sockets_per_sandbox = {self.limits.sockets_per_sandbox}). Close one "
+                "first.",
                 limit="sockets_per_sandbox",
+            )
+        self._pending += 1
+        try:
+            yield
+        finally:
+            self._pending -= 1
+
+    def _descriptor_room(self, raw: socket.socket) -> None:
+        """Refuse a socket that leaves the site fewer than `descriptor_reserve` descriptors.
+
+        The kernel hands out the lowest free descriptor, so a new socket numbered
+        n means descriptors 0..n are all in use: past the soft limit minus the
+        reserve, pages and WebSockets would be the next to fail with EMFILE."""
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and raw.fileno() >= soft - self.limits.descriptor_reserve:
+            raw.close()
+            raise SandboxError(
+                "limit_descriptors", explain.descriptors(), limit="descriptor_reserve"
             )
 
     def _new(self, **fields) -> SandboxSocket:
@@ -248,7 +298,15 @@ class Sandbox:
         # Rule 1: only this sandbox's own device addresses ever reach bind().
         if ip not in self.device_ips:
             raise SandboxError("not_allowed", "Sockets bind only to this sandbox's devices.")
-        raw = socket.socket(socket.AF_INET, kind)
+        try:
+            raw = self.make_socket(socket.AF_INET, kind)
+        except NamespaceLost:
+            raise SandboxError(
+                "network_restarting",
+                "The playground's network is restarting; your sandbox will be reset in a moment.",
+            ) from None
+        except OSError as exc:
+            raise self._explain(exc, ip, port) from None
         try:
             raw.setblocking(False)
             if reuse:
@@ -264,23 +322,30 @@ class Sandbox:
         holder = self._holder(ip, port, "tcp") or self._holder(ip, port, "udp")
         lingering = [s for s in self.lingering.values() if s.local == (ip, port)]
         code, message = explain.os_error(exc, device, ip, port, holder, lingering)
+        if code == "limit_descriptors":
+            return SandboxError(code, message, errno=exc.errno, limit="RLIMIT_NOFILE")
         return SandboxError(code, message, errno=exc.errno)
 
     # Commands ----------------------------------------------------------
 
     async def tcp_listen(self, device, port, reuse_address: bool = False) -> SandboxSocket:
         ip, port = self._ip(device), self._port(port)
-        self._room_for_one_more()
-        raw = self._bind(socket.SOCK_STREAM, ip, port, reuse=bool(reuse_address))
-        loop = asyncio.get_running_loop()
-        try:
-            server = await loop.create_server(lambda: _Stream(self), sock=raw, backlog=16)
-        except OSError as exc:
-            raw.close()
-            raise self._explain(exc, ip, port) from None
-        sock = self._new(
-            device=device, protocol="tcp", role="listener", local=raw.getsockname(), state="LISTEN"
-        )
+        with self._place():
+            raw = self._bind(socket.SOCK_STREAM, ip, port, reuse=bool(reuse_address))
+            self._descriptor_room(raw)
+            loop = asyncio.get_running_loop()
+            try:
+                server = await loop.create_server(lambda: _Stream(self), sock=raw, backlog=16)
+            except OSError as exc:
+                raw.close()
+                raise self._explain(exc, ip, port) from None
+            sock = self._new(
+                device=device,
+                protocol="tcp",
+                role="listener",
+                local=raw.getsockname(),
+                state="LISTEN",
+            )
         sock.server, sock.inode = server, os.fstat(raw.fileno()).st_ino
         self._touch(sock)
         return sock
@@ -290,25 +355,26 @@ class Sandbox:
         target = (self._ip(to_device), self._port(to_port))
         if target[1] == 0:
             raise SandboxError("bad_port", "Connect to a real port, not 0.")
-        self._room_for_one_more()
-        # Rule 2: only to an address and port that a socket of this sandbox holds.
-        if self._holder(*target, "tcp") is None:
-            raise SandboxError("ECONNREFUSED", explain.refused(to_device, target), errno=111)
-        raw = self._bind(socket.SOCK_STREAM, ip, 0)
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.sock_connect(raw, target)
-        except OSError as exc:
-            raw.close()
-            raise self._explain(exc, *target) from None
-        sock = self._new(
-            device=device,
-            protocol="tcp",
-            role="client",
-            local=raw.getsockname(),
-            remote=target,
-            state="ESTABLISHED",
-        )
+        with self._place():
+            # Rule 2: only to an address and port that a socket of this sandbox holds.
+            if self._holder(*target, "tcp") is None:
+                raise SandboxError("ECONNREFUSED", explain.refused(to_device, target), errno=111)
+            raw = self._bind(socket.SOCK_STREAM, ip, 0)
+            self._descriptor_room(raw)
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.sock_connect(raw, target)
+            except OSError as exc:
+                raw.close()
+                raise self._explain(exc, *target) from None
+            sock = self._new(
+                device=device,
+                protocol="tcp",
+                role="client",
+                local=raw.getsockname(),
+                remote=target,
+                state="ESTABLISHED",
+            )
         sock.inode = os.fstat(raw.fileno()).st_ino
         await loop.create_connection(lambda: _Stream(self, sock), sock=raw)
         self._touch(sock)
@@ -316,8 +382,9 @@ class Sandbox:
 
     async def udp_bind(self, device, port) -> SandboxSocket:
         ip, port = self._ip(device), self._port(port)
-        self._room_for_one_more()
-        raw = self._bind(socket.SOCK_DGRAM, ip, port)
+        with self._place():
+            raw = self._bind(socket.SOCK_DGRAM, ip, port)
+            self._descriptor_room(raw)
         sock = self._new(
             device=device, protocol="udp", role="udp", local=raw.getsockname(), state="UNCONN"
         )
@@ -330,7 +397,12 @@ class Sandbox:
     def _payload(self, data) -> bytes:
         if not isinstance(data, str):
             raise SandboxError("bad_data", "Data must be text.")
-        payload = data.encode("utf-8")
+        try:
+            payload = data.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate such as "\ud800" is not text
+            raise SandboxError(
+                "bad_data", "Data must be valid Unicode text; it holds a lone surrogate."
+            ) from None
         if len(payload) > self.limits.send_bytes:
             raise SandboxError(
                 "limit_send_bytes",
@@ -431,7 +503,7 @@ class Sandbox:
         if self.closed or peer[0] not in self.device_ips or listener is None:
             transport.abort()  # Rule 2: from outside the sandbox
             return None
-        if len(self.sockets) >= self.limits.sockets_per_sandbox:
+        if self._full():
             transport.abort()
             self._emit(
                 {

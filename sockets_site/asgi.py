@@ -1,8 +1,9 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
 The Django HTTP app is built first so that apps are loaded before anything
-imports models. WebSockets pass the Origin check against ALLOWED_HOSTS and
-get the session and user from the same cookies as the pages.
+imports models. WebSockets pass the Origin check (scheme, host and port; see
+sockets_site.origins) and get the session and user from the same cookies as
+the pages.
 """
 
 import os
@@ -14,15 +15,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from playground.routing import websocket_urlpatterns  # noqa: E402
+from sockets_site.origins import SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

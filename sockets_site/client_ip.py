@@ -1,17 +1,35 @@
-"""The address a request came from, for log-in throttling.
+"""The address a request or a WebSocket came from, for log-in throttling and quotas.
 
-Rules: REMOTE_ADDR is the client unless DJANGO_BEHIND_PROXY=1; only then is the
-first address of X-Forwarded-For believed, because without a proxy that sets it
-any client could write the header and pick a fresh address for every attempt.
-The proxy must replace the header, not append to it, for the same reason.
+Rules: the peer's address (REMOTE_ADDR, or an ASGI scope's `client`) is the
+client unless DJANGO_BEHIND_PROXY=1; only then is the first address of
+X-Forwarded-For believed, because without a proxy that sets it any client
+could write the header and pick a fresh address for every attempt. The proxy
+must replace the header, not append to it, for the same reason.
 """
 
 from django.conf import settings
 
 
-def client_ip(request) -> str:
+def choose(peer: str, forwarded_for: str) -> str:
+    """The client's address, from the peer's and the X-Forwarded-For header's."""
     if settings.BEHIND_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+        forwarded = forwarded_for.split(",")[0].strip()
         if forwarded:
             return forwarded
-    return request.META.get("REMOTE_ADDR", "")
+    return peer
+
+
+def client_ip(request) -> str:
+    return choose(request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", ""))
+
+
+def scope_client_ip(scope: dict) -> str:
+    """The same rule for an ASGI scope (a WebSocket's)."""
+    client = scope.get("client")
+    peer = str(client[0]) if client else ""
+    forwarded = ""
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"x-forwarded-for":
+            forwarded = value.decode("latin-1")
+            break  # the proxy replaces the header: the first is the one it wrote
+    return choose(peer, forwarded)

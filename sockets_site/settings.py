@@ -260,6 +260,11 @@ _PLAYGROUND_DEFAULTS = {
     "lifetime": 2 * 60 * 60,
     "grace_period": 30,
     "outgoing_queue": 256,
+    "slow_client_seconds": 10,
+    "sandboxes_per_address": 20,
+    "reserved_sandboxes": 50,
+    "websockets_per_session": 8,
+    "descriptor_reserve": 256,
 }
 PLAYGROUND_LIMITS = {
     name: env_float(f"PLAYGROUND_{name.upper()}", default)
@@ -269,6 +274,7 @@ PLAYGROUND_ADDRESS_RANGE = env_str("PLAYGROUND_ADDRESS_RANGE", "127.77.0.0/16")
 PLAYGROUND_KERNEL_TICK = env_float("PLAYGROUND_KERNEL_TICK", 0.1)
 PLAYGROUND_KERNEL_STATES = env_bool("PLAYGROUND_KERNEL_STATES", True)
 PLAYGROUND_LOCK_FILE = env_str("PLAYGROUND_LOCK_FILE", "")
+PLAYGROUND_NETWORK_NAMESPACE = env_bool("PLAYGROUND_NETWORK_NAMESPACE", True)
 
 # Where the course lives as files (content as code); `load_course` reads it.
 COURSE_CONTENT_DIR = BASE_DIR / "lessons" / "content"

@@ -50,10 +50,12 @@ class DaphneServer:
         workdir: Path,
         application: str = "sockets_site.asgi:application",
         prepare: bool = True,
+        preexec_fn=None,
         **env,
     ):
         self.workdir = workdir
         self.prepare = prepare
+        self.preexec_fn = preexec_fn  # e.g. to set resource limits on the server
         self.application = application
         self.env = site_env(workdir, **env)
         self.process = None
@@ -82,6 +84,7 @@ class DaphneServer:
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             text=True,
+            preexec_fn=self.preexec_fn,
         )
         for line in self.process.stderr:
             self.log.append(line)

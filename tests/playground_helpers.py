@@ -1,9 +1,11 @@
 """Helpers for playground tests: an event recorder that can be awaited, and engines."""
 
 import asyncio
+import socket
+from pathlib import Path
 
 from playground.addresses import AddressPool
-from playground.kernel import KernelTable, KernelWatcher
+from playground.kernel import TCP_STATES, KernelTable, KernelWatcher
 from playground.limits import Limits
 from playground.sandbox import Sandbox
 
@@ -76,3 +78,27 @@ class Engine:
             await sandbox.aclose()
         await self.watcher.aclose()
         self.pool.close()
+
+
+def namespace_helper_pid(server_pid: int) -> int:
+    """The pid of a server process's network-namespace helper (playground.netns)."""
+    for task in Path(f"/proc/{server_pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if b"playground.netns" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return int(child)
+    raise LookupError(f"process {server_pid} has no network namespace helper")
+
+
+def _endpoint(text: str) -> tuple[str, int]:
+    address, port = text.split(":")
+    return socket.inet_ntoa(bytes.fromhex(address)[::-1]), int(port, 16)
+
+
+def namespace_table(pid: int) -> dict[tuple, str]:
+    """The kernel's TCP table of the network namespace process `pid` lives in, as
+    /proc/PID/net/tcp shows it: (local ip, port, remote ip, port) -> state."""
+    table = {}
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        _, local, remote, state, *_ = line.split()
+        table[(*_endpoint(local), *_endpoint(remote))] = TCP_STATES[int(state, 16)]
+    return table

@@ -1,6 +1,7 @@
 """A bare WebSocket client over a plain socket, for tests that must control
-reading precisely (a client that stops reading). Client frames are masked, as
-RFC 6455 requires."""
+reading precisely (a client that stops reading), that send any frame (binary,
+oversize) or that come from a chosen source address. Client frames are masked,
+as RFC 6455 requires."""
 
 import base64
 import json
@@ -18,10 +19,13 @@ class RawWebSocket:
         origin: str,
         cookie: str,
         receive_buffer: int | None = None,
+        source: str | None = None,
     ):
         self.sock = socket.socket()
         if receive_buffer:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        if source:  # another client address: anything in 127.0.0.0/8 works on Linux
+            self.sock.bind((source, 0))
         self.sock.settimeout(15)
         self.sock.connect((host, port))
         key = base64.b64encode(os.urandom(16)).decode()
@@ -37,14 +41,42 @@ class RawWebSocket:
         self.status = int(head.split(b" ", 2)[1])
 
     def send_json(self, message: dict) -> None:
-        payload = json.dumps(message).encode()
+        self.send_frame(0x1, json.dumps(message, ensure_ascii=False).encode())
+
+    def send_frame(self, opcode: int, payload: bytes) -> None:
         mask = os.urandom(4)
         if len(payload) < 126:
-            header = struct.pack("!BB", 0x81, 0x80 | len(payload))
+            header = struct.pack("!BB", 0x80 | opcode, 0x80 | len(payload))
+        elif len(payload) < 65536:
+            header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, len(payload))
         else:
-            header = struct.pack("!BBH", 0x81, 0x80 | 126, len(payload))
+            header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, len(payload))
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         self.sock.sendall(header + mask + masked)
+
+    def event(self) -> dict:
+        """The next text frame as JSON (a close frame raises ConnectionError)."""
+        while True:
+            opcode, payload = self.frame()
+            if opcode == 0x8:
+                raise ConnectionError(f"closed with {close_code(payload)}")
+            if opcode == 0x1:
+                return json.loads(payload)
+
+    def until_closed(self) -> tuple[int | None, list[dict]]:
+        """Read everything to the end of the TCP connection: (close code, events).
+
+        A read that times out (the socket's 15 s) raises: the server never ended it."""
+        code, events = None, []
+        try:
+            while True:
+                opcode, payload = self.frame()
+                if opcode == 0x8:
+                    code = close_code(payload)
+                elif opcode == 0x1:
+                    events.append(json.loads(payload))
+        except (ConnectionError, ConnectionResetError):
+            return code, events
 
     def _exactly(self, n: int) -> bytes:
         data = b""
@@ -66,3 +98,7 @@ class RawWebSocket:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def close_code(payload: bytes) -> int | None:
+    return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None

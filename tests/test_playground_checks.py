@@ -1,4 +1,6 @@
-from playground.checks import check_playground
+import resource
+
+from playground.checks import check_network_namespace, check_playground
 
 
 def ids(settings, **changes):
@@ -33,3 +35,33 @@ def test_it_refuses_an_unsafe_or_small_address_range(settings):
 def test_it_warns_about_a_slow_kernel_tick(settings):
     assert ids(settings, PLAYGROUND_KERNEL_TICK=1) == ["playground.W001"]
     assert ids(settings, PLAYGROUND_KERNEL_TICK=0) == ["playground.E007"]
+
+
+def test_it_checks_the_new_quotas(settings):
+    limits = settings.PLAYGROUND_LIMITS
+    assert ids(settings, PLAYGROUND_LIMITS={**limits, "reserved_sandboxes": 0}) == []
+    assert ids(settings, PLAYGROUND_LIMITS={**limits, "websockets_per_session": 0}) == [
+        "playground.E002"
+    ]
+    too_many = {**limits, "sandboxes_per_process": 10, "reserved_sandboxes": 10}
+    assert ids(settings, PLAYGROUND_LIMITS=too_many) == ["playground.E008"]
+
+
+def test_it_refuses_limits_whose_descriptors_do_not_fit_under_the_process_limit(settings):
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limits = {**settings.PLAYGROUND_LIMITS, "sockets_per_sandbox": soft}
+    assert ids(settings, PLAYGROUND_LIMITS=limits) == ["playground.E009"]
+    settings.PLAYGROUND_LIMITS = limits
+    (error,) = check_playground()
+    assert f"than this process may open ({soft}" in error.msg
+
+
+def test_it_is_quiet_when_sandboxes_get_a_network_of_their_own(settings):
+    assert check_network_namespace() == []
+
+
+def test_it_warns_when_sandboxes_share_the_hosts_network(settings):
+    settings.PLAYGROUND_NETWORK_NAMESPACE = False
+    [warning] = check_network_namespace()
+    assert warning.id == "playground.W002"
+    assert "host's network" in warning.msg and "PLAYGROUND_NETWORK_NAMESPACE is 0" in warning.msg

@@ -254,7 +254,7 @@ async def test_it_limits_sandboxes_per_process(registry, settings):
     second = await open_ws(await new_session())
     error = await second.receive_json_from()
     assert error["code"] == "limit_sandboxes" and error["limit"] == "sandboxes_per_process"
-    assert await second.receive_output() == {"type": "websocket.close", "code": 1013}
+    assert await second.receive_output() == {"type": "websocket.close", "code": 4503}
     await first.disconnect()
 
 
@@ -266,3 +266,20 @@ async def test_it_resets_an_idle_or_old_sandbox_and_says_why(registry, settings,
     closed = await next_of(ws, "sandbox.closed")
     assert closed["limit"] == limit
     assert await ws.receive_output() == {"type": "websocket.close", "code": 1000}
+
+
+async def test_it_answers_text_with_a_lone_surrogate_with_bad_data(registry):
+    ws = await open_ws(await new_session())
+    await ws.receive_json_from()
+    await command(ws, op="tcp.listen", device="server", port=3000)
+    ok = await command(ws, op="tcp.connect", device="laptop", to={"device": "server", "port": 3000})
+    for text in (
+        json.dumps({"op": "send", "socket": ok["socket"]["id"], "ref": "x"})[:-1]
+        + ', "data": "\\ud800"}',
+        '{"op": "send", "socket": "s1", "data": "ok", "ref": "\\udfff"}',
+    ):
+        await ws.send_to(text_data=text)
+        error = await next_of(ws, "error")
+        assert error["code"] == "bad_data" and "surrogate" in error["message"]
+    assert (await command(ws, op="send", socket=ok["socket"]["id"], data="é"))["bytes"] == 2
+    await ws.disconnect()

@@ -27,7 +27,7 @@ async def test_it_drops_a_waiting_row_when_its_socket_is_gone():
     assert (await outbox.get())["type"] == "socket.gone"
 
 
-async def test_it_waits_while_paused_and_overflows_past_its_bound():
+async def test_it_waits_while_paused_then_gives_up_past_its_bound_and_holds_nothing():
     overflowed = []
     outbox = Outbox(limit=3, on_overflow=lambda: overflowed.append(True))
     outbox.paused = True
@@ -38,10 +38,11 @@ async def test_it_waits_while_paused_and_overflows_past_its_bound():
     assert not getter.done() and not overflowed
     outbox.put({"type": "data", "socket": "s1", "data": "3"})
     assert overflowed == [True] and outbox.overflowed
-    outbox.put({"type": "data", "socket": "s1", "data": "4"})
-    assert overflowed == [True]  # said once
-    outbox.resume()
-    assert (await getter)["data"] == "0"
+    # Decided: the waiting reader learns it, and nothing is queued any more.
+    assert await getter is None
+    for n in range(1000):
+        outbox.put({"type": "data", "socket": "s1", "data": str(n)})
+    assert overflowed == [True] and len(outbox) == 0
 
 
 def test_it_allows_a_burst_then_the_steady_rate():

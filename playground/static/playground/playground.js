@@ -41,6 +41,10 @@ function connect() {
       setStatus("closed", "No session: reload the page");
       return;
     }
+    if (event.code === 4429 || event.code === 4503) {
+      // A quota or a full playground: the error event said why; waiting longer helps.
+      retryDelay = Math.max(retryDelay, 15000);
+    }
     const seconds = Math.round(retryDelay / 1000);
     setStatus("closed", `Disconnected; retrying in ${seconds} s`);
     setTimeout(connect, retryDelay);
@@ -76,6 +80,9 @@ function handle(event) {
       log("info", event.kernel_states
         ? "Connected. Socket states come from the kernel's own table."
         : `Connected. ${event.kernel_states_note} States shown are the ones the playground knows itself.`);
+      log("info", event.network_namespace
+        ? "Your sockets live in a network of their own: nothing else on this server is in it, so every socket you see is yours."
+        : `Your sockets share this server's network here (${event.network_namespace_note || "no network namespace"}); the playground's own rules still keep other programs and visitors out.`);
       break;
     case "socket":
       state.sockets.set(event.socket.id, event.socket);
@@ -90,7 +97,8 @@ function handle(event) {
       const text = event.eof ? "(end of stream: the other side shut down its sending side)" : `“${event.data}”`;
       const from = event.from ? ` from ${event.from.device} port ${event.from.port}` : "";
       if (!event.eof) state.received.set(event.socket, (state.received.get(event.socket) || "") + event.data);
-      log("data", `${event.socket} received ${text}${from}.`);
+      // Kept data re-sent after a reconnect (hello chunks) was logged when it first arrived.
+      if (!event.kept) log("data", `${event.socket} received ${text}${from}.`);
       renderExperiment();
       break;
     }

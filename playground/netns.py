@@ -1,0 +1,205 @@
+"""A network namespace of the playground's own, and the helper that makes sockets in it.
+
+Rules:
+- Sandbox sockets live in a network namespace that holds nothing else: the
+  host's services, its database and Redis are not refused there but absent, the
+  kernel table read there lists only sandbox sockets, and a sandbox's TIME_WAITs
+  never touch the host's ports. The sandbox's own rules (playground.sandbox)
+  stay as a second wall.
+- The namespace belongs to a small helper process (`python -m playground.netns`)
+  that unshares a user and a network namespace (no privilege needed where user
+  namespaces are allowed), brings its loopback device up and then only creates
+  sockets on request: IPv4 TCP and UDP sockets and one NETLINK_SOCK_DIAG socket.
+  It binds and connects nothing itself. Each socket is handed back over a Unix
+  socket (SCM_RIGHTS) and keeps the namespace it was created in, so the server
+  binds, listens, connects and accepts on it with asyncio as usual.
+- One namespace per server process: addresses are unique inside it.
+- The helper is supervised: when it dies, `on_lost` is called on the event loop
+  (the registry resets the sandboxes, whose sockets live in the lost namespace)
+  and `start` makes a new one.
+- Where no namespace can be made (not Linux, user namespaces switched off), or
+  it is switched off, `available` is False with the reason, and sockets are made
+  in the server's own namespace as before.
+"""
+
+import asyncio
+import contextlib
+import ctypes
+import errno
+import fcntl
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+
+CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+NETLINK_SOCK_DIAG = 4
+_IFREQ = struct.Struct("16sH14x")
+# What the helper may make, by request byte: (family, type, protocol).
+KINDS = {
+    b"t": (socket.AF_INET, socket.SOCK_STREAM, 0),
+    b"u": (socket.AF_INET, socket.SOCK_DGRAM, 0),
+    b"d": (getattr(socket, "AF_NETLINK", -1), socket.SOCK_RAW, NETLINK_SOCK_DIAG),
+}
+_REQUESTS = {value: key for key, value in KINDS.items()}
+READY = b"ready"
+START_TIMEOUT = 10
+
+
+class NamespaceLost(OSError):
+    """The helper died; sockets cannot be made until it is restarted."""
+
+
+class Namespace:
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.available = False
+        self.reason = "" if enabled else "network namespaces are switched off"
+        self.on_lost: Callable[[], None] | None = None
+        self.created = 0  # sockets handed over, for figures
+        self._process: subprocess.Popen | None = None
+        self._channel: socket.socket | None = None
+        self._lock = threading.Lock()  # one request at a time, from any thread
+        # The loop `on_lost` runs on; set by the owner, since `start` may run in a thread.
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> bool:
+        """Start the helper (blocking, a few milliseconds); False with `reason` if it cannot."""
+        if not self.enabled:
+            return False
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            process = subprocess.Popen(  # noqa: S603 - our own module, no shell
+                [sys.executable, "-m", "playground.netns", str(theirs.fileno())],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            )
+        finally:
+            theirs.close()
+        ours.settimeout(START_TIMEOUT)
+        try:
+            first = ours.recv(512)
+        except OSError as exc:
+            first = f"no answer ({exc})".encode()
+        if first != READY:
+            ours.close()
+            process.kill()
+            process.wait()
+            self.available = False
+            self.reason = "no network namespace could be made: " + (
+                first.decode(errors="replace") or "the helper exited"
+            )
+            return False
+        ours.settimeout(None)
+        self._process, self._channel = process, ours
+        self.available, self.reason = True, ""
+        threading.Thread(target=self._watch, args=(process,), daemon=True).start()
+        return True
+
+    def _watch(self, process: subprocess.Popen) -> None:
+        process.wait()
+        if process is not self._process:
+            return  # stopped on purpose
+        self.available = False
+        self.reason = f"the network namespace helper exited ({process.returncode})"
+        loop = self.loop
+        if self.on_lost is not None and loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self.on_lost)
+
+    def socket(self, family: int, kind: int, proto: int = 0) -> socket.socket:
+        """A new socket in the namespace, or in this process's own without one."""
+        if not self.enabled:
+            return socket.socket(family, kind, proto)
+        request = _REQUESTS.get((family, kind, proto))
+        if request is None:
+            raise ValueError("the namespace helper does not make that kind of socket")
+        with self._lock:
+            if not self.available or self._channel is None:
+                raise NamespaceLost(errno.ENETDOWN, "the playground's network is restarting")
+            try:
+                self._channel.send(request)
+                message, fds, _, _ = socket.recv_fds(self._channel, 64, 1)
+            except OSError as exc:
+                raise NamespaceLost(
+                    errno.ENETDOWN, f"the namespace helper is gone ({exc})"
+                ) from None
+        if fds and message == b"ok":
+            self.created += 1
+            return socket.socket(fileno=fds[0])
+        if message == b"ok":  # made, but this process had no descriptor free to take it
+            raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+        for fd in fds:
+            os.close(fd)
+        if message.startswith(b"e"):
+            code = int(message[1:] or errno.EIO)
+            raise OSError(code, os.strerror(code))
+        raise NamespaceLost(errno.ENETDOWN, "the namespace helper is gone")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        self.available = False
+        if self._channel is not None:
+            self._channel.close()  # the helper reads end-of-file and exits
+            self._channel = None
+        if process is not None:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def kill_helper(self) -> None:
+        """Kill the helper as a crash would (for tests and drills)."""
+        if self._process is not None:
+            self._process.kill()
+
+
+# The helper process ---------------------------------------------------------------
+
+
+def _unshare() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"unshare: {os.strerror(code)}")
+
+
+def _loopback_up() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        flags = _IFREQ.unpack(fcntl.ioctl(sock, SIOCGIFFLAGS, _IFREQ.pack(b"lo", 0)))[1]
+        fcntl.ioctl(sock, SIOCSIFFLAGS, _IFREQ.pack(b"lo", flags | IFF_UP))
+
+
+def serve(channel: socket.socket) -> None:
+    try:
+        _unshare()
+        _loopback_up()
+    except (OSError, AttributeError) as exc:
+        channel.send(str(exc).encode()[:500])
+        return
+    channel.send(READY)
+    while True:
+        request = channel.recv(16)
+        if not request:
+            return  # the server closed its end, or died
+        kind = KINDS.get(request)
+        if kind is None:
+            channel.send(b"e%d" % errno.EINVAL)
+            continue
+        try:
+            sock = socket.socket(*kind)
+        except OSError as exc:
+            channel.send(b"e%d" % (exc.errno or errno.EIO))
+            continue
+        with sock:
+            socket.send_fds(channel, [b"ok"], [sock.fileno()])
+
+
+if __name__ == "__main__":
+    serve(socket.socket(fileno=int(sys.argv[1])))
