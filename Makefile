@@ -5,8 +5,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# PostgreSQL for `make test-postgres`: an admin connection (one that may create
+# databases). The suite runs on the `sockets` database of that server, so pytest-django
+# makes and drops test_sockets, and each live server gets a fresh database of its own.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+export TEST_DATABASE_URL
+# A failing `$(...)` stops the line (`&&`), so the suite never falls back to SQLite.
+PYTEST_POSTGRES = url=$$($(PY) -m tests.postgres_service project-url) && \
+	DATABASE_URL=$$url $(PY) -m pytest
 
-.PHONY: run test lint format bench setup clean
+.PHONY: run test test-postgres lint format bench bench-pages setup clean
 
 run: setup
 	$(PY) manage.py runserver $(HOST):$(PORT)
@@ -16,8 +24,14 @@ setup: $(VENV)/.deps
 	$(PY) manage.py load_course
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 
+# The whole suite on SQLite, then again on PostgreSQL. Any pytest failure, or no test
+# collected (exit 5), stops make with that failure.
 test: $(VENV)/.test-deps
-	$(PY) -m pytest
+	env -u DATABASE_URL $(PY) -m pytest
+	$(PYTEST_POSTGRES)
+
+test-postgres: $(VENV)/.test-deps
+	$(PYTEST_POSTGRES)
 
 lint: $(VENV)/.test-deps
 	$(VENV)/bin/ruff check .
@@ -42,6 +56,10 @@ $(VENV)/.test-deps: $(VENV)/.deps
 bench: $(VENV)/.test-deps
 	$(PY) -m pip install --quiet -e . --group bench
 	$(PY) -m bench.playground
+
+# Pages per second, Daphne vs gunicorn + uvicorn, measured by Debian's wrk (apt-get install wrk nginx).
+bench-pages: $(VENV)/.test-deps
+	$(PY) -m bench.pages
 
 clean:
 	rm -rf $(VENV) staticfiles build .pytest_cache

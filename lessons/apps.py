@@ -7,3 +7,6 @@ class LessonsConfig(AppConfig):
 
     def ready(self):
         from lessons import learners  # noqa: F401 - connects the log-in signal
+        from lessons.page_cache import connect
+
+        connect()  # edits to lessons, glossary terms and quizzes reach the cached pages

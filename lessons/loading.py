@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from lessons import course_files, markdown, quiz_rules
+from lessons import course_files, markdown, page_cache, quiz_rules
 from lessons.course_files import CourseFileError
 from lessons.models import Choice, GlossaryTerm, Lesson, Question, Quiz, rerender_lessons
 from lessons.models.course import hash_fields
@@ -100,6 +100,7 @@ def load_course(root: Path, force: bool = False) -> Report:
         f"lesson '{slug}'"
         for slug in Lesson.objects.exclude(slug__in=slugs).values_list("slug", flat=True)
     ]
+    page_cache.new_generation()  # rerender_lessons() and update() send no signals
     return report
 
 

@@ -124,6 +124,29 @@ def check_playground(app_configs=None, **kwargs):
 
 
 @register()
+def check_engine(app_configs=None, **kwargs):
+    """PLAYGROUND_ENGINE: `local`, or `workers` with the Redis it routes through."""
+    engine = getattr(settings, "PLAYGROUND_ENGINE", "local")
+    if engine not in ("local", "workers"):
+        return [
+            Error(
+                f"PLAYGROUND_ENGINE must be 'local' or 'workers', not {engine!r}.",
+                id="playground.E010",
+            )
+        ]
+    if engine == "workers" and not getattr(settings, "REDIS_URL", ""):
+        return [
+            Error(
+                "PLAYGROUND_ENGINE=workers needs REDIS_URL: sandboxes live in worker processes "
+                "reached through Redis (the channel layer, placements and quotas).",
+                hint="Set REDIS_URL (e.g. redis://localhost:6379/0), or PLAYGROUND_ENGINE=local.",
+                id="playground.E011",
+            )
+        ]
+    return []
+
+
+@register()
 def check_network_namespace(app_configs=None, **kwargs):
     """Warn where sandboxes share the host's network: the sandbox's own rules are then
     the only wall between a visitor and the host's services."""

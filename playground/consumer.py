@@ -18,6 +18,8 @@ Rules:
   above PAUSE_AT_BYTES for `slow_client_seconds`. From that decision on
   nothing more is queued for it. Daphne drops the TCP connection if the
   client does not answer the close within its close handshake timeout (1 s).
+- Where the sandbox lives is the engine's business (playground.engine): in this
+  process (local) or in a worker process (workers); the consumer is the same.
 - Once attached, a consumer always detaches, whatever fails (connect, hello,
   pump): otherwise the sandbox would never reach its grace period.
 """
@@ -28,8 +30,10 @@ import time
 import weakref
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from playground import conf, protocol
+from playground.engine import Attachment, Engine, LocalEngine
 from playground.flow import Outbox
 from playground.quotas import network_of
 from playground.registry import Registry
@@ -68,12 +72,29 @@ def get_registry() -> Registry:
     return _registries[loop]
 
 
+_engines: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Engine]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_engine() -> Engine:
+    """The engine of the running event loop: PLAYGROUND_ENGINE says where sandboxes live."""
+    if getattr(settings, "PLAYGROUND_ENGINE", "local") != "workers":
+        return LocalEngine(get_registry())  # the "worker" is this process's registry
+    loop = asyncio.get_running_loop()
+    if loop not in _engines:
+        from playground.workers import WorkersEngine
+
+        _engines[loop] = WorkersEngine(conf.limits(), settings.REDIS_URL, conf.engine_config())
+    return _engines[loop]
+
+
 class PlaygroundConsumer(AsyncWebsocketConsumer):
-    sandbox = None
+    attachment: Attachment | None = None
     sender = None
     outbox = None
     connection = None
-    attached = False
+    watcher = None
     gave_up = False
     paused_since = 0.0
 
@@ -93,27 +114,24 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             )
             await self.close(code=CLOSE_NO_SESSION)
             return
-        self.registry = get_registry()
-        self.outbox = Outbox(self.registry.limits.outgoing_queue, on_overflow=self._too_slow)
+        engine = get_engine()
+        self.limits = engine.limits
+        self.outbox = Outbox(self.limits.outgoing_queue, on_overflow=self._too_slow)
         address = network_of(scope_client_ip(self.scope))
         try:
-            self.sandbox = await self.registry.attach(self.key, self.outbox.put, address)
+            self.attachment = await engine.attach(self.key, address, self.outbox.put, self)
         except SandboxError as error:
             await self._send_now(protocol.error_event(error))
             await self.close(code=REFUSAL_CLOSE_CODES.get(error.code, CLOSE_FULL))
             return
-        self.attached = True
         try:
-            self.bucket = self.registry.bucket(self.key)
-            hello = self._hello()  # the snapshot and its chunks, taken in one step
-            chunks = protocol.hello_chunks(self.sandbox.kept_data())
-            hello["data_chunks"] = len(chunks)
-            for event in (hello, *chunks):
+            for event in self.attachment.hello_events:
                 await self._send_now(event)
             self.sender = asyncio.get_running_loop().create_task(self._pump())
             self.connection = self._connection()
-            if self.connection and self.registry.kernel_states:
-                self.registry.watcher.watch(self.connection, self._send_queue)
+            self.watcher = self.attachment.watcher
+            if self.connection and self.watcher is not None:
+                self.watcher.watch(self.connection, self._send_queue)
         except BaseException:
             self._leave()
             raise
@@ -131,7 +149,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         if queued >= PAUSE_AT_BYTES:
             if not self.outbox.paused:
                 self.outbox.paused, self.paused_since = True, now
-            elif now - self.paused_since >= self.registry.limits.slow_client_seconds:
+            elif now - self.paused_since >= self.limits.slow_client_seconds:
                 self._too_slow()
         elif self.outbox.paused and queued <= RESUME_AT_BYTES:
             self.outbox.resume()
@@ -150,26 +168,10 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         if self.outbox is not None:
             self.outbox.close()
         if self.connection:
-            self.registry.watcher.unwatch(self.connection)
+            self.watcher.unwatch(self.connection)
             self.connection = None
-        if self.attached:
-            self.attached = False
-            self.registry.detach(self.key, self.outbox.put)
-
-    def _hello(self) -> dict:
-        return {
-            "type": "hello",
-            "protocol": protocol.PROTOCOL_VERSION,
-            "devices": [{"name": n, "ip": ip} for n, ip in self.sandbox.devices.items()],
-            "limits": self.registry.limits.public(),
-            "kernel_states": self.registry.kernel_states,
-            "kernel_states_note": self.registry.kernel_reason,
-            "network_namespace": getattr(self.registry, "namespace", False),
-            "network_namespace_note": getattr(self.registry, "namespace_note", ""),
-            "expires": self.registry.expires_in(self.key),
-            "sockets": self.sandbox.snapshot(),
-            "data": [],  # kept data follows in `data_chunks` hello chunks
-        }
+        if self.attachment is not None:
+            self.attachment.detach()
 
     async def _send_now(self, event: dict) -> None:
         text = protocol.dumps(event)
@@ -203,57 +205,15 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             self._leave()
             await self.close(code=CLOSE_INTERNAL)
 
-    def _error(self, code: str, message: str, ref=None, **extra) -> None:
-        self.outbox.put({"type": "error", "ref": ref, "code": code, "message": message, **extra})
-
     async def receive(self, text_data=None, bytes_data=None):
-        if self.sandbox is None or self.outbox.closed:
+        if self.attachment is None or self.outbox.closed:
             return
-        limits = self.registry.limits
-        # Every frame pays first, so neither binary nor oversize frames are free.
-        if not self.bucket.take():
-            self._error(
-                "limit_commands_per_second",
-                f"Too many commands: at most {limits.commands_per_second} a second, "
-                f"{limits.command_burst} at once, for the whole sandbox (commands_per_second).",
-                limit="commands_per_second",
-            )
-            return
-        if text_data is None:
-            self._error("binary_not_supported", "Send commands as JSON text, not binary.")
-            return
-        if len(text_data) > limits.message_bytes or (
-            len(text_data.encode("utf-8")) > limits.message_bytes
-        ):
-            self._error(
-                "limit_message_bytes",
-                f"Messages may be at most {limits.message_bytes} bytes (message_bytes).",
-                limit="message_bytes",
-            )
-            return
-        try:
-            command = protocol.parse(text_data)
-        except SandboxError as error:
-            self.outbox.put(protocol.error_event(error))
-            return
-        except Exception:  # a bug must not end the visitor's connection
-            log.exception("playground message could not be parsed")
-            self._error("internal_error", "That message could not be read; please try again.")
-            return
-        try:
-            result = await protocol.execute(self.sandbox, command)
-        except SandboxError as error:
-            self.outbox.put(protocol.error_event(error, ref=command.ref))
-            return
-        except Exception:  # a bug must not end the visitor's connection
-            log.exception("playground command failed")
-            self._error(
-                "internal_error",
-                "Something went wrong on our side; please try again.",
-                ref=command.ref,
-            )
-            return
-        self.outbox.put(protocol.ok_event(command, result))
+        await self.attachment.frame(text_data)
+
+    async def playground_message(self, message):
+        """From the channel layer (workers engine): events and news of the sandbox."""
+        if self.attachment is not None and not self.outbox.closed:
+            self.attachment.deliver(message)
 
     async def disconnect(self, code):
         self._leave()

@@ -263,6 +263,9 @@ class KernelWatcher:
     def register(self, sandbox) -> None:
         for ip in sandbox.device_ips:
             self._owners[ip] = sandbox
+        self._start()
+
+    def _start(self) -> None:
         if self.table.available and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._run(), name="kernel-watch")
 
@@ -270,6 +273,7 @@ class KernelWatcher:
         """Report a TCP connection's send queue (None once it is gone) every tick."""
         self._watches[four_tuple] = callback
         self.table.watched = frozenset(self._watches)
+        self._start()  # also where no sandbox lives (a front end of the workers engine)
 
     def unwatch(self, four_tuple: tuple) -> None:
         self._watches.pop(four_tuple, None)
@@ -286,7 +290,7 @@ class KernelWatcher:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._owners:
+        while self._owners or self._watches:
             started = time.monotonic()
             try:
                 rows = await loop.run_in_executor(self._executor, self.table.dump)
@@ -317,7 +321,7 @@ class KernelWatcher:
 
     async def settled(self) -> None:
         """Once no sandbox is registered: until the reading task has ended."""
-        if not self._owners and self._task is not None:
+        if not self._owners and not self._watches and self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def open(self) -> bool:
@@ -335,6 +339,7 @@ class KernelWatcher:
 
     async def aclose(self) -> None:
         self._owners.clear()
+        self._watches.clear()
         self.kick()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)

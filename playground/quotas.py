@@ -14,9 +14,10 @@ Rules:
   SandboxError naming the limit, and records nothing.
 
 `Quotas` is the interface the registry uses; `MemoryQuotas` keeps the counts
-in this process. A shared implementation (e.g. Redis, one atomic script per
-`take_*`) can replace it to make the per-address quota hold across processes;
-the process's own total stays in the registry, where its sandboxes live.
+in this process. `playground.redis_quotas.RedisQuotas` (the workers engine)
+counts sandboxes per address in Redis, one atomic script per `take_*`, so the
+quota holds across worker processes; the process's own total stays in the
+registry, where its sandboxes live.
 """
 
 import ipaddress
@@ -61,6 +62,26 @@ class Quotas(ABC):
     def release_websocket(self, session: str) -> None: ...
 
 
+def address_full(held: int, limits: Limits) -> SandboxError:
+    return SandboxError(
+        "limit_sandboxes_per_address",
+        f"Your address already holds {held} sandboxes, its limit "
+        f"(sandboxes_per_address = {limits.sandboxes_per_address}). Close a "
+        "playground tab or wait for an old sandbox to expire.",
+        limit="sandboxes_per_address",
+    )
+
+
+def reserved_only() -> SandboxError:
+    return SandboxError(
+        "limit_sandboxes",
+        "The playground is nearly full: its last places are kept for visitors who "
+        "have no sandbox yet, and your address already has one (reserved_sandboxes). "
+        "Please try again in a few minutes.",
+        limit="reserved_sandboxes",
+    )
+
+
 class MemoryQuotas(Quotas):
     def __init__(self, limits: Limits):
         super().__init__(limits)
@@ -70,21 +91,9 @@ class MemoryQuotas(Quotas):
     def take_sandbox(self, network: str, free_in_process: int) -> None:
         held = self.sandboxes[network]
         if held >= self.limits.sandboxes_per_address:
-            raise SandboxError(
-                "limit_sandboxes_per_address",
-                f"Your address already holds {held} sandboxes, its limit "
-                f"(sandboxes_per_address = {self.limits.sandboxes_per_address}). Close a "
-                "playground tab or wait for an old sandbox to expire.",
-                limit="sandboxes_per_address",
-            )
+            raise address_full(held, self.limits)
         if held and free_in_process <= self.limits.reserved_sandboxes:
-            raise SandboxError(
-                "limit_sandboxes",
-                "The playground is nearly full: its last places are kept for visitors who "
-                "have no sandbox yet, and your address already has one (reserved_sandboxes). "
-                "Please try again in a few minutes.",
-                limit="reserved_sandboxes",
-            )
+            raise reserved_only()
         self.sandboxes[network] += 1
 
     def release_sandbox(self, network: str) -> None:

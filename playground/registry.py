@@ -61,6 +61,8 @@ class Registry:
         self._opened = False
         self._lock = asyncio.Lock()
         self.restarting: asyncio.Task | None = None  # a new namespace being made
+        # Told the session key of every sandbox closed (the workers engine's leases).
+        self.on_discard: Callable[[str], None] | None = None
 
     @property
     def namespace(self) -> bool:
@@ -150,6 +152,15 @@ class Registry:
             self.quotas.release_websocket(key)
             raise
 
+    def get(self, key: str) -> Sandbox | None:
+        """The session's sandbox, if it has one."""
+        entry = self._entries.get(key)
+        return entry.sandbox if entry is not None else None
+
+    def sessions(self) -> list[str]:
+        """The sessions that have a sandbox."""
+        return list(self._entries)
+
     def bucket(self, key: str) -> TokenBucket:
         """The session's sandbox's command bucket, shared by all its WebSockets."""
         return self._entries[key].bucket
@@ -238,6 +249,8 @@ class Registry:
         if entry is None or (only_if_unattached and entry.sinks):
             return
         del self._entries[key]
+        if self.on_discard is not None:
+            self.on_discard(key)
         for handle in (entry.grace, entry.timer):
             if handle is not None:
                 handle.cancel()

@@ -123,6 +123,22 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache keeps what every reader of a page shares (lessons/page_cache.py). Redis
+# when REDIS_URL is set, so every server process sees an edit at once; otherwise
+# local memory, which is per process. Sessions are read through the cache only when
+# it is shared: a per-process copy would outlive a log-out done in another process.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "sockets",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -275,6 +291,9 @@ PLAYGROUND_KERNEL_TICK = env_float("PLAYGROUND_KERNEL_TICK", 0.1)
 PLAYGROUND_KERNEL_STATES = env_bool("PLAYGROUND_KERNEL_STATES", True)
 PLAYGROUND_LOCK_FILE = env_str("PLAYGROUND_LOCK_FILE", "")
 PLAYGROUND_NETWORK_NAMESPACE = env_bool("PLAYGROUND_NETWORK_NAMESPACE", True)
+# Where sandboxes live: "local" (in the server process, no services) or "workers"
+# (in `manage.py playground_worker` processes, routed through Redis; needs REDIS_URL).
+PLAYGROUND_ENGINE = env_str("PLAYGROUND_ENGINE", "local")
 
 # Where the course lives as files (content as code); `load_course` reads it.
 COURSE_CONTENT_DIR = BASE_DIR / "lessons" / "content"

@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from sockets_site.health import healthz
+
 urlpatterns = [
+    path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("_nested_admin/", include("nested_admin.urls")),
     path("playground/", include("playground.urls")),

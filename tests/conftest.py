@@ -3,16 +3,44 @@ import shutil
 from pathlib import Path
 
 import pytest
+from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connections
 
+from tests import postgres_service
 from tests.live_server import DaphneServer
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    """On PostgreSQL, tests that use the database need the server: skip them with an
+    install hint when it does not answer, fail them in CI (pytest-django's hook)."""
+    if postgres_service.suite_runs_on_postgres():
+        postgres_service.require_postgres()
+
+
+@pytest.fixture(autouse=True)
+def _close_async_orm_connections():
+    """After each test, close the database connections of the thread that runs async
+    tests' ORM calls (channels' test communicator keeps consumers from closing them):
+    on PostgreSQL an open one would keep pytest-django from dropping the test database."""
+    yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture
 def course(db):
     """The real course, loaded from the repository's content files."""
     call_command("load_course", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with no cached page parts: a rolled-back test sends no signal."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

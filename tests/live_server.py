@@ -1,8 +1,10 @@
 """Run the real site under Daphne in a subprocess, for end-to-end tests.
 
-The server gets its own SQLite file and collected static files, runs with
+The server gets its own database and collected static files, runs with
 debug off like production, and is ready when Daphne prints the address it
-listens on (no polling, no sleeps).
+listens on (no polling, no sleeps). The database is a SQLite file in the work
+directory, or, when the suite runs on PostgreSQL, a fresh PostgreSQL database
+per work directory (tests/postgres_service.py makes it and drops it at exit).
 """
 
 import os
@@ -12,8 +14,17 @@ import sys
 import threading
 from pathlib import Path
 
+from tests import postgres_service
+
 ROOT = Path(__file__).resolve().parent.parent
 LISTENING = re.compile(r"Listening on TCP address ([\d.]+):(\d+)")
+
+
+def database_url(workdir: Path) -> str:
+    """The live site's database for `workdir`, on the engine the suite runs on."""
+    if postgres_service.suite_runs_on_postgres():
+        return postgres_service.database_for(str(workdir))
+    return f"sqlite:///{workdir / 'db.sqlite3'}"
 
 
 def site_env(workdir: Path, **extra) -> dict:
@@ -22,12 +33,13 @@ def site_env(workdir: Path, **extra) -> dict:
         "DJANGO_SETTINGS_MODULE": "sockets_site.settings",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "test-" + "k" * 60 + "-not-for-production",
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
         "DJANGO_STATIC_ROOT": str(workdir / "static"),
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DJANGO_SECURE", None)
     env.update(extra)
+    if "DATABASE_URL" not in extra:  # never the suite's own database
+        env["DATABASE_URL"] = database_url(workdir)
     return env
 
 

@@ -1,15 +1,13 @@
 """The attempt limit against real concurrent submissions: two Daphne processes on
 one database, twelve quiz pages of one learner submitted at the same moment.
 
-Runs on SQLite (always) and on PostgreSQL when a server answers at
-TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+Runs on SQLite and on PostgreSQL, in a fresh database (tests/postgres_service.py:
+skipped with an install hint when no server answers, failed in CI).
 """
 
 import html
 import http.cookiejar
-import os
 import re
-import secrets
 import threading
 import urllib.error
 import urllib.parse
@@ -19,6 +17,7 @@ from contextlib import contextmanager
 import pytest
 
 from tests.live_server import DaphneServer
+from tests.postgres_service import fresh_database
 
 PAGES = 12
 LIMIT = 2
@@ -56,37 +55,12 @@ class Browser:
         return html.unescape(re.search(rf'name="{name}" value="([^"]+)"', page).group(1))
 
 
-def _postgres_url() -> str:
-    psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need psycopg")
-    base = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    try:
-        psycopg.connect(base, connect_timeout=3).close()
-    except psycopg.OperationalError as error:
-        pytest.skip(f"No PostgreSQL at {base} ({error}); set TEST_DATABASE_URL to run this test.")
-    return base
-
-
-@contextmanager
-def postgres_database():
-    import psycopg
-
-    base = _postgres_url()
-    name = f"sockets_race_{secrets.token_hex(4)}"
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urllib.parse.urlparse(base)._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(base, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
 @contextmanager
 def database(kind, workdir):
     if kind == "sqlite":
         yield f"sqlite:///{workdir / 'db.sqlite3'}"
     else:
-        with postgres_database() as url:
+        with fresh_database("sockets_race") as url:
             yield url
 
 

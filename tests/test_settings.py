@@ -65,9 +65,35 @@ def test_it_reads_hosts_database_and_redis_from_the_environment(env):
     assert "redis://cache.internal:6379/0" in result.stdout
 
 
-def test_it_defaults_to_sqlite_and_the_in_memory_channel_layer():
-    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("InMemoryChannelLayer")
+def test_it_defaults_to_sqlite_and_the_in_memory_channel_layer(env):
+    # In a fresh process: this suite itself may run on PostgreSQL.
+    del env["DATABASE_URL"]
+    env.pop("REDIS_URL", None)
+    code = (
+        "from django.conf import settings as s; d = s.DATABASES['default'];"
+        "print(d['ENGINE'], d['NAME'], d['OPTIONS'], s.CHANNEL_LAYERS['default']['BACKEND'],"
+        " sep='\\n')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "django.db.backends.sqlite3",
+        str(ROOT / "db.sqlite3"),
+        "{'transaction_mode': 'IMMEDIATE', 'timeout': 20}",
+        "channels.layers.InMemoryChannelLayer",
+    ]
+
+
+def test_it_gives_sqlite_options_to_sqlite_only(env):
+    env["DATABASE_URL"] = "postgres://user:pw@db.internal:5432/sockets"
+    code = "from django.conf import settings as s; print(s.DATABASES['default'].get('OPTIONS'))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "transaction_mode" not in result.stdout and "timeout" not in result.stdout
 
 
 def test_it_serves_asgi_from_runserver():

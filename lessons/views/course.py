@@ -1,52 +1,27 @@
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from lessons import progress
+from lessons import page_cache, progress
 from lessons.learners import learner_for
-from lessons.models import GlossaryTerm, Lesson, LessonRead, Quiz
+from lessons.models import GlossaryTerm, Lesson, LessonRead
 from lessons.views.next_url import next_url
 
 
 def course(request):
-    lessons = list(
-        Lesson.objects.visible_to(request.user).only(
-            "title", "slug", "summary", "order", "published"
-        )
-    )
-    quizzes = list(Quiz.objects.visible_to(request.user))
+    lessons, quizzes = page_cache.course_outline(request.user)
     course = progress.course_progress(learner_for(request), lessons, quizzes)
     return render(request, "lessons/course.html", {"lessons": lessons, "progress": course})
 
 
-def _neighbours(lessons: list[Lesson], lesson: Lesson):
-    index = next(i for i, item in enumerate(lessons) if item.pk == lesson.pk)
-    previous = lessons[index - 1] if index > 0 else None
-    following = lessons[index + 1] if index + 1 < len(lessons) else None
-    return previous, following, index + 1
-
-
 def lesson_detail(request, slug):
-    visible = Lesson.objects.visible_to(request.user)
-    lesson = get_object_or_404(visible, slug=slug)
-    outline = list(visible.only("title", "slug", "order"))
-    previous, following, position = _neighbours(outline, lesson)
-    quiz = Quiz.objects.visible_to(request.user).filter(lesson=lesson).first()
+    """The shared parts come from the cache; only the read state is looked up per reader."""
+    lesson = page_cache.lesson_page(request.user, slug)
+    if lesson is None:
+        raise Http404("No such lesson.")
     learner = learner_for(request)
-    read = learner.owns(LessonRead.objects.filter(lesson=lesson)).exists()
-    return render(
-        request,
-        "lessons/lesson_detail.html",
-        {
-            "lesson": lesson,
-            "previous": previous,
-            "next": following,
-            "position": position,
-            "count": len(outline),
-            "quiz": quiz,
-            "read": read,
-        },
-    )
+    read = learner.known and learner.owns(LessonRead.objects.filter(lesson_id=lesson.pk)).exists()
+    return render(request, "lessons/lesson_detail.html", {"lesson": lesson, "read": read})
 
 
 @require_POST

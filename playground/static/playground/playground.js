@@ -111,6 +111,10 @@ function handle(event) {
     case "sandbox.closed":
       log("error", event.message);
       break;
+    case "sandbox.lost":
+      // A fresh sandbox's hello follows on this same connection.
+      log("error", event.message);
+      break;
   }
 }
 

@@ -1,0 +1,1 @@
+"""The production set-up as files: nginx template, gunicorn config, Procfile, systemd units."""

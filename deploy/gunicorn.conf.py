@@ -1,0 +1,19 @@
+"""gunicorn for the site's HTTP: uvicorn workers running the ASGI application.
+
+    gunicorn sockets_site.asgi:application -c deploy/gunicorn.conf.py
+
+Listens on GUNICORN_BIND (127.0.0.1:8001) with GUNICORN_WORKERS processes (one per
+core). WebSockets go to Daphne instead (nginx routes /ws/ there): these workers would
+accept them, but the playground's per-process state belongs to the Daphne front ends.
+"""
+
+import os
+
+bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")]
+workers = int(os.environ.get("GUNICORN_WORKERS", os.cpu_count() or 1))
+worker_class = "uvicorn_worker.UvicornWorker"
+# Behind nginx: keep its kept-alive connections open longer than nginx does.
+keepalive = 75
+graceful_timeout = 20
+timeout = 60
+accesslog = None

@@ -1,0 +1,148 @@
+"""What the course pages share between readers, kept in Django's cache.
+
+Rules: a lesson page and the course page are the same for every reader of one
+audience (staff, who also see drafts, or everyone else) except the personal
+parts: the read state, the quiz scores, the user bar and the CSRF token. The
+shared parts (a lesson's rendered header, table of contents and body with its
+glossary links, its navigation and quiz link; the course's lessons and quizzes)
+are built once per audience and kept under a key that names the current
+*generation*. Saving or deleting a lesson, a glossary term or a quiz, and
+loading the course, start a new generation (a fresh random token), so the next
+request rebuilds from the database and staff edits show at once. The
+generation is replaced, not counted up, so a generation key that the cache
+evicted can never bring back entries of an older one.
+
+With several server processes the cache must be shared (REDIS_URL) for an edit
+to reach every process; the local-memory cache is per process.
+"""
+
+import secrets
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+GENERATION_KEY = "lessons:pages:generation"
+# Entries of a replaced generation are never read again; they expire after this.
+TIMEOUT = 24 * 60 * 60
+
+
+def _generation() -> str:
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        cache.add(GENERATION_KEY, secrets.token_hex(8), None)
+        generation = cache.get(GENERATION_KEY) or "none"
+    return generation
+
+
+def new_generation() -> None:
+    """Forget every shared page part, now and again when the transaction commits.
+
+    Now, so the editing request itself sees its change; on commit, so a reader
+    that rebuilt from the database before the commit cannot keep the old version.
+    """
+    cache.set(GENERATION_KEY, secrets.token_hex(8), None)
+    transaction.on_commit(lambda: cache.set(GENERATION_KEY, secrets.token_hex(8), None))
+
+
+def _audience(user) -> str:
+    return "staff" if user.is_staff else "public"
+
+
+def _cached(name: str, user, build):
+    key = f"lessons:pages:{_generation()}:{_audience(user)}:{name}"
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        if value is not None:
+            cache.set(key, value, TIMEOUT)
+    return value
+
+
+@dataclass(frozen=True)
+class SharedLesson:
+    """A lesson page's parts that are the same for everyone in one audience."""
+
+    pk: int
+    slug: str
+    title: str
+    summary: str
+    published: bool
+    intro: str  # header, table of contents and body, rendered
+    pager: str  # previous / next navigation, rendered
+    quiz_url: str | None
+    next_url: str | None
+
+    @property
+    def intro_html(self):
+        return mark_safe(self.intro)  # noqa: S308 - rendered by our templates, body sanitised
+
+    @property
+    def pager_html(self):
+        return mark_safe(self.pager)  # noqa: S308 - rendered by our templates
+
+
+def lesson_page(user, slug: str) -> SharedLesson | None:
+    """The shared parts of a lesson page, or None if the user may not see the lesson."""
+
+    def build():
+        from lessons.models import Lesson, Quiz
+
+        visible = Lesson.objects.visible_to(user)
+        lesson = visible.filter(slug=slug).first()
+        if lesson is None:
+            return None  # not cached: unknown slugs must not fill the cache
+        outline = list(visible.only("title", "slug", "order"))
+        index = next(i for i, item in enumerate(outline) if item.pk == lesson.pk)
+        previous = outline[index - 1] if index > 0 else None
+        following = outline[index + 1] if index + 1 < len(outline) else None
+        quiz = Quiz.objects.visible_to(user).filter(lesson=lesson).first()
+        context = {
+            "lesson": lesson,
+            "previous": previous,
+            "next": following,
+            "position": index + 1,
+            "count": len(outline),
+        }
+        return SharedLesson(
+            pk=lesson.pk,
+            slug=lesson.slug,
+            title=lesson.title,
+            summary=lesson.summary,
+            published=lesson.published,
+            intro=render_to_string("lessons/_lesson_intro.html", context),
+            pager=render_to_string("lessons/_lesson_pager.html", context),
+            quiz_url=quiz.get_absolute_url() if quiz else None,
+            next_url=following.get_absolute_url() if following else None,
+        )
+
+    return _cached(f"lesson:{slug}", user, build)
+
+
+def course_outline(user) -> tuple[list, list]:
+    """The lessons and quizzes the course page lists, for this user's audience."""
+
+    def build():
+        from lessons.models import Lesson, Quiz
+
+        lessons = list(
+            Lesson.objects.visible_to(user).only("title", "slug", "summary", "order", "published")
+        )
+        return lessons, list(Quiz.objects.visible_to(user))
+
+    return _cached("course", user, build)
+
+
+def _changed(sender, **kwargs):
+    new_generation()
+
+
+def connect() -> None:
+    from lessons.models import GlossaryTerm, Lesson, Quiz
+
+    for model in (Lesson, GlossaryTerm, Quiz):
+        for signal in (post_save, post_delete):
+            signal.connect(_changed, sender=model, dispatch_uid=f"page_cache:{model.__name__}")

@@ -1,0 +1,166 @@
+"""Where a session's sandbox lives: the interface the consumer talks to (no Django).
+
+Two engines, one consumer. `LocalEngine` keeps sandboxes in this server
+process (playground.registry, as before: no services needed).
+`playground.workers.WorkersEngine` keeps them in worker processes reached
+over the channel layer. The consumer calls only what is here:
+
+- `Engine.attach(key, address, sink, consumer)` -> an `Attachment`, or a
+  SandboxError naming the limit that refused;
+- `Attachment.hello_events`: the `hello` and its hello chunks, taken in one step;
+- `Attachment.frame(text)`: one frame from the client (None for binary);
+  its answer, `ok` or `error`, goes to the sink like every other event;
+- `Attachment.detach()`: undo the attach; safe to call more than once.
+
+`answer` is the one place a frame becomes an answer (rate limit, size,
+parsing, execution), run where the sandbox lives.
+"""
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from playground import protocol
+from playground.flow import TokenBucket
+from playground.kernel import KernelWatcher
+from playground.limits import Limits
+from playground.registry import Registry
+from playground.sandbox import Sandbox, SandboxError
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[dict], None]
+
+
+def _error(code: str, message: str, ref=None, **extra) -> dict:
+    return {"type": "error", "ref": ref, "code": code, "message": message, **extra}
+
+
+def oversize(text: str | None, limits: Limits) -> bool:
+    return text is not None and (
+        len(text) > limits.message_bytes or len(text.encode("utf-8")) > limits.message_bytes
+    )
+
+
+async def answer(
+    sandbox: Sandbox, bucket: TokenBucket, limits: Limits, text: str | None, too_big: bool = False
+) -> dict:
+    """The `ok` or `error` event answering one frame (`text` None: a binary frame).
+
+    Every frame pays a token first, so neither binary nor oversize frames are free."""
+    if not bucket.take():
+        return _error(
+            "limit_commands_per_second",
+            f"Too many commands: at most {limits.commands_per_second} a second, "
+            f"{limits.command_burst} at once, for the whole sandbox (commands_per_second).",
+            limit="commands_per_second",
+        )
+    if text is None and not too_big:
+        return _error("binary_not_supported", "Send commands as JSON text, not binary.")
+    if too_big or oversize(text, limits):
+        return _error(
+            "limit_message_bytes",
+            f"Messages may be at most {limits.message_bytes} bytes (message_bytes).",
+            limit="message_bytes",
+        )
+    try:
+        command = protocol.parse(text)
+    except SandboxError as error:
+        return protocol.error_event(error)
+    except Exception:  # a bug must not end the visitor's connection
+        log.exception("playground message could not be parsed")
+        return _error("internal_error", "That message could not be read; please try again.")
+    try:
+        result = await protocol.execute(sandbox, command)
+    except SandboxError as error:
+        return protocol.error_event(error, ref=command.ref)
+    except Exception:  # a bug must not end the visitor's connection
+        log.exception("playground command failed")
+        return _error(
+            "internal_error", "Something went wrong on our side; please try again.", command.ref
+        )
+    return protocol.ok_event(command, result)
+
+
+def hello_events(registry: Registry, key: str, sandbox: Sandbox) -> list[dict]:
+    """The `hello` and its hello chunks, in one step (no await): one consistent snapshot."""
+    hello = {
+        "type": "hello",
+        "protocol": protocol.PROTOCOL_VERSION,
+        "devices": [{"name": n, "ip": ip} for n, ip in sandbox.devices.items()],
+        "limits": registry.limits.public(),
+        "kernel_states": registry.kernel_states,
+        "kernel_states_note": registry.kernel_reason,
+        "network_namespace": getattr(registry, "namespace", False),
+        "network_namespace_note": getattr(registry, "namespace_note", ""),
+        "expires": registry.expires_in(key),
+        "sockets": sandbox.snapshot(),
+        "data": [],  # kept data follows in `data_chunks` hello chunks
+    }
+    chunks = protocol.hello_chunks(sandbox.kept_data())
+    hello["data_chunks"] = len(chunks)
+    return [hello, *chunks]
+
+
+class Attachment(ABC):
+    limits: Limits
+    hello_events: list[dict]
+    # Reports the send queue of the WebSocket's own TCP connection, when this
+    # process reads the kernel's socket table (see the consumer's slow clients).
+    watcher: KernelWatcher | None = None
+
+    @abstractmethod
+    async def frame(self, text: str | None) -> None:
+        """Answer one frame from the client; the answer goes to the sink."""
+
+    @abstractmethod
+    def detach(self) -> None: ...
+
+    @abstractmethod
+    def deliver(self, message: dict) -> None:
+        """A channel-layer message for this attachment (engines that use them)."""
+
+
+class Engine(ABC):
+    limits: Limits
+
+    @abstractmethod
+    async def attach(self, key: str, address: str, sink: Sink, consumer) -> Attachment: ...
+
+
+class LocalAttachment(Attachment):
+    def __init__(self, registry: Registry, key: str, sink: Sink, sandbox: Sandbox):
+        self.registry, self.key, self.sink, self.sandbox = registry, key, sink, sandbox
+        self.limits = registry.limits
+        self.attached = True
+        try:
+            self.bucket = registry.bucket(key)
+            self.hello_events = hello_events(registry, key, sandbox)
+        except BaseException:
+            self.detach()
+            raise
+        if registry.kernel_states:
+            self.watcher = registry.watcher
+
+    async def frame(self, text: str | None) -> None:
+        self.sink(await answer(self.sandbox, self.bucket, self.limits, text))
+
+    def detach(self) -> None:
+        if self.attached:
+            self.attached = False
+            self.registry.detach(self.key, self.sink)
+
+    def deliver(self, message: dict) -> None:
+        pass  # events reach the sink directly, not through the channel layer
+
+
+class LocalEngine(Engine):
+    """Sandboxes in this process: the embedded engine, with no services."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.limits = registry.limits
+
+    async def attach(self, key: str, address: str, sink: Sink, consumer=None) -> Attachment:
+        sandbox = await self.registry.attach(key, sink, address)
+        return LocalAttachment(self.registry, key, sink, sandbox)

@@ -1,0 +1,74 @@
+"""Sandboxes per address counted in Redis, across every worker (PLAYGROUND_ENGINE=workers).
+
+Rules (as playground.quotas, across processes):
+- Each worker counts its own sandboxes per address in a hash of its own,
+  `playground:quota:<worker>`, which its heartbeat keeps alive; an address
+  holds the sum over the live workers (a worker's key exists), so the counts
+  of a worker that died stop counting when its key expires.
+- `take_sandbox` decides and records in one Lua script: racing workers cannot
+  both take an address's last place.
+- WebSockets per session stay in memory: every WebSocket of a session is
+  attached on the one worker that holds the session's sandbox.
+"""
+
+import redis
+
+from playground.limits import Limits
+from playground.quotas import MemoryQuotas, address_full, reserved_only
+
+_TAKE = """
+local held = 0
+for _, worker in ipairs(redis.call('zrange', KEYS[2], 0, -1)) do
+  local alive = table.concat({ARGV[6], 'worker:', worker})
+  local counts = table.concat({ARGV[6], 'quota:', worker})
+  if worker ~= ARGV[1] and redis.call('exists', alive) == 1 then
+    held = held + tonumber(redis.call('hget', counts, ARGV[2]) or '0')
+  end
+end
+held = held + tonumber(redis.call('hget', KEYS[1], ARGV[2]) or '0')
+if held >= tonumber(ARGV[3]) then return {0, held} end
+if held > 0 and tonumber(ARGV[5]) <= tonumber(ARGV[4]) then return {-1, held} end
+redis.call('hincrby', KEYS[1], ARGV[2], 1)
+redis.call('pexpire', KEYS[1], ARGV[7])
+return {1, held}
+"""
+_RELEASE = """
+if redis.call('hincrby', KEYS[1], ARGV[1], -1) <= 0 then redis.call('hdel', KEYS[1], ARGV[1]) end
+"""
+PREFIX = "playground:"  # as playground.workers
+TTL_MS = 3000  # renewed by the worker's heartbeat (playground.workers.LEASE_MS)
+
+
+class RedisQuotas(MemoryQuotas):
+    def __init__(self, limits: Limits, redis_url: str, worker: str):
+        super().__init__(limits)
+        self.worker = worker
+        self.key = f"{PREFIX}quota:{worker}"
+        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        self._take = self.redis.register_script(_TAKE)
+        self._release_script = self.redis.register_script(_RELEASE)
+
+    def take_sandbox(self, network: str, free_in_process: int) -> None:
+        taken, held = self._take(
+            keys=[self.key, PREFIX + "workers"],
+            args=[
+                self.worker,
+                network,
+                self.limits.sandboxes_per_address,
+                self.limits.reserved_sandboxes,
+                free_in_process,
+                PREFIX,
+                TTL_MS,
+            ],
+        )
+        if taken == 0:
+            raise address_full(held, self.limits)
+        if taken == -1:
+            raise reserved_only()
+
+    def release_sandbox(self, network: str) -> None:
+        self._release_script(keys=[self.key], args=[network])
+
+    def held(self, network: str) -> int:
+        """This worker's own count (for tests and tools)."""
+        return int(self.redis.hget(self.key, network) or 0)

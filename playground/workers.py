@@ -1,0 +1,637 @@
+"""The workers engine: sandboxes in worker processes, reached over the channel layer.
+
+With PLAYGROUND_ENGINE=workers the WebSocket front ends (Daphne) hold no
+sandbox. Each worker (`python manage.py playground_worker`, any number per
+host) holds a playground.registry.Registry, so a network namespace of its own,
+and listens on a channel of its own. Redis (REDIS_URL) holds who is where.
+
+Rules:
+- Placement: a session's sandbox lives on the worker its lease names
+  (`playground:lease:<session digest>`). Without a live lease, a front end
+  places the session on the least-loaded live worker and takes the lease with
+  SET NX, so racing front ends agree on one worker.
+- Liveness: a worker is alive while its key `playground:worker:<id>` exists.
+  Its heartbeat (every HEARTBEAT seconds) renews that key and the leases of
+  its sessions for LEASE_MS; a worker that dies (SIGKILL) loses both within
+  LEASE_MS.
+- Routing: commands go from any front end to the owning worker's channel,
+  with a reply channel of the front end's own; events go to one group per
+  sandbox, which every WebSocket of the session joins, on any front end. A
+  worker publishes a sandbox's events one at a time, numbered, so each
+  WebSocket receives them in order; the `hello` says the number it was taken
+  at, and a WebSocket drops the earlier events it already holds in it.
+- Faults are said: a front end checks every MONITOR seconds that the workers
+  of its WebSockets live; a worker gone (or unanswering, then gone) means a
+  `sandbox.lost` event, then a fresh sandbox on a live worker and its `hello`.
+  SIGTERM drains a worker: no new placements, `sandbox.lost` to every
+  visitor, sandboxes closed, exit.
+- Quotas that span processes (sandboxes per address) are counted in Redis
+  (playground.redis_quotas); WebSockets per session are counted by the owning
+  worker, which sees every WebSocket of the session.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import ipaddress
+import json
+import logging
+import signal
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+from channels.exceptions import ChannelFull
+from channels.layers import get_channel_layer
+
+from playground import protocol
+from playground.engine import Attachment, Engine, Sink, answer, hello_events, oversize
+from playground.kernel import KernelTable, KernelWatcher
+from playground.limits import EngineConfig, Limits
+from playground.registry import Registry
+from playground.sandbox import SandboxError
+
+log = logging.getLogger(__name__)
+
+PREFIX = "playground:"
+WORKERS = PREFIX + "workers"  # sorted set: worker id -> sandboxes it holds
+HEARTBEAT = 1.0  # seconds between a worker's heartbeats
+LEASE_MS = 3000  # a worker's key and leases live this long after its last heartbeat
+MONITOR = 1.0  # seconds between a front end's checks that its workers live
+ANSWER_SECONDS = 5.0  # a worker that does not answer a command this long is checked
+REJOIN_ROUNDS = 5  # a front end joins its groups again every this many checks
+DRAIN_SECONDS = 5.0  # at most this long to tell visitors when draining
+
+_CAS_DELETE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+_RENEW = """
+local holder = redis.call('get', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+def _digest(session: str) -> str:
+    return hashlib.sha256(session.encode()).hexdigest()[:32]
+
+
+def worker_key(worker: str) -> str:
+    return f"{PREFIX}worker:{worker}"
+
+
+def lease_key(session: str) -> str:
+    return f"{PREFIX}lease:{_digest(session)}"
+
+
+def group_name(session: str) -> str:
+    return f"playground.sandbox.{_digest(session)}"
+
+
+def worker_channel(worker: str) -> str:
+    return f"playground.worker.{worker}"
+
+
+def front_of(channel: str) -> str:
+    """The front-end process a consumer's channel ("specific.<process>!<id>") belongs to."""
+    return channel.split("!", 1)[0].rsplit(".", 1)[-1]
+
+
+def front_key(front: str) -> str:
+    return f"{PREFIX}front:{front}"
+
+
+LOST_MESSAGES = {
+    "worker_lost": "The server process that held this sandbox stopped, so its sockets are "
+    "gone. A fresh sandbox follows.",
+    "worker_stopped": "The server process that held this sandbox was shut down, so its sockets "
+    "are gone. A fresh sandbox follows.",
+}
+
+
+def lost_event(reason: str) -> dict:
+    return {"type": "sandbox.lost", "reason": reason, "message": LOST_MESSAGES[reason]}
+
+
+def _ref_of(text: str | None):
+    """The command's ref, if it can be read, for an answer the worker did not give."""
+    try:
+        ref = json.loads(text).get("ref")
+    except Exception:
+        return None
+    return ref if isinstance(ref, str | int) and not isinstance(ref, bool) else None
+
+
+def _no_worker() -> SandboxError:
+    return SandboxError(
+        "limit_sandboxes",
+        "No playground worker is available right now. Please try again in a few minutes.",
+        limit="workers",
+    )
+
+
+# The front end ----------------------------------------------------------------
+
+
+class RemoteAttachment(Attachment):
+    def __init__(self, engine: "WorkersEngine", key: str, address: str, sink: Sink, channel: str):
+        self.engine, self.key, self.address, self.sink = engine, key, address, sink
+        self.channel = channel  # the consumer's own channel
+        self.limits = engine.limits
+        self.worker: str | None = None
+        self.after = 0  # events numbered up to this are in the hello
+        self.attached = True
+        self.recovering: asyncio.Task | None = None
+        self.hello_events: list[dict] = []
+
+    async def place(self) -> None:
+        """Attach to the session's sandbox on its worker, placing it if needed."""
+        for _ in range(3):
+            worker = await self.engine.place(self.key)
+            message = {
+                "type": "attach",
+                "session": self.key,
+                "address": self.address,
+                "consumer": self.channel,
+            }
+            try:
+                reply = await self.engine.call(worker, message)
+            except (TimeoutError, ChannelFull):
+                log.warning("playground: worker %s did not answer an attach", worker)
+                await self.engine.forget_if_dead(self.key, worker)
+                continue
+            if "error" in reply:
+                error = dict(reply["error"])
+                error.pop("type", None), error.pop("ref", None)
+                raise SandboxError(error.pop("code"), error.pop("message"), **error)
+            self.worker, self.after, self.hello_events = worker, reply["seq"], reply["events"]
+            return
+        raise _no_worker()
+
+    async def frame(self, text: str | None) -> None:
+        if self.recovering is not None:
+            await asyncio.gather(asyncio.shield(self.recovering), return_exceptions=True)
+        worker = self.worker
+        if worker is None or not self.attached:
+            return
+        too_big = oversize(text, self.limits)
+        message = {
+            "type": "frame",
+            "session": self.key,
+            "text": None if too_big else text,
+            "too_big": too_big,
+        }
+        try:
+            reply = await self.engine.call(worker, message)
+        except (TimeoutError, ChannelFull):
+            self.sink(
+                {
+                    "type": "error",
+                    "ref": _ref_of(text),
+                    "code": "internal_error",
+                    "message": "The sandbox did not answer in time; please try again.",
+                }
+            )
+            self.engine.check_now()
+            return
+        if reply.get("missing"):
+            self.lose(worker, "worker_lost")
+            return
+        self.sink(reply["event"])
+
+    def deliver(self, message: dict) -> None:
+        if message.get("worker") != self.worker or message.get("seq", 0) <= self.after:
+            return  # from a worker this WebSocket left, or already in its hello
+        event = message["event"]
+        if event["type"] == "sandbox.lost":
+            self.lose(message["worker"], event["reason"])
+        else:
+            self.sink(event)
+
+    def lose(self, worker: str, reason: str) -> None:
+        """The sandbox on `worker` is gone: say so, and attach to a fresh one."""
+        if worker != self.worker or self.recovering is not None or not self.attached:
+            return
+        self.worker = None
+        self.recovering = asyncio.get_running_loop().create_task(self._recover(reason))
+
+    async def _recover(self, reason: str) -> None:
+        self.sink(lost_event(reason))
+        try:
+            await self.place()
+        except SandboxError as error:
+            self.sink(protocol.error_event(error))
+            self.sink(
+                {
+                    "type": "sandbox.closed",
+                    "limit": "sandbox_lost",
+                    "message": "No fresh sandbox could be made; reconnect later.",
+                }
+            )
+            return
+        except Exception:
+            log.exception("playground: replacing a lost sandbox failed")
+            self.sink({"type": "sandbox.closed", "limit": "sandbox_lost", "message": "Reconnect."})
+            return
+        finally:
+            self.recovering = None
+        if not self.attached:  # the WebSocket went while the new sandbox was made
+            self.engine.send_detach(self.worker, self.key, self.channel)
+            return
+        for event in self.hello_events:
+            self.sink(event)
+
+    def detach(self) -> None:
+        if not self.attached:
+            return
+        self.attached = False
+        self.engine.attachments.discard(self)
+        if self.worker is not None:
+            self.engine.send_detach(self.worker, self.key, self.channel)
+        self.engine.spawn(self.engine.layer.group_discard(group_name(self.key), self.channel))
+
+
+class WorkersEngine(Engine):
+    """The front end's side: places sessions, routes commands, watches workers."""
+
+    def __init__(self, limits: Limits, redis_url: str, config: EngineConfig | None = None):
+        self.limits = limits
+        config = config or EngineConfig()
+        # Reads the send queues of this process's own WebSocket connections (slow clients).
+        table = KernelTable(ipaddress.ip_network(config.address_range), config.use_kernel)
+        self.watcher = KernelWatcher(table, config.kernel_tick)
+        self._watcher_opened: asyncio.Future | None = None
+        self.redis = aioredis.from_url(redis_url, decode_responses=True)
+        self.layer = get_channel_layer()
+        self.attachments: set[RemoteAttachment] = set()
+        self._monitor: asyncio.Task | None = None
+        self._kick = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+        self.front = ""
+
+    def spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def attach(self, key: str, address: str, sink: Sink, consumer) -> Attachment:
+        attachment = RemoteAttachment(self, key, address, sink, consumer.channel_name)
+        self.front = front_of(consumer.channel_name)
+        await self.redis.set(front_key(self.front), "1", px=LEASE_MS)
+        # Joined first, so no event after the hello's snapshot can be missed.
+        await self.layer.group_add(group_name(key), consumer.channel_name)
+        try:
+            await attachment.place()
+        except BaseException:
+            await self.layer.group_discard(group_name(key), consumer.channel_name)
+            raise
+        if self._watcher_opened is None:
+            self._watcher_opened = asyncio.ensure_future(self.watcher.open())
+        await asyncio.shield(self._watcher_opened)
+        if self.watcher.table.available:
+            attachment.watcher = self.watcher
+        self.attachments.add(attachment)
+        if self._monitor is None or self._monitor.done():
+            self._monitor = asyncio.get_running_loop().create_task(self._watch())
+        return attachment
+
+    async def live_workers(self) -> list[tuple[str, float]]:
+        """(worker id, load) of every live worker, least loaded first."""
+        members = await self.redis.zrange(WORKERS, 0, -1, withscores=True)
+        if not members:
+            return []
+        alive = await self.redis.mget([worker_key(worker) for worker, _ in members])
+        dead = [worker for (worker, _), key in zip(members, alive, strict=True) if key is None]
+        if dead:
+            await self.redis.zrem(WORKERS, *dead)
+        return [m for m, key in zip(members, alive, strict=True) if key is not None]
+
+    async def place(self, key: str) -> str:
+        """The live worker that holds, or is to hold, the session's sandbox."""
+        lease = lease_key(key)
+        for _ in range(5):
+            worker = await self.redis.get(lease)
+            if worker is not None:
+                if await self.redis.exists(worker_key(worker)):
+                    return worker
+                await self.redis.eval(_CAS_DELETE, 1, lease, worker)
+            live = await self.live_workers()
+            if not live:
+                raise _no_worker()
+            chosen = min(live, key=lambda member: member[1])[0]
+            if await self.redis.set(lease, chosen, nx=True, px=LEASE_MS):
+                # Counted at once, so placements between heartbeats spread out.
+                await self.redis.zincrby(WORKERS, 1, chosen)
+                return chosen
+        raise _no_worker()
+
+    async def forget_if_dead(self, key: str, worker: str) -> None:
+        if not await self.redis.exists(worker_key(worker)):
+            await self.redis.eval(_CAS_DELETE, 1, lease_key(key), worker)
+
+    async def call(self, worker: str, message: dict) -> dict:
+        """Send to a worker and wait for its reply (TimeoutError if none comes)."""
+        reply_to = await self.layer.new_channel()  # "specific.": one list per process
+        await self.layer.send(worker_channel(worker), {**message, "reply_to": reply_to})
+        return await asyncio.wait_for(self.layer.receive(reply_to), ANSWER_SECONDS)
+
+    def send_detach(self, worker: str, key: str, channel: str) -> None:
+        message = {"type": "detach", "session": key, "consumer": channel}
+        self.spawn(self._send_quietly(worker_channel(worker), message))
+
+    async def _send_quietly(self, channel: str, message: dict) -> None:
+        try:
+            await self.layer.send(channel, message)
+        except Exception:
+            log.warning("playground: could not tell %s", channel, exc_info=True)
+
+    def check_now(self) -> None:
+        self._kick.set()
+
+    async def _watch(self) -> None:
+        """While WebSockets are attached: find the workers that died under them."""
+        rounds = 0
+        missing_since: dict[str, float] = {}
+        while self.attachments:
+            workers = list({a.worker for a in self.attachments if a.worker is not None})
+            try:
+                # This process lives: workers keep its WebSockets attached (Worker._reap).
+                await self.redis.set(front_key(self.front), "1", px=LEASE_MS)
+                alive = await self.redis.mget([worker_key(w) for w in workers]) if workers else []
+            except Exception:
+                log.warning("playground: Redis did not answer a liveness check", exc_info=True)
+            else:
+                now = time.monotonic()
+                for worker, key in zip(workers, alive, strict=True):
+                    if key is not None:
+                        missing_since.pop(worker, None)
+                    # Missing across two heartbeats: not just a Redis that restarted.
+                    elif now - missing_since.setdefault(worker, now) >= 2 * HEARTBEAT:
+                        log.warning("playground: worker %s is gone", worker)
+                        del missing_since[worker]
+                        for attachment in list(self.attachments):
+                            attachment.lose(worker, "worker_lost")
+                # A restarted Redis has forgotten the groups: join again now and then.
+                rounds += 1
+                if rounds % REJOIN_ROUNDS == 0:
+                    for attachment in list(self.attachments):
+                        self.spawn(self._rejoin(attachment))
+            self._kick.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), MONITOR)
+
+    async def _rejoin(self, attachment: RemoteAttachment) -> None:
+        with contextlib.suppress(Exception):
+            await self.layer.group_add(group_name(attachment.key), attachment.channel)
+
+
+# The worker -------------------------------------------------------------------
+
+
+class Publisher:
+    """A sandbox's events to its group, one at a time, numbered."""
+
+    def __init__(self, layer, group: str, worker: str):
+        self.layer, self.group, self.worker = layer, group, worker
+        self.seq = 0
+        self._last: dict | None = None
+        self._queue: deque = deque()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def publish(self, event: dict) -> None:
+        # The sandbox hands one event to the sink of every WebSocket attached; the
+        # group reaches them all, so it is published once.
+        if event is self._last or self._closing:
+            return
+        self._last = event
+        self.seq += 1
+        self._queue.append((self.seq, event))
+        self._wake.set()
+
+    def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            while self._queue:
+                seq, event = self._queue.popleft()
+                message = {
+                    "type": "playground.message",
+                    "worker": self.worker,
+                    "seq": seq,
+                    "event": event,
+                }
+                try:
+                    await self.layer.group_send(self.group, message)
+                except Exception:
+                    log.exception("playground: publishing an event failed")
+            if self._closing:
+                return
+            self._wake.clear()
+            await self._wake.wait()
+
+
+class RemoteSink:
+    """One attached WebSocket, as the registry counts it."""
+
+    __slots__ = ("consumer", "publisher")
+
+    def __init__(self, publisher: Publisher, consumer: str):
+        self.publisher, self.consumer = publisher, consumer
+
+    def __call__(self, event: dict) -> None:
+        self.publisher.publish(event)
+
+
+class Worker:
+    def __init__(self, limits: Limits, config: EngineConfig, redis_url: str, quotas=None):
+        self.id = uuid.uuid4().hex[:16]
+        self.channel = worker_channel(self.id)
+        self.limits = limits
+        self.config = config
+        self.redis_url = redis_url
+        self.quotas = quotas
+        self.publishers: dict[str, Publisher] = {}
+        self.sinks: dict[tuple[str, str], RemoteSink] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self.registered = False
+        self.reported: int | None = None  # the load last written to Redis
+
+    async def run(self, ready: Callable[[str], None] = print) -> None:
+        loop = asyncio.get_running_loop()
+        self.layer = get_channel_layer()
+        self.redis = aioredis.from_url(self.redis_url, decode_responses=True)
+        self.registry = Registry(self.limits, self.config)
+        if self.quotas is not None:
+            self.registry.quotas = self.quotas(self)
+        self.registry.on_discard = self._discarded
+        self.stopping = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.stopping.set)
+        await self._beat()
+        heart = loop.create_task(self._heartbeat())
+        receiver = loop.create_task(self._receive())
+        ready(f"playground worker {self.id} ready on {self.channel}")
+        await self.stopping.wait()
+        receiver.cancel()
+        heart.cancel()
+        await asyncio.gather(receiver, heart, return_exceptions=True)
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Leave the pool, tell every visitor, close every sandbox."""
+        log.info("playground worker %s: draining %d sandboxes", self.id, len(self.registry))
+        with contextlib.suppress(Exception):
+            await self.redis.delete(worker_key(self.id))
+            await self.redis.zrem(WORKERS, self.id)
+        event = lost_event("worker_stopped")
+        for key, publisher in list(self.publishers.items()):
+            publisher.publish(event)
+            with contextlib.suppress(Exception):
+                await self.redis.eval(_CAS_DELETE, 1, lease_key(key), self.id)
+        publishers = [p.task for p in self.publishers.values()]
+        await self.registry.aclose()  # closes every publisher (_discarded)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*publishers, return_exceptions=True), DRAIN_SECONDS
+            )
+        with contextlib.suppress(Exception):
+            await self.redis.aclose()
+
+    async def _beat(self) -> None:
+        # The load is written only when it changed: front ends count each placement
+        # at once (WorkersEngine.place), and an unchanged count from before the
+        # placed WebSocket arrived must not undo that.
+        load = len(self.registry)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(worker_key(self.id), self.channel, px=LEASE_MS, get=True)
+            if load != self.reported:
+                pipe.zadd(WORKERS, {self.id: load})
+            quota_key = getattr(self.registry.quotas, "key", None)
+            if quota_key:
+                pipe.pexpire(quota_key, LEASE_MS)
+            for key in self.registry.sessions():
+                pipe.eval(_RENEW, 1, lease_key(key), self.id, LEASE_MS)
+            previous = (await pipe.execute())[0]
+        if previous is None:  # the first beat, or Redis lost the worker (it restarted, say)
+            await self.redis.zadd(WORKERS, {self.id: load})
+            if self.registered:  # the key and the leases are back now
+                log.warning("playground worker %s: registered again in Redis", self.id)
+        self.registered, self.reported = True, load
+
+    async def _heartbeat(self) -> None:
+        missing_since: dict[str, float] = {}
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            try:
+                await self._beat()
+                await self._reap(missing_since)
+            except Exception:
+                log.warning("playground worker %s: heartbeat failed", self.id, exc_info=True)
+
+    async def _reap(self, missing_since: dict[str, float]) -> None:
+        """Detach the WebSockets of front ends that died (their key expired): their
+        sandboxes then reach their grace period, and their quotas are given back."""
+        fronts = list({front_of(consumer) for _, consumer in self.sinks})
+        alive = await self.redis.mget([front_key(f) for f in fronts]) if fronts else []
+        now = time.monotonic()
+        for front, key in zip(fronts, alive, strict=True):
+            if key is not None:
+                missing_since.pop(front, None)
+            elif now - missing_since.setdefault(front, now) >= 2 * HEARTBEAT:
+                del missing_since[front]
+                gone = [pair for pair in self.sinks if front_of(pair[1]) == front]
+                for key_and_consumer in gone:
+                    self.registry.detach(key_and_consumer[0], self.sinks.pop(key_and_consumer))
+                log.warning(
+                    "playground worker %s: front end %s is gone; detached %d WebSockets",
+                    self.id,
+                    front,
+                    len(gone),
+                )
+
+    async def _receive(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except Exception:  # Redis away (restarting): its sandboxes live on; retry
+                log.warning("playground worker %s: receiving failed", self.id, exc_info=True)
+                await asyncio.sleep(HEARTBEAT)
+                continue
+            task = asyncio.get_running_loop().create_task(self._handle(message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, message: dict) -> None:
+        try:
+            handler = {"attach": self._attach, "frame": self._frame, "detach": self._detach}
+            reply = await handler[message["type"]](message)
+        except Exception:
+            log.exception("playground worker: a %s failed", message.get("type"))
+            reply = {
+                "error": {
+                    "type": "error",
+                    "ref": None,
+                    "code": "internal_error",
+                    "message": "Something went wrong on our side; please try again.",
+                }
+            }
+        if reply is not None and message.get("reply_to"):
+            with contextlib.suppress(ChannelFull):
+                await self.layer.send(message["reply_to"], reply)
+
+    async def _attach(self, message: dict) -> dict:
+        key, consumer = message["session"], message["consumer"]
+        publisher = self.publishers.get(key)
+        if publisher is None:
+            publisher = self.publishers[key] = Publisher(self.layer, group_name(key), self.id)
+        old = self.sinks.pop((key, consumer), None)
+        if old is not None:
+            self.registry.detach(key, old)
+        sink = RemoteSink(publisher, consumer)
+        try:
+            sandbox = await self.registry.attach(key, sink, message["address"])
+        except SandboxError as error:
+            if self.registry.get(key) is None and self.publishers.get(key) is publisher:
+                self.publishers.pop(key).close()
+            return {"error": protocol.error_event(error)}
+        # No await from the attach to here: the snapshot and its number agree.
+        events, seq = hello_events(self.registry, key, sandbox), publisher.seq
+        self.sinks[(key, consumer)] = sink
+        await self.redis.eval(_RENEW, 1, lease_key(key), self.id, LEASE_MS)
+        return {"seq": seq, "events": events, "worker": self.id}
+
+    async def _frame(self, message: dict) -> dict:
+        key = message["session"]
+        sandbox = self.registry.get(key)
+        if sandbox is None:
+            return {"missing": True}
+        bucket = self.registry.bucket(key)
+        event = await answer(sandbox, bucket, self.limits, message["text"], message["too_big"])
+        return {"event": event}
+
+    async def _detach(self, message: dict) -> None:
+        sink = self.sinks.pop((message["session"], message["consumer"]), None)
+        if sink is not None:
+            self.registry.detach(message["session"], sink)
+
+    def _discarded(self, key: str) -> None:
+        publisher = self.publishers.pop(key, None)
+        if publisher is not None:
+            publisher.close()
+        for pair in [pair for pair in self.sinks if pair[0] == key]:
+            del self.sinks[pair]
+        task = asyncio.get_running_loop().create_task(
+            self.redis.eval(_CAS_DELETE, 1, lease_key(key), self.id)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,188 @@
+"""The production topology of deploy/, end to end: Debian's nginx (from
+deploy/nginx.conf.template, as the current user, on a free port) in front of gunicorn
+with 2 uvicorn workers for HTTP and 2 Daphne WebSocket front ends, all on one SQLite
+database, with DJANGO_BEHIND_PROXY=1. Every check goes through nginx.
+
+Other client addresses come from binding the client's socket to 127.0.0.2, 127.0.0.3...
+(Linux routes all of 127.0.0.0/8 to the loopback device), while nginx itself always
+reaches the site from 127.0.0.1: so the site can only see those addresses through the
+X-Forwarded-For header nginx sets.
+"""
+
+import http.client
+import os
+import re
+import shutil
+import socket
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.deploy_servers import GunicornServer, NginxServer
+from tests.live_server import DaphneServer
+from tests.raw_websocket import RawWebSocket
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+FAILURE_LIMIT = 3
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    if NGINX is None:
+        message = (
+            "The deploy test needs Debian's nginx: install it with "
+            "`sudo apt-get install nginx` (CI installs it in .ci/run)."
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    workdir = tmp_path_factory.mktemp("deploy")
+    env = {
+        "DJANGO_BEHIND_PROXY": "1",
+        "DJANGO_LOGIN_FAILURE_LIMIT": str(FAILURE_LIMIT),
+        "DJANGO_LOGIN_ADDRESS_FAILURE_LIMIT": "20",
+        "PLAYGROUND_NETWORK_NAMESPACE": "0",
+    }
+    with (
+        DaphneServer(workdir, **env) as ws1,  # prepares the database and static files
+        DaphneServer(workdir, prepare=False, **env) as ws2,
+        GunicornServer(workdir, workers=2, **env) as http_workers,
+        NginxServer(
+            workdir / "nginx",
+            port=free_port(),
+            http=[http_workers.address],
+            ws=[f"{ws1.host}:{ws1.port}", f"{ws2.host}:{ws2.port}"],
+            static_root=workdir / "static",
+        ) as nginx,
+    ):
+        nginx.manage = ws1.manage
+        yield nginx
+
+
+class Browser:
+    """One client address (a source address in 127.0.0.0/8) with its cookies."""
+
+    def __init__(self, site, source: str = "127.0.0.1"):
+        self.site = site
+        self.source = source
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body: dict | None = None, headers=None):
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.site.port, timeout=30, source_address=(self.source, 0)
+        )
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        data = None
+        if body is not None:
+            data = urlencode(body)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Referer"] = self.site.url + path
+        connection.request(method, path, body=data, headers=headers)
+        response = connection.getresponse()
+        response.text = response.read().decode("utf-8", "replace")
+        for cookie in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        connection.close()
+        return response
+
+    def get(self, path: str, **headers):
+        return self.request("GET", path, headers=headers)
+
+    def log_in(self, username: str, password: str, **headers):
+        page = self.get("/accounts/login/").text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        form = {"csrfmiddlewaretoken": token, "username": username, "password": password}
+        return self.request("POST", "/accounts/login/", body=form, headers=headers)
+
+
+def recorded_addresses(site) -> set[str]:
+    """The addresses the site recorded failed log-ins from (django-axes, in the database)."""
+    code = (
+        "from axes.models import AccessAttempt\n"
+        "for a in AccessAttempt.objects.all(): print('IP', a.ip_address)"
+    )
+    result = site.manage("shell", "-v", "0", "-c", code)
+    assert result.returncode == 0, result.stderr
+    return set(re.findall(r"IP (\S+)", result.stdout))
+
+
+def test_it_serves_pages_through_nginx_with_the_security_headers(site):
+    for path in ("/", "/lessons/sockets/", "/quizzes/", "/playground/", "/healthz/"):
+        response = Browser(site).get(path)
+        assert response.status == 200, path
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+        assert "camera=()" in response.headers["Permissions-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_it_serves_the_static_files_from_nginx(site):
+    page = Browser(site).get("/").text
+    stylesheet = re.search(r'href="(/static/site/site\.[0-9a-f]+\.css)"', page).group(1)
+    response = Browser(site).get(stylesheet, **{"Accept-Encoding": "gzip"})
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/css"
+    # nginx's own headers (WhiteNoise would say max-age=315360000): a year,
+    # and the .gz file collectstatic wrote, sent as it is (gzip_static).
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    assert "immutable" in response.headers["Cache-Control"]
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert Browser(site).get("/static/site/no-such-file.css").status == 404
+
+
+def test_it_opens_a_playground_websocket_through_nginx(site):
+    browser = Browser(site)
+    assert browser.get("/playground/").status == 200
+    for _ in range(2):  # two tabs; the address pins them to one front end
+        ws = RawWebSocket(
+            "127.0.0.1",
+            site.port,
+            "/ws/playground/",
+            origin=site.url,
+            cookie=f"sessionid={browser.cookies['sessionid']}",
+        )
+        try:
+            assert ws.status == 101
+            assert ws.event()["type"] == "hello"
+        finally:
+            ws.close()
+
+
+def test_it_refuses_a_websocket_from_another_origin_through_nginx(site):
+    ws = RawWebSocket(
+        "127.0.0.1", site.port, "/ws/playground/", origin="http://evil.example", cookie=""
+    )
+    try:
+        assert ws.status == 403
+    finally:
+        ws.close()
+
+
+def test_it_sees_the_real_client_address_not_the_one_the_client_claims(site):
+    browser = Browser(site, source="127.0.0.2")
+    response = browser.log_in("nobody-here", "wrong", **{"X-Forwarded-For": "10.9.9.9"})
+    assert response.status == 200  # the form again, with its error
+    addresses = recorded_addresses(site)
+    assert "127.0.0.2" in addresses
+    assert "10.9.9.9" not in addresses
+    assert "127.0.0.1" not in addresses  # nginx's own address, the site's peer
+
+
+def test_it_counts_log_in_failures_per_real_address(site):
+    attacker = Browser(site, source="127.0.0.3")
+    statuses = [attacker.log_in("alice", "wrong").status for _ in range(FAILURE_LIMIT)]
+    assert statuses == [200] * (FAILURE_LIMIT - 1) + [429]  # the limit-th failure locks
+    # A forged header does not buy a fresh address.
+    assert attacker.log_in("alice", "wrong", **{"X-Forwarded-For": "10.1.2.3"}).status == 429
+    # The same account from another address is still asked for its password.
+    assert Browser(site, source="127.0.0.4").log_in("alice", "wrong").status == 200

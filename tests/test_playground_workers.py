@@ -1,0 +1,370 @@
+"""The workers engine end to end: real redis-server, real workers, two real Daphnes.
+
+Front ends hold no sandbox; `manage.py playground_worker` processes do, and the
+channel layer (channels_redis) routes between them. One session's WebSockets on
+two front ends see one sandbox; a worker killed or stopped is said, not hidden.
+"""
+
+import contextlib
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from playground.checks import check_engine
+from playground.workers import lease_key
+from tests.live_server import ROOT, DaphneServer, manage, site_env
+from tests.raw_websocket import RawWebSocket
+from tests.redis_service import RedisServer
+
+WORKER_READY = re.compile(r"playground worker (\w+) ready")
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("workers")
+    env = site_env(path)
+    for command in (("migrate", "--noinput"), ("load_course",), ("collectstatic", "--noinput")):
+        result = manage(env, *command)
+        assert result.returncode == 0, result.stderr
+    return path
+
+
+class WorkerProcess:
+    def __init__(self, workdir, **env):
+        self.env = site_env(workdir, **env)
+        self.log: list[str] = []
+        self._logged = threading.Condition()
+        self.process = None
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "playground_worker"],
+            cwd=ROOT,
+            env=self.env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        for line in self.process.stderr:
+            self.log.append(line)
+            match = WORKER_READY.search(line)
+            if match:
+                self.id = match.group(1)
+                break
+        else:
+            raise RuntimeError("the worker exited before it was ready:\n" + "".join(self.log))
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self
+
+    def _drain(self):
+        for line in self.process.stderr:
+            with self._logged:
+                self.log.append(line)
+                self._logged.notify_all()
+
+    def wait_for_log(self, text: str, timeout: float = 30) -> bool:
+        with self._logged:
+            return self._logged.wait_for(lambda: any(text in line for line in self.log), timeout)
+
+    def __exit__(self, *exc):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def cluster(workdir, redis_server, workers=2, fronts=2, **limits):
+    """`workers` workers and `fronts` Daphne front ends on one Redis."""
+    assert redis_server.command("FLUSHALL") == "+OK"
+    env = {"REDIS_URL": redis_server.url, "PLAYGROUND_ENGINE": "workers"}
+    env.update({f"PLAYGROUND_{name.upper()}": str(value) for name, value in limits.items()})
+    with contextlib.ExitStack() as stack:
+        started = [stack.enter_context(WorkerProcess(workdir, **env)) for _ in range(workers)]
+        servers = [
+            stack.enter_context(DaphneServer(workdir, prepare=False, **env)) for _ in range(fronts)
+        ]
+        yield started, servers
+
+
+def session(server) -> str:
+    with urllib.request.urlopen(server.url + "/playground/", timeout=30) as response:
+        cookies = " ".join(response.headers.get_all("Set-Cookie") or [])
+    return re.search(r"sessionid=[^;]+", cookies).group(0)
+
+
+def connect(server, cookie, **options) -> RawWebSocket:
+    ws = RawWebSocket(
+        server.host, server.port, "/ws/playground/", origin=server.url, cookie=cookie, **options
+    )
+    assert ws.status == 101
+    return ws
+
+
+def hello(ws) -> dict:
+    event = ws.event()
+    assert event["type"] == "hello", event
+    for _ in range(event["data_chunks"]):
+        ws.event()
+    return event
+
+
+def until(ws, predicate) -> dict:
+    """The next event that fits (the socket's read timeout guards the wait)."""
+    while True:
+        event = ws.event()
+        if predicate(event):
+            return event
+
+
+def answer(ws, command: dict) -> dict:
+    ws.send_json(command)
+    return until(ws, lambda e: e["type"] in ("ok", "error") and e.get("ref") == command["ref"])
+
+
+def owner(redis_server, cookie) -> str:
+    """The worker whose lease holds the session's sandbox."""
+    worker = redis_server.get(lease_key(cookie.split("=", 1)[1]))
+    assert worker is not None, "the session has no lease"
+    return worker
+
+
+def listener_row(port):
+    return lambda e: (
+        e["type"] == "socket"
+        and e["socket"]["role"] == "listener"
+        and e["socket"]["local"]["port"] == port
+    )
+
+
+def test_it_shows_one_sandbox_to_a_session_on_two_front_ends(workdir, redis_server):
+    with cluster(workdir, redis_server) as (_, (front_a, front_b)):
+        cookie = session(front_a)
+        ws_a, ws_b = connect(front_a, cookie), connect(front_b, cookie)
+        hello_a, hello_b = hello(ws_a), hello(ws_b)
+        assert hello_a["devices"] == hello_b["devices"]
+
+        listened = answer(ws_a, {"op": "tcp.listen", "device": "server", "port": 3000, "ref": 1})
+        assert listened["type"] == "ok", listened
+        until(ws_b, listener_row(3000))  # seen on the other front end
+
+        connected = answer(
+            ws_b,
+            {
+                "op": "tcp.connect",
+                "device": "laptop",
+                "to": {"device": "server", "port": 3000},
+                "ref": 2,
+            },
+        )
+        assert connected["type"] == "ok", connected
+        accepted = until(
+            ws_a, lambda e: e["type"] == "socket" and e["socket"]["role"] == "accepted"
+        )
+        sent = answer(
+            ws_b, {"op": "send", "socket": connected["socket"]["id"], "data": "hi", "ref": 3}
+        )
+        assert sent["type"] == "ok", sent
+        data = until(ws_a, lambda e: e["type"] == "data")
+        assert (data["socket"], data["data"]) == (accepted["socket"]["id"], "hi")
+
+        # A reload on either front end finds the same sockets.
+        ws_a.close()
+        again = hello(connect(front_a, cookie))
+        assert {row["role"] for row in again["sockets"]} == {"listener", "client", "accepted"}
+
+
+def test_it_places_sessions_on_the_least_loaded_worker(workdir, redis_server):
+    with cluster(workdir, redis_server, fronts=1) as (workers, (front,)):
+        first, second = session(front), session(front)
+        hello(connect(front, first))
+        hello(connect(front, second))
+        placed = {owner(redis_server, first), owner(redis_server, second)}
+        assert placed == {worker.id for worker in workers}
+
+
+def test_it_tells_visitors_of_a_killed_worker_and_gives_them_a_fresh_sandbox(workdir, redis_server):
+    with cluster(workdir, redis_server) as (workers, (front_a, front_b)):
+        cookie = session(front_a)
+        ws_a, ws_b = connect(front_a, cookie), connect(front_b, cookie)
+        hello(ws_a), hello(ws_b)
+        assert (
+            answer(ws_a, {"op": "tcp.listen", "device": "server", "port": 3000, "ref": 1})["type"]
+            == "ok"
+        )
+        doomed = owner(redis_server, cookie)
+        victim = next(w for w in workers if w.id == doomed)
+
+        victim.process.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        for ws in (ws_a, ws_b):
+            lost = until(ws, lambda e: e["type"] == "sandbox.lost")
+            assert lost["reason"] == "worker_lost"
+            fresh = hello(ws)
+            assert fresh["sockets"] == []
+        print(f"sandbox.lost and a fresh hello {time.monotonic() - killed:.1f} s after SIGKILL")
+
+        assert owner(redis_server, cookie) != doomed
+        again = answer(ws_b, {"op": "tcp.listen", "device": "server", "port": 3000, "ref": 2})
+        assert again["type"] == "ok", again
+        until(ws_a, listener_row(3000))
+
+
+def test_it_drains_a_worker_on_sigterm(workdir, redis_server):
+    with cluster(workdir, redis_server, fronts=1) as (workers, (front,)):
+        cookie = session(front)
+        ws = connect(front, cookie)
+        hello(ws)
+        assert (
+            answer(ws, {"op": "udp.bind", "device": "laptop", "port": 0, "ref": 1})["type"] == "ok"
+        )
+        draining = next(w for w in workers if w.id == owner(redis_server, cookie))
+
+        draining.process.send_signal(signal.SIGTERM)
+        lost = until(ws, lambda e: e["type"] == "sandbox.lost")
+        assert lost["reason"] == "worker_stopped"
+        assert hello(ws)["sockets"] == []
+        assert draining.process.wait(timeout=10) == 0
+        assert any("stopped" in line for line in draining.log)
+        assert owner(redis_server, cookie) != draining.id
+
+
+def test_it_counts_sandboxes_per_address_across_workers(workdir, redis_server):
+    with cluster(workdir, redis_server, fronts=1, sandboxes_per_address=1) as (_, (front,)):
+        first, second = session(front), session(front)
+        kept = connect(front, first)
+        hello(kept)
+        refused = connect(front, second)
+        code, events = refused.until_closed()
+        assert events[0]["code"] == "limit_sandboxes_per_address", events
+        assert code == 4429
+
+
+def test_it_refuses_the_workers_engine_without_redis(settings):
+    settings.PLAYGROUND_ENGINE, settings.REDIS_URL = "workers", ""
+    assert [message.id for message in check_engine()] == ["playground.E011"]
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    assert check_engine() == []
+    settings.PLAYGROUND_ENGINE = "cluster"
+    assert [message.id for message in check_engine()] == ["playground.E010"]
+
+
+def test_it_keeps_sandboxes_through_a_redis_restart(workdir, redis_server):
+    with cluster(workdir, redis_server, workers=1, fronts=1) as ((worker,), (front,)):
+        cookie = session(front)
+        ws = connect(front, cookie)
+        hello(ws)
+        listened = answer(ws, {"op": "tcp.listen", "device": "server", "port": 3000, "ref": 1})
+        assert listened["type"] == "ok", listened
+
+        redis_server.stop()
+        redis_server.start()  # the same port, empty
+        assert worker.wait_for_log("registered again")
+        again = hello(connect(front, cookie))
+        assert [row["id"] for row in again["sockets"]] == [listened["socket"]["id"]]
+        assert owner(redis_server, cookie) == worker.id
+
+
+def test_it_delivers_a_sockets_events_in_order_to_tabs_on_both_front_ends(workdir, redis_server):
+    with cluster(workdir, redis_server) as (_, (front_a, front_b)):
+        cookie = session(front_a)
+        tabs = connect(front_a, cookie), connect(front_b, cookie)
+        received = {tab: "" for tab in tabs}
+
+        def read(tab) -> dict:
+            event = tab.event()
+            if event["type"] == "data":
+                received[tab] += event["data"]
+            return event
+
+        def command(tab, **fields) -> dict:
+            tab.send_json(fields)
+            while True:
+                event = read(tab)
+                if event["type"] in ("ok", "error") and event.get("ref") == fields["ref"]:
+                    assert event["type"] == "ok", event
+                    return event
+
+        for tab in tabs:
+            hello(tab)
+        command(tabs[0], op="tcp.listen", device="server", port=3000, ref="l")
+        to = {"device": "server", "port": 3000}
+        client = command(tabs[0], op="tcp.connect", device="laptop", to=to, ref="c")
+        pieces = "".join(f"{n}," for n in range(20))
+        for n, piece in enumerate(f"{n}," for n in range(20)):  # from both tabs in turn
+            command(tabs[n % 2], op="send", socket=client["socket"]["id"], data=piece, ref=n)
+        for tab in tabs:
+            while received[tab] != pieces:
+                read(tab)
+                assert pieces.startswith(received[tab]), received[tab]
+
+
+def test_it_counts_websockets_per_session_across_front_ends(workdir, redis_server):
+    with cluster(workdir, redis_server, websockets_per_session=1) as (_, (front_a, front_b)):
+        cookie = session(front_a)
+        first = connect(front_a, cookie)  # kept open (and referenced) while the second tries
+        hello(first)
+        code, events = connect(front_b, cookie).until_closed()
+        assert events[0]["code"] == "limit_websockets_per_session", events
+        assert code == 4429
+
+
+def test_it_stops_counting_the_sandboxes_of_a_killed_worker(workdir, redis_server):
+    with cluster(workdir, redis_server, fronts=1, sandboxes_per_address=1) as (workers, (front,)):
+        cookie = session(front)
+        ws = connect(front, cookie)
+        hello(ws)
+        doomed = owner(redis_server, cookie)
+        next(w for w in workers if w.id == doomed).process.send_signal(signal.SIGKILL)
+        until(ws, lambda e: e["type"] == "sandbox.lost")
+        # The address's one sandbox on the dead worker no longer counts: a fresh one is made.
+        assert hello(ws)["sockets"] == []
+        assert owner(redis_server, cookie) != doomed
+
+
+def test_it_detaches_the_websockets_of_a_killed_front_end(workdir, redis_server):
+    with cluster(workdir, redis_server, workers=1, websockets_per_session=1) as (
+        (worker,),
+        (front_a, front_b),
+    ):
+        cookie = session(front_b)
+        ws = connect(front_a, cookie)
+        hello(ws)
+        front_a.process.send_signal(signal.SIGKILL)
+        front_a.process.wait(timeout=10)
+        assert worker.wait_for_log("is gone; detached 1 WebSockets")
+        # The session's one WebSocket no longer counts: a tab on the other front end gets in.
+        assert hello(connect(front_b, cookie))["type"] == "hello"
+
+
+def test_it_closes_tabs_that_stop_reading_on_a_front_end(workdir, redis_server):
+    limits = {"commands_per_second": 100000, "command_burst": 100000, "slow_client_seconds": 2}
+    with cluster(workdir, redis_server, workers=1, fronts=1, **limits) as (_, (front,)):
+        cookie = session(front)
+        driver = connect(front, cookie)
+        hello(driver)
+        # Tabs of the one session with tiny receive buffers that never read.
+        idle = [connect(front, cookie, receive_buffer=4096) for _ in range(5)]
+        listen = answer(driver, {"op": "tcp.listen", "device": "server", "port": 3000, "ref": "l"})
+        assert listen["type"] == "ok", listen
+        to = {"device": "server", "port": 3000}
+        client = answer(driver, {"op": "tcp.connect", "device": "laptop", "to": to, "ref": "c"})
+        for n in range(600):  # the driver reads its answers: only the idle tabs fall behind
+            sent = answer(driver, {"op": "send", "socket": client["socket"]["id"],
+                                   "data": "x" * 1000, "ref": n})  # fmt: skip
+            assert sent["type"] == "ok", sent
+        assert front.wait_for_log("closing a WebSocket that stopped reading")
+        for ws in idle:
+            code, _ = ws.until_closed()  # a read that times out: the front end kept it open
+            assert code in (4008, None), code
