@@ -54,7 +54,49 @@ def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-class DaphneServer:
+class LoggedProcess:
+    """A subprocess whose stderr is kept and can be awaited line by line."""
+
+    def __init__(self):
+        self.process = None
+        self.log: list[str] = []
+        self._logged = threading.Condition()
+
+    def start(self, argv: list[str], env: dict, ready: re.Pattern, what: str, **popen):
+        """Start `argv` and read its log until a line matches `ready`; that match."""
+        self.process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            **popen,
+        )
+        for line in self.process.stderr:
+            self.log.append(line)
+            match = ready.search(line)
+            if match:
+                break
+        else:
+            raise RuntimeError(f"{what} exited before it was ready:\n" + "".join(self.log))
+        # Keep draining the log so the process never blocks on a full pipe.
+        threading.Thread(target=self._drain, daemon=True).start()
+        return match
+
+    def _drain(self):
+        for line in self.process.stderr:
+            with self._logged:
+                self.log.append(line)
+                self._logged.notify_all()
+
+    def wait_for_log(self, text: str, timeout: float = 30) -> bool:
+        """Until the process has logged a line containing `text` (False on timeout)."""
+        with self._logged:
+            return self._logged.wait_for(lambda: any(text in line for line in self.log), timeout)
+
+
+class DaphneServer(LoggedProcess):
     """`prepare=False` for a second server on a database the first one prepared."""
 
     def __init__(
@@ -65,14 +107,12 @@ class DaphneServer:
         preexec_fn=None,
         **env,
     ):
+        super().__init__()
         self.workdir = workdir
         self.prepare = prepare
         self.preexec_fn = preexec_fn  # e.g. to set resource limits on the server
         self.application = application
         self.env = site_env(workdir, **env)
-        self.process = None
-        self.log: list[str] = []
-        self._logged = threading.Condition()
 
     def __enter__(self):
         commands = (("migrate", "--noinput"), ("load_course",), ("collectstatic", "--noinput"))
@@ -80,46 +120,10 @@ class DaphneServer:
             result = manage(self.env, *command)
             if result.returncode:
                 raise RuntimeError(f"manage.py {command[0]} failed:\n{result.stderr}")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                "0",
-                self.application,
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-            preexec_fn=self.preexec_fn,
-        )
-        for line in self.process.stderr:
-            self.log.append(line)
-            match = LISTENING.search(line)
-            if match:
-                self.host, self.port = match.group(1), int(match.group(2))
-                break
-        else:
-            raise RuntimeError("Daphne exited before listening:\n" + "".join(self.log))
-        # Keep draining the log so the server never blocks on a full pipe.
-        threading.Thread(target=self._drain, daemon=True).start()
+        argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", self.application]
+        match = self.start(argv, self.env, LISTENING, "Daphne", preexec_fn=self.preexec_fn)
+        self.host, self.port = match.group(1), int(match.group(2))
         return self
-
-    def _drain(self):
-        for line in self.process.stderr:
-            with self._logged:
-                self.log.append(line)
-                self._logged.notify_all()
-
-    def wait_for_log(self, text: str, timeout: float = 30) -> bool:
-        """Until the server has logged a line containing `text` (False on timeout)."""
-        with self._logged:
-            return self._logged.wait_for(lambda: any(text in line for line in self.log), timeout)
 
     @property
     def url(self) -> str:

@@ -8,9 +8,7 @@ two front ends see one sandbox; a worker killed or stopped is said, not hidden.
 import contextlib
 import re
 import signal
-import subprocess
 import sys
-import threading
 import time
 import urllib.request
 
@@ -18,7 +16,7 @@ import pytest
 
 from playground.checks import check_engine
 from playground.workers import lease_key
-from tests.live_server import ROOT, DaphneServer, manage, site_env
+from tests.live_server import DaphneServer, LoggedProcess, manage, site_env
 from tests.raw_websocket import RawWebSocket
 from tests.redis_service import RedisServer
 
@@ -41,42 +39,15 @@ def workdir(tmp_path_factory):
     return path
 
 
-class WorkerProcess:
+class WorkerProcess(LoggedProcess):
     def __init__(self, workdir, **env):
+        super().__init__()
         self.env = site_env(workdir, **env)
-        self.log: list[str] = []
-        self._logged = threading.Condition()
-        self.process = None
 
     def __enter__(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "playground_worker"],
-            cwd=ROOT,
-            env=self.env,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-        )
-        for line in self.process.stderr:
-            self.log.append(line)
-            match = WORKER_READY.search(line)
-            if match:
-                self.id = match.group(1)
-                break
-        else:
-            raise RuntimeError("the worker exited before it was ready:\n" + "".join(self.log))
-        threading.Thread(target=self._drain, daemon=True).start()
+        argv = [sys.executable, "manage.py", "playground_worker"]
+        self.id = self.start(argv, self.env, WORKER_READY, "the worker").group(1)
         return self
-
-    def _drain(self):
-        for line in self.process.stderr:
-            with self._logged:
-                self.log.append(line)
-                self._logged.notify_all()
-
-    def wait_for_log(self, text: str, timeout: float = 30) -> bool:
-        with self._logged:
-            return self._logged.wait_for(lambda: any(text in line for line in self.log), timeout)
 
     def __exit__(self, *exc):
         if self.process.poll() is None:
