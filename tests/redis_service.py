@@ -5,21 +5,14 @@ connections and answers PING, stopped after. Without redis-server the test is
 skipped with an install hint, except in CI (CI=true), where it fails.
 """
 
-import os
 import shutil
 import socket
 import subprocess
 import threading
 
-import pytest
+from tests.services import free_port, missing
 
 READY = "Ready to accept connections"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def require_redis_server() -> str:
@@ -29,9 +22,7 @@ def require_redis_server() -> str:
             "These tests need redis-server: install it with `sudo apt-get install redis-server` "
             "(or `brew install redis`)."
         )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(message)
     return path
 
 

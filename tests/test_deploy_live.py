@@ -13,7 +13,6 @@ import http.client
 import os
 import re
 import shutil
-import socket
 from urllib.parse import urlencode
 
 import pytest
@@ -21,15 +20,10 @@ import pytest
 from tests.deploy_servers import GunicornServer, NginxServer
 from tests.live_server import DaphneServer
 from tests.raw_websocket import RawWebSocket
+from tests.services import free_port, missing
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 FAILURE_LIMIT = 3
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +33,7 @@ def site(tmp_path_factory):
             "The deploy test needs Debian's nginx: install it with "
             "`sudo apt-get install nginx` (CI installs it in .ci/run)."
         )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(message)
     workdir = tmp_path_factory.mktemp("deploy")
     env = {
         "DJANGO_BEHIND_PROXY": "1",
