@@ -53,9 +53,12 @@ $(VENV)/.test-deps: $(VENV)/.deps
 	$(PY) -m pip install --quiet -e . --group test
 	touch $@
 
+# The playground in one process (bench.playground), then scaled out over Redis and two
+# workers (bench.workers); docs/benchmarks.md records the figures.
 bench: $(VENV)/.test-deps
 	$(PY) -m pip install --quiet -e . --group bench
 	$(PY) -m bench.playground
+	$(PY) -m bench.workers
 
 # Pages per second, Daphne vs gunicorn + uvicorn, measured by Debian's wrk (apt-get install wrk nginx).
 bench-pages: $(VENV)/.test-deps

@@ -4,6 +4,10 @@
         --http 127.0.0.1:8001 --ws 127.0.0.1:8101 --ws 127.0.0.1:8102 \\
         --static-root /srv/sockets/staticfiles --user www-data > /etc/sockets/nginx.conf
 
+`--engine` is the site's PLAYGROUND_ENGINE: `workers` (the default, as in
+deploy/env.example) spreads WebSockets over the front ends (least_conn); `local`
+keeps each client address on one front end (hash), where its sandboxes live.
+
 tests/test_deploy_live.py and bench/pages.py call `render()` with free ports.
 """
 
@@ -13,6 +17,7 @@ import sys
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
+WS_BALANCE = {"workers": "least_conn;", "local": "hash $remote_addr consistent;"}
 
 
 def render(
@@ -21,6 +26,7 @@ def render(
     http: list[str],
     ws: list[str],
     static_root: str | Path,
+    engine: str = "workers",
     user: str | None = None,
     access_log: str = "off",
     mime_types: str = "/etc/nginx/mime.types",
@@ -35,6 +41,8 @@ def render(
     """
     if not http or not ws:
         raise ValueError("at least one HTTP server and one WebSocket server are needed")
+    if engine not in WS_BALANCE:
+        raise ValueError(f"engine must be one of {sorted(WS_BALANCE)}, not {engine!r}")
     lines = [f"        listen {listen};"]
     if tls_listen:
         if not (tls_certificate and tls_key):
@@ -49,6 +57,7 @@ def render(
         "LISTEN": "\n".join(lines),
         "HTTP_SERVERS": "\n".join(f"        server {address};" for address in http),
         "WS_SERVERS": "\n".join(f"        server {address};" for address in ws),
+        "WS_BALANCE": f"        {WS_BALANCE[engine]}",
         "STATIC_ROOT": str(static_root).rstrip("/"),
         "USER": user or getpass.getuser(),
         "ACCESS_LOG": access_log,
@@ -69,6 +78,8 @@ def main(argv=None) -> None:
     parser.add_argument("--http", action="append", required=True, help="an HTTP worker address")
     parser.add_argument("--ws", action="append", required=True, help="a Daphne address")
     parser.add_argument("--static-root", required=True, help="DJANGO_STATIC_ROOT")
+    parser.add_argument("--engine", choices=sorted(WS_BALANCE), default="workers",
+                        help="the site's PLAYGROUND_ENGINE (default: workers)")  # fmt: skip
     parser.add_argument("--user", help="user of nginx's workers (default: the current user)")
     parser.add_argument("--access-log", default="off", help='a path, or "off"')
     parser.add_argument("--tls-listen", help="port for HTTPS, e.g. 443 (with the next two)")
@@ -81,6 +92,7 @@ def main(argv=None) -> None:
             http=args.http,
             ws=args.ws,
             static_root=args.static_root,
+            engine=args.engine,
             user=args.user,
             access_log=args.access_log,
             tls_listen=args.tls_listen,

@@ -44,8 +44,10 @@ def new_generation() -> None:
     Now, so the editing request itself sees its change; on commit, so a reader
     that rebuilt from the database before the commit cannot keep the old version.
     """
-    cache.set(GENERATION_KEY, secrets.token_hex(8), None)
-    transaction.on_commit(lambda: cache.set(GENERATION_KEY, secrets.token_hex(8), None))
+    # Never skipped (sockets_site.cache): a lost new generation would keep stale pages.
+    strict = getattr(cache, "strict", cache)
+    strict.set(GENERATION_KEY, secrets.token_hex(8), None)
+    transaction.on_commit(lambda: strict.set(GENERATION_KEY, secrets.token_hex(8), None))
 
 
 def _audience(user) -> str:

@@ -22,6 +22,9 @@ Rules:
   process (local) or in a worker process (workers); the consumer is the same.
 - Once attached, a consumer always detaches, whatever fails (connect, hello,
   pump): otherwise the sandbox would never reach its grace period.
+- A channel layer that fails (Redis restarting) is retried, not raised:
+  otherwise Channels ends the WebSocket (1011) with a traceback, one per
+  connection. The engine resynchronises the page when the layer is back.
 """
 
 import asyncio
@@ -29,10 +32,11 @@ import logging
 import time
 import weakref
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from playground import conf, protocol
+from playground import conf, outage, protocol
 from playground.engine import Attachment, Engine, LocalEngine
 from playground.flow import Outbox
 from playground.quotas import network_of
@@ -97,6 +101,28 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
     watcher = None
     gave_up = False
     paused_since = 0.0
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections before every message, a hop to a
+        # thread each time; this consumer never touches the database (the session key
+        # comes from the cookie), and the hop cost a tenth of a millisecond per message.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # Channels sets `channel_receive` to the layer's receive for this channel; the
+    # property hands its dispatch loop a receive that outlives a layer outage.
+    @property
+    def channel_receive(self):
+        return self._receive_from_layer
+
+    @channel_receive.setter
+    def channel_receive(self, receive):
+        self._layer_receive = receive
+
+    async def _receive_from_layer(self):
+        return await outage.retrying(self._layer_receive)
 
     async def connect(self):
         await self.accept()

@@ -9,12 +9,21 @@ Rules (as playground.quotas, across processes):
   both take an address's last place.
 - WebSockets per session stay in memory: every WebSocket of a session is
   attached on the one worker that holds the session's sandbox.
+- The client is synchronous on purpose: a count is decided and recorded with no
+  await between, like the in-memory quotas. Its timeouts are short, so Redis
+  away blocks the worker's loop at most TIMEOUT seconds: a new sandbox is then
+  refused ("try again"), a release is skipped (the hash is written anew from
+  the worker's own sandboxes when Redis is back, see `restore`).
 """
+
+from collections import Counter
 
 import redis
 
+from playground import outage
 from playground.limits import Limits
 from playground.quotas import MemoryQuotas, address_full, reserved_only
+from playground.sandbox import SandboxError
 
 _TAKE = """
 local held = 0
@@ -37,6 +46,7 @@ if redis.call('hincrby', KEYS[1], ARGV[1], -1) <= 0 then redis.call('hdel', KEYS
 """
 PREFIX = "playground:"  # as playground.workers
 TTL_MS = 3000  # renewed by the worker's heartbeat (playground.workers.LEASE_MS)
+TIMEOUT = 0.5  # seconds; localhost Redis answers in well under a millisecond
 
 
 class RedisQuotas(MemoryQuotas):
@@ -44,30 +54,53 @@ class RedisQuotas(MemoryQuotas):
         super().__init__(limits)
         self.worker = worker
         self.key = f"{PREFIX}quota:{worker}"
-        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        self.redis = redis.Redis.from_url(
+            redis_url, decode_responses=True, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+        )
         self._take = self.redis.register_script(_TAKE)
         self._release_script = self.redis.register_script(_RELEASE)
 
     def take_sandbox(self, network: str, free_in_process: int) -> None:
-        taken, held = self._take(
-            keys=[self.key, PREFIX + "workers"],
-            args=[
-                self.worker,
-                network,
-                self.limits.sandboxes_per_address,
-                self.limits.reserved_sandboxes,
-                free_in_process,
-                PREFIX,
-                TTL_MS,
-            ],
-        )
+        try:
+            taken, held = self._take(
+                keys=[self.key, PREFIX + "workers"],
+                args=[
+                    self.worker,
+                    network,
+                    self.limits.sandboxes_per_address,
+                    self.limits.reserved_sandboxes,
+                    free_in_process,
+                    PREFIX,
+                    TTL_MS,
+                ],
+            )
+        except redis.RedisError as error:
+            outage.redis.failed(error)
+            raise SandboxError(
+                "limit_sandboxes",
+                "The playground cannot count its sandboxes right now. Please try again in a "
+                "moment.",
+                limit="workers",
+            ) from None
         if taken == 0:
             raise address_full(held, self.limits)
         if taken == -1:
             raise reserved_only()
 
     def release_sandbox(self, network: str) -> None:
-        self._release_script(keys=[self.key], args=[network])
+        try:
+            self._release_script(keys=[self.key], args=[network])
+        except redis.RedisError as error:
+            outage.redis.failed(error)
+
+    def restore(self, networks: Counter) -> None:
+        """Write this worker's counts anew (a restarted Redis has lost them)."""
+        with self.redis.pipeline() as pipe:
+            pipe.delete(self.key)
+            if networks:
+                pipe.hset(self.key, mapping=dict(networks))
+                pipe.pexpire(self.key, TTL_MS)
+            pipe.execute()
 
     def held(self, network: str) -> int:
         """This worker's own count (for tests and tools)."""

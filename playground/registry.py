@@ -21,6 +21,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from playground.addresses import AddressPool, PoolExhausted
@@ -160,6 +161,10 @@ class Registry:
     def sessions(self) -> list[str]:
         """The sessions that have a sandbox."""
         return list(self._entries)
+
+    def networks(self) -> Counter:
+        """How many sandboxes each client network holds here."""
+        return Counter(entry.network for entry in self._entries.values())
 
     def bucket(self, key: str) -> TokenBucket:
         """The session's sandbox's command bucket, shared by all its WebSockets."""

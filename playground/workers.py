@@ -14,17 +14,33 @@ Rules:
   Its heartbeat (every HEARTBEAT seconds) renews that key and the leases of
   its sessions for LEASE_MS; a worker that dies (SIGKILL) loses both within
   LEASE_MS.
-- Routing: commands go from any front end to the owning worker's channel,
-  with a reply channel of the front end's own; events go to one group per
-  sandbox, which every WebSocket of the session joins, on any front end. A
-  worker publishes a sandbox's events one at a time, numbered, so each
-  WebSocket receives them in order; the `hello` says the number it was taken
-  at, and a WebSocket drops the earlier events it already holds in it.
+- Routing: commands go from any front end to the owning worker's channel;
+  events go to one group per sandbox, which every WebSocket of the session
+  joins, on any front end. A frame's answer (`ok` or `error`) travels with
+  the events, in the same batches, marked with the request it answers, so it
+  comes after the events the command caused and costs no message of its own;
+  the WebSocket that sent it keeps it, the others drop it. A frame that gets
+  no answer in ANSWER_SECONDS is answered `internal_error` by the front end.
+  Attaching waits for a reply on the front end's one reply channel. A
+  worker publishes a sandbox's events numbered, in batches of what queued
+  meanwhile (one message for many events), so each WebSocket receives
+  them in order; the `hello` says the number it was taken at, and a WebSocket
+  drops the earlier events it already holds in it. The channel layer is
+  channels_redis's pub/sub layer (one PUBLISH a message, pushed to the
+  subscriber): a message to a channel nobody receives is lost, so a worker
+  joins the pool only once a message to its own channel has reached it.
 - Faults are said: a front end checks every MONITOR seconds that the workers
   of its WebSockets live; a worker gone (or unanswering, then gone) means a
   `sandbox.lost` event, then a fresh sandbox on a live worker and its `hello`.
   SIGTERM drains a worker: no new placements, `sandbox.lost` to every
   visitor, sandboxes closed, exit.
+- Redis going away loses no sandbox: workers keep theirs, and re-register
+  and renew their leases when it is back. Events published meanwhile are
+  lost, and a restarted Redis has forgotten the groups, so a front end that
+  sees Redis fail, or find its own key gone, resynchronises every WebSocket:
+  joins its group again and sends a fresh `hello` (after `sandbox.lost` if
+  the sandbox did not survive). An outage is logged once, without traceback
+  (playground.outage); commands meanwhile get an `error`, not a closed socket.
 - Quotas that span processes (sandboxes per address) are counted in Redis
   (playground.redis_quotas); WebSockets per session are counted by the owning
   worker, which sees every WebSocket of the session.
@@ -45,8 +61,9 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
 
-from playground import protocol
+from playground import outage, protocol
 from playground.engine import Attachment, Engine, Sink, answer, hello_events, oversize
 from playground.kernel import KernelTable, KernelWatcher
 from playground.limits import EngineConfig, Limits
@@ -61,8 +78,9 @@ HEARTBEAT = 1.0  # seconds between a worker's heartbeats
 LEASE_MS = 3000  # a worker's key and leases live this long after its last heartbeat
 MONITOR = 1.0  # seconds between a front end's checks that its workers live
 ANSWER_SECONDS = 5.0  # a worker that does not answer a command this long is checked
-REJOIN_ROUNDS = 5  # a front end joins its groups again every this many checks
 DRAIN_SECONDS = 5.0  # at most this long to tell visitors when draining
+BATCH = 64  # events at most in one published message
+FRONT_TICK = 1.0  # seconds between a front end's reads of its WebSockets' send queues
 
 _CAS_DELETE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -98,11 +116,6 @@ def worker_channel(worker: str) -> str:
     return f"playground.worker.{worker}"
 
 
-def front_of(channel: str) -> str:
-    """The front-end process a consumer's channel ("specific.<process>!<id>") belongs to."""
-    return channel.split("!", 1)[0].rsplit(".", 1)[-1]
-
-
 def front_key(front: str) -> str:
     return f"{PREFIX}front:{front}"
 
@@ -136,6 +149,23 @@ def _no_worker() -> SandboxError:
     )
 
 
+def _unreachable() -> SandboxError:
+    return SandboxError(
+        "limit_sandboxes",
+        "The playground cannot reach its workers right now. Please try again in a moment.",
+        limit="workers",
+    )
+
+
+def _unavailable_event(text: str | None) -> dict:
+    return {
+        "type": "error",
+        "ref": _ref_of(text),
+        "code": "internal_error",
+        "message": "The sandbox did not answer in time; please try again.",
+    }
+
+
 # The front end ----------------------------------------------------------------
 
 
@@ -148,12 +178,17 @@ class RemoteAttachment(Attachment):
         self.after = 0  # events numbered up to this are in the hello
         self.attached = True
         self.recovering: asyncio.Task | None = None
+        self.held: list[dict] | None = None  # events that came while recovering
+        self.pending: dict[str, tuple[str | None, asyncio.TimerHandle]] = {}  # frames
         self.hello_events: list[dict] = []
 
-    async def place(self) -> None:
-        """Attach to the session's sandbox on its worker, placing it if needed."""
-        for _ in range(3):
-            worker = await self.engine.place(self.key)
+    async def place(self, prefer: str | None = None) -> None:
+        """Attach to the session's sandbox on its worker, placing it if needed.
+
+        `prefer`: the worker that held it, asked first (after a Redis restart its
+        lease may not be back yet, and must not go to another worker meanwhile)."""
+        for attempt in range(3):
+            worker = prefer if prefer and not attempt else await self.engine.place(self.key)
             message = {
                 "type": "attach",
                 "session": self.key,
@@ -181,37 +216,56 @@ class RemoteAttachment(Attachment):
         if worker is None or not self.attached:
             return
         too_big = oversize(text, self.limits)
+        request = uuid.uuid4().hex
+        timer = asyncio.get_running_loop().call_later(ANSWER_SECONDS, self._unanswered, request)
+        self.pending[request] = (text, timer)
         message = {
             "type": "frame",
             "session": self.key,
             "text": None if too_big else text,
             "too_big": too_big,
+            "request": request,
+            "consumer": self.channel,
         }
         try:
-            reply = await self.engine.call(worker, message)
-        except (TimeoutError, ChannelFull):
-            self.sink(
-                {
-                    "type": "error",
-                    "ref": _ref_of(text),
-                    "code": "internal_error",
-                    "message": "The sandbox did not answer in time; please try again.",
-                }
-            )
-            self.engine.check_now()
+            await self.engine.layer.send(worker_channel(worker), message)
+        except Exception as error:  # Redis away: say so, keep the WebSocket
+            outage.redis.failed(error)
+            self._unanswered(request)
+
+    def _unanswered(self, request: str, message: str | None = None) -> None:
+        text, timer = self.pending.pop(request, (None, None))
+        if timer is None:
             return
-        if reply.get("missing"):
-            self.lose(worker, "worker_lost")
-            return
-        self.sink(reply["event"])
+        timer.cancel()
+        event = _unavailable_event(text)
+        if message:
+            event["message"] = message
+        self.sink(event)
+        self.engine.check_now()
 
     def deliver(self, message: dict) -> None:
-        if message.get("worker") != self.worker or message.get("seq", 0) <= self.after:
-            return  # from a worker this WebSocket left, or already in its hello
-        event = message["event"]
-        if event["type"] == "sandbox.lost":
-            self.lose(message["worker"], event["reason"])
-        else:
+        if self.held is not None:
+            self.held.append(message)  # sorted out once the fresh hello is in
+            return
+        if message.get("worker") != self.worker:
+            return  # from a worker this WebSocket left
+        if "missing" in message:  # the worker holds no sandbox for this session
+            self.lose(message["worker"], "worker_lost")
+            return
+        for entry in message["events"]:
+            seq, event = entry[0], entry[1]
+            if seq <= self.after:
+                continue  # already in its hello
+            if len(entry) > 2:  # a frame's answer
+                _, timer = self.pending.pop(entry[2], (None, None))
+                if timer is not None:  # this WebSocket's, not another tab's
+                    timer.cancel()
+                    self.sink(event)
+                continue
+            if event["type"] == "sandbox.lost":
+                self.lose(message["worker"], event["reason"])
+                return
             self.sink(event)
 
     def lose(self, worker: str, reason: str) -> None:
@@ -219,12 +273,29 @@ class RemoteAttachment(Attachment):
         if worker != self.worker or self.recovering is not None or not self.attached:
             return
         self.worker = None
-        self.recovering = asyncio.get_running_loop().create_task(self._recover(reason))
+        for request in list(self.pending):
+            self._unanswered(request, "The sandbox was lost before it answered; see below.")
+        self._start_recovery(self._recover(reason))
 
-    async def _recover(self, reason: str) -> None:
-        self.sink(lost_event(reason))
+    def resync(self) -> None:
+        """Events may have been lost (Redis went away): a fresh hello from the sandbox."""
+        if self.worker is None or self.recovering is not None or not self.attached:
+            return
+        self._start_recovery(self._recover(None, was=self.worker))
+
+    def _start_recovery(self, coroutine) -> None:
+        self.held = []
+        self.recovering = asyncio.get_running_loop().create_task(coroutine)
+
+    async def _recover(self, reason: str | None, was: str | None = None) -> None:
+        if reason:
+            self.sink(lost_event(reason))
         try:
-            await self.place()
+            with contextlib.suppress(Exception):  # a restarted Redis forgot the group
+                await self.engine.layer.group_add(group_name(self.key), self.channel)
+            await self.place(prefer=was)
+            if was is not None and self.worker != was:  # its worker went in the outage
+                self.sink(lost_event("worker_lost"))
         except SandboxError as error:
             self.sink(protocol.error_event(error))
             self.sink(
@@ -235,26 +306,37 @@ class RemoteAttachment(Attachment):
                 }
             )
             return
-        except Exception:
-            log.exception("playground: replacing a lost sandbox failed")
-            self.sink({"type": "sandbox.closed", "limit": "sandbox_lost", "message": "Reconnect."})
+        except Exception as error:  # Redis away: the page reconnects when it can
+            outage.redis.failed(error)
+            self.sink(
+                {
+                    "type": "sandbox.closed",
+                    "limit": "sandbox_lost",
+                    "message": "The playground lost touch with its sandbox; reconnect.",
+                }
+            )
             return
         finally:
-            self.recovering = None
+            held, self.held, self.recovering = self.held or [], None, None
         if not self.attached:  # the WebSocket went while the new sandbox was made
             self.engine.send_detach(self.worker, self.key, self.channel)
             return
         for event in self.hello_events:
             self.sink(event)
+        for message in held:
+            self.deliver(message)
 
     def detach(self) -> None:
         if not self.attached:
             return
         self.attached = False
+        for _, timer in self.pending.values():
+            timer.cancel()
+        self.pending.clear()
         self.engine.attachments.discard(self)
         if self.worker is not None:
             self.engine.send_detach(self.worker, self.key, self.channel)
-        self.engine.spawn(self.engine.layer.group_discard(group_name(self.key), self.channel))
+        self.engine.spawn(self.engine.leave_group(self.key, self.channel))
 
 
 class WorkersEngine(Engine):
@@ -263,9 +345,11 @@ class WorkersEngine(Engine):
     def __init__(self, limits: Limits, redis_url: str, config: EngineConfig | None = None):
         self.limits = limits
         config = config or EngineConfig()
-        # Reads the send queues of this process's own WebSocket connections (slow clients).
+        # Reads the send queues of this process's own WebSocket connections (slow clients):
+        # once a second is enough to close one within slow_client_seconds, and the exact
+        # look-ups of thousands of connections ten times a second cost a third of a core.
         table = KernelTable(ipaddress.ip_network(config.address_range), config.use_kernel)
-        self.watcher = KernelWatcher(table, config.kernel_tick)
+        self.watcher = KernelWatcher(table, FRONT_TICK)
         self._watcher_opened: asyncio.Future | None = None
         self.redis = aioredis.from_url(redis_url, decode_responses=True)
         self.layer = get_channel_layer()
@@ -273,7 +357,9 @@ class WorkersEngine(Engine):
         self._monitor: asyncio.Task | None = None
         self._kick = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
-        self.front = ""
+        self.front = uuid.uuid4().hex[:16]  # this process, as workers know it
+        self.replies: dict[str, asyncio.Future] = {}
+        self._reply_channel: asyncio.Future | None = None
 
     def spawn(self, coroutine) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -282,14 +368,20 @@ class WorkersEngine(Engine):
 
     async def attach(self, key: str, address: str, sink: Sink, consumer) -> Attachment:
         attachment = RemoteAttachment(self, key, address, sink, consumer.channel_name)
-        self.front = front_of(consumer.channel_name)
-        await self.redis.set(front_key(self.front), "1", px=LEASE_MS)
-        # Joined first, so no event after the hello's snapshot can be missed.
-        await self.layer.group_add(group_name(key), consumer.channel_name)
+        try:
+            await self.redis.set(front_key(self.front), "1", px=LEASE_MS)
+            # Joined first, so no event after the hello's snapshot can be missed.
+            await self.layer.group_add(group_name(key), consumer.channel_name)
+        except Exception as error:
+            outage.redis.failed(error)
+            raise _unreachable() from error
         try:
             await attachment.place()
-        except BaseException:
-            await self.layer.group_discard(group_name(key), consumer.channel_name)
+        except BaseException as error:
+            await self.leave_group(key, consumer.channel_name)
+            if isinstance(error, Exception) and not isinstance(error, SandboxError):
+                outage.redis.failed(error)
+                raise _unreachable() from error
             raise
         if self._watcher_opened is None:
             self._watcher_opened = asyncio.ensure_future(self.watcher.open())
@@ -337,9 +429,51 @@ class WorkersEngine(Engine):
 
     async def call(self, worker: str, message: dict) -> dict:
         """Send to a worker and wait for its reply (TimeoutError if none comes)."""
-        reply_to = await self.layer.new_channel()  # "specific.": one list per process
-        await self.layer.send(worker_channel(worker), {**message, "reply_to": reply_to})
-        return await asyncio.wait_for(self.layer.receive(reply_to), ANSWER_SECONDS)
+        if self._reply_channel is None:
+            self._reply_channel = asyncio.ensure_future(self._receive_replies())
+        reply_to = await asyncio.shield(self._reply_channel)
+        request = uuid.uuid4().hex
+        self.replies[request] = asyncio.get_running_loop().create_future()
+        try:
+            message = {**message, "reply_to": reply_to, "request": request, "front": self.front}
+            await self.layer.send(worker_channel(worker), message)
+            return await asyncio.wait_for(self.replies[request], ANSWER_SECONDS)
+        finally:
+            self.replies.pop(request, None)
+
+    async def _until_replies_reach_us(self) -> None:
+        """Until a message to this process's reply channel reaches it: after a Redis
+        restart, the pub/sub subscriptions are back only once that one is."""
+        if self._reply_channel is None:
+            return  # no request made yet: nothing subscribed to come back
+        channel = await asyncio.shield(self._reply_channel)
+        while True:
+            request = uuid.uuid4().hex
+            self.replies[request] = asyncio.get_running_loop().create_future()
+            try:
+                await self.layer.send(channel, {"request": request})
+                await asyncio.wait_for(self.replies[request], HEARTBEAT)
+                return
+            except Exception as error:
+                if not isinstance(error, TimeoutError):
+                    outage.redis.failed(error)
+                    await asyncio.sleep(HEARTBEAT)
+            finally:
+                self.replies.pop(request, None)
+
+    async def _receive_replies(self) -> str:
+        """This process's one reply channel, received by a task of its own."""
+        channel = await self.layer.new_channel()
+
+        async def receive():
+            while True:
+                reply = await outage.retrying(lambda: self.layer.receive(channel))
+                future = self.replies.get(reply.pop("request", None))
+                if future is not None and not future.done():
+                    future.set_result(reply)
+
+        self.spawn(receive())
+        return channel
 
     def send_detach(self, worker: str, key: str, channel: str) -> None:
         message = {"type": "detach", "session": key, "consumer": channel}
@@ -348,47 +482,53 @@ class WorkersEngine(Engine):
     async def _send_quietly(self, channel: str, message: dict) -> None:
         try:
             await self.layer.send(channel, message)
-        except Exception:
-            log.warning("playground: could not tell %s", channel, exc_info=True)
+        except Exception as error:
+            outage.redis.failed(error)
+
+    async def leave_group(self, key: str, channel: str) -> None:
+        with contextlib.suppress(Exception):  # Redis away: a restarted one forgot it anyway
+            await self.layer.group_discard(group_name(key), channel)
 
     def check_now(self) -> None:
         self._kick.set()
 
     async def _watch(self) -> None:
-        """While WebSockets are attached: find the workers that died under them."""
-        rounds = 0
+        """While WebSockets are attached: find the workers that died under them, and
+        resynchronise every WebSocket after Redis went away."""
         missing_since: dict[str, float] = {}
+        failed = False
+        pending: set[RemoteAttachment] = set()  # to resynchronise once their worker is back
         while self.attachments:
             workers = list({a.worker for a in self.attachments if a.worker is not None})
             try:
                 # This process lives: workers keep its WebSockets attached (Worker._reap).
-                await self.redis.set(front_key(self.front), "1", px=LEASE_MS)
+                kept = await self.redis.set(front_key(self.front), "1", px=LEASE_MS, get=True)
                 alive = await self.redis.mget([worker_key(w) for w in workers]) if workers else []
-            except Exception:
-                log.warning("playground: Redis did not answer a liveness check", exc_info=True)
+            except Exception as error:
+                outage.redis.failed(error)
+                failed = True
             else:
+                outage.redis.recovered()
+                if failed or kept is None:  # Redis was away, or restarted and forgot us
+                    failed = False
+                    await self._until_replies_reach_us()
+                    pending = set(self.attachments)
                 now = time.monotonic()
                 for worker, key in zip(workers, alive, strict=True):
                     if key is not None:
                         missing_since.pop(worker, None)
+                        for attachment in [a for a in pending if a.worker == worker]:
+                            pending.discard(attachment)
+                            attachment.resync()
                     # Missing across two heartbeats: not just a Redis that restarted.
                     elif now - missing_since.setdefault(worker, now) >= 2 * HEARTBEAT:
                         log.warning("playground: worker %s is gone", worker)
                         del missing_since[worker]
                         for attachment in list(self.attachments):
                             attachment.lose(worker, "worker_lost")
-                # A restarted Redis has forgotten the groups: join again now and then.
-                rounds += 1
-                if rounds % REJOIN_ROUNDS == 0:
-                    for attachment in list(self.attachments):
-                        self.spawn(self._rejoin(attachment))
             self._kick.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), MONITOR)
-
-    async def _rejoin(self, attachment: RemoteAttachment) -> None:
-        with contextlib.suppress(Exception):
-            await self.layer.group_add(group_name(attachment.key), attachment.channel)
 
 
 # The worker -------------------------------------------------------------------
@@ -416,6 +556,12 @@ class Publisher:
         self._queue.append((self.seq, event))
         self._wake.set()
 
+    def answer(self, request: str, event: dict) -> None:
+        """A frame's answer, after the events it caused; for the WebSocket that asked."""
+        self.seq += 1
+        self._queue.append((self.seq, event, request))
+        self._wake.set()
+
     def close(self) -> None:
         self._closing = True
         self._wake.set()
@@ -423,17 +569,12 @@ class Publisher:
     async def _run(self) -> None:
         while True:
             while self._queue:
-                seq, event = self._queue.popleft()
-                message = {
-                    "type": "playground.message",
-                    "worker": self.worker,
-                    "seq": seq,
-                    "event": event,
-                }
+                batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+                message = {"type": "playground.message", "worker": self.worker, "events": batch}
                 try:
                     await self.layer.group_send(self.group, message)
-                except Exception:
-                    log.exception("playground: publishing an event failed")
+                except Exception as error:  # front ends resynchronise when Redis is back
+                    outage.redis.failed(error)
             if self._closing:
                 return
             self._wake.clear()
@@ -443,10 +584,10 @@ class Publisher:
 class RemoteSink:
     """One attached WebSocket, as the registry counts it."""
 
-    __slots__ = ("consumer", "publisher")
+    __slots__ = ("consumer", "front", "publisher")
 
-    def __init__(self, publisher: Publisher, consumer: str):
-        self.publisher, self.consumer = publisher, consumer
+    def __init__(self, publisher: Publisher, consumer: str, front: str):
+        self.publisher, self.consumer, self.front = publisher, consumer, front
 
     def __call__(self, event: dict) -> None:
         self.publisher.publish(event)
@@ -477,9 +618,11 @@ class Worker:
         self.stopping = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
-        await self._beat()
-        heart = loop.create_task(self._heartbeat())
+        self.listening = asyncio.Event()
         receiver = loop.create_task(self._receive())
+        await self._until_listening()
+        await self._beat()  # in the pool from here: front ends may place sessions here
+        heart = loop.create_task(self._heartbeat())
         ready(f"playground worker {self.id} ready on {self.channel}")
         await self.stopping.wait()
         receiver.cancel()
@@ -513,7 +656,9 @@ class Worker:
         # placed WebSocket arrived must not undo that.
         load = len(self.registry)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(worker_key(self.id), self.channel, px=LEASE_MS, get=True)
+            # XX: renewed only while it exists. Gone, Redis lost it (it restarted): the
+            # worker makes sure its channel reaches it again before it rejoins the pool.
+            pipe.set(worker_key(self.id), self.channel, px=LEASE_MS, xx=True, get=True)
             if load != self.reported:
                 pipe.zadd(WORKERS, {self.id: load})
             quota_key = getattr(self.registry.quotas, "key", None)
@@ -523,8 +668,15 @@ class Worker:
                 pipe.eval(_RENEW, 1, lease_key(key), self.id, LEASE_MS)
             previous = (await pipe.execute())[0]
         if previous is None:  # the first beat, or Redis lost the worker (it restarted, say)
+            if self.registered:
+                self.listening.clear()
+                await self._until_listening()
+            await self.redis.set(worker_key(self.id), self.channel, px=LEASE_MS)
             await self.redis.zadd(WORKERS, {self.id: load})
-            if self.registered:  # the key and the leases are back now
+            if self.registered:  # the key and the leases are back now; the counts too
+                restore = getattr(self.registry.quotas, "restore", None)
+                if restore is not None:
+                    restore(self.registry.networks())
                 log.warning("playground worker %s: registered again in Redis", self.id)
         self.registered, self.reported = True, load
 
@@ -535,13 +687,15 @@ class Worker:
             try:
                 await self._beat()
                 await self._reap(missing_since)
-            except Exception:
-                log.warning("playground worker %s: heartbeat failed", self.id, exc_info=True)
+            except Exception as error:
+                outage.redis.failed(error)
+            else:
+                outage.redis.recovered()
 
     async def _reap(self, missing_since: dict[str, float]) -> None:
         """Detach the WebSockets of front ends that died (their key expired): their
         sandboxes then reach their grace period, and their quotas are given back."""
-        fronts = list({front_of(consumer) for _, consumer in self.sinks})
+        fronts = list({sink.front for sink in self.sinks.values()})
         alive = await self.redis.mget([front_key(f) for f in fronts]) if fronts else []
         now = time.monotonic()
         for front, key in zip(fronts, alive, strict=True):
@@ -549,7 +703,7 @@ class Worker:
                 missing_since.pop(front, None)
             elif now - missing_since.setdefault(front, now) >= 2 * HEARTBEAT:
                 del missing_since[front]
-                gone = [pair for pair in self.sinks if front_of(pair[1]) == front]
+                gone = [pair for pair, sink in self.sinks.items() if sink.front == front]
                 for key_and_consumer in gone:
                     self.registry.detach(key_and_consumer[0], self.sinks.pop(key_and_consumer))
                 log.warning(
@@ -559,13 +713,20 @@ class Worker:
                     len(gone),
                 )
 
+    async def _until_listening(self) -> None:
+        """Until a message sent to this worker's channel comes back to it: with pub/sub,
+        a command sent before the subscription took effect would be lost."""
+        while not self.listening.is_set():
+            await outage.retrying(lambda: self.layer.send(self.channel, {"type": "listening"}))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.listening.wait(), HEARTBEAT)
+
     async def _receive(self) -> None:
         while True:
-            try:
-                message = await self.layer.receive(self.channel)
-            except Exception:  # Redis away (restarting): its sandboxes live on; retry
-                log.warning("playground worker %s: receiving failed", self.id, exc_info=True)
-                await asyncio.sleep(HEARTBEAT)
+            # Redis away (restarting): the sandboxes live on; retried until it is back.
+            message = await outage.retrying(lambda: self.layer.receive(self.channel))
+            if message.get("type") == "listening":
+                self.listening.set()
                 continue
             task = asyncio.get_running_loop().create_task(self._handle(message))
             self._tasks.add(task)
@@ -575,8 +736,11 @@ class Worker:
         try:
             handler = {"attach": self._attach, "frame": self._frame, "detach": self._detach}
             reply = await handler[message["type"]](message)
-        except Exception:
-            log.exception("playground worker: a %s failed", message.get("type"))
+        except Exception as error:
+            if isinstance(error, RedisError):  # said once per outage, without a traceback
+                outage.redis.failed(error)
+            else:
+                log.exception("playground worker: a %s failed", message.get("type"))
             reply = {
                 "error": {
                     "type": "error",
@@ -586,8 +750,12 @@ class Worker:
                 }
             }
         if reply is not None and message.get("reply_to"):
-            with contextlib.suppress(ChannelFull):
-                await self.layer.send(message["reply_to"], reply)
+            try:
+                await self.layer.send(message["reply_to"], {**reply, "request": message["request"]})
+            except ChannelFull:
+                pass  # the front end answers its visitor when no reply comes
+            except Exception as error:
+                outage.redis.failed(error)
 
     async def _attach(self, message: dict) -> dict:
         key, consumer = message["session"], message["consumer"]
@@ -597,7 +765,7 @@ class Worker:
         old = self.sinks.pop((key, consumer), None)
         if old is not None:
             self.registry.detach(key, old)
-        sink = RemoteSink(publisher, consumer)
+        sink = RemoteSink(publisher, consumer, message["front"])
         try:
             sandbox = await self.registry.attach(key, sink, message["address"])
         except SandboxError as error:
@@ -610,14 +778,16 @@ class Worker:
         await self.redis.eval(_RENEW, 1, lease_key(key), self.id, LEASE_MS)
         return {"seq": seq, "events": events, "worker": self.id}
 
-    async def _frame(self, message: dict) -> dict:
+    async def _frame(self, message: dict) -> None:
         key = message["session"]
-        sandbox = self.registry.get(key)
-        if sandbox is None:
-            return {"missing": True}
+        sandbox, publisher = self.registry.get(key), self.publishers.get(key)
+        if sandbox is None or publisher is None:
+            missing = {"type": "playground.message", "worker": self.id, "missing": True}
+            await self.layer.send(message["consumer"], missing)
+            return
         bucket = self.registry.bucket(key)
         event = await answer(sandbox, bucket, self.limits, message["text"], message["too_big"])
-        return {"event": event}
+        publisher.answer(message["request"], event)
 
     async def _detach(self, message: dict) -> None:
         sink = self.sinks.pop((message["session"], message["consumer"]), None)
@@ -630,8 +800,12 @@ class Worker:
             publisher.close()
         for pair in [pair for pair in self.sinks if pair[0] == key]:
             del self.sinks[pair]
-        task = asyncio.get_running_loop().create_task(
-            self.redis.eval(_CAS_DELETE, 1, lease_key(key), self.id)
-        )
+        task = asyncio.get_running_loop().create_task(self._release_lease(key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _release_lease(self, key: str) -> None:
+        try:
+            await self.redis.eval(_CAS_DELETE, 1, lease_key(key), self.id)
+        except Exception as error:  # it expires by itself within LEASE_MS
+            outage.redis.failed(error)

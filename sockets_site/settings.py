@@ -114,9 +114,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    # Pub/sub: one PUBLISH a message, pushed to the process that subscribed, where the
+    # list-based layer pays four round trips to Redis for each message received. What
+    # it does not keep (messages sent while nobody listens, or while Redis restarts)
+    # the playground does not need: playground.workers resynchronises after an outage.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
@@ -127,10 +131,11 @@ else:
 # when REDIS_URL is set, so every server process sees an edit at once; otherwise
 # local memory, which is per process. Sessions are read through the cache only when
 # it is shared: a per-process copy would outlive a log-out done in another process.
+# While Redis is away pages and sessions are read from the database (sockets_site.cache).
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "sockets_site.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "sockets",
         }
@@ -257,8 +262,11 @@ DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "Sockets <noreply@loca
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redis_outage": {"()": "playground.outage.RedisOutageFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    # Its receiver logs a traceback a second while Redis is away: one line instead.
+    "loggers": {"channels_redis.pubsub": {"filters": ["redis_outage"]}},
 }
 
 # The socket playground. Every limit can be set from the environment as

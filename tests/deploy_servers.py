@@ -130,6 +130,20 @@ class RedisServer(_Process):
         return f"unix://{self.socket}"
 
 
+def write_nginx_config(directory: Path, *, port: int, **render_args) -> Path:
+    """deploy/nginx.conf.template rendered into `directory` (with its tmp/), as nginx.conf."""
+    from deploy.render import render
+
+    (directory / "tmp").mkdir(parents=True, exist_ok=True)
+    config = directory / "nginx.conf"
+    config.write_text(
+        render(listen=f"127.0.0.1:{port}", **render_args)
+        # nginx's "start worker process", the sign it is ready, is logged at "notice".
+        .replace("error_log stderr warn;", "error_log stderr notice;")
+    )
+    return config
+
+
 class NginxServer(_Process):
     """Debian's nginx, as the current user, from deploy/nginx.conf.template in `workdir`.
 
@@ -140,17 +154,11 @@ class NginxServer(_Process):
 
     ready_pattern = re.compile(r"start worker process")
 
-    def __init__(self, workdir: Path, *, port: int, http: list[str], ws: list[str], static_root):
-        from deploy.render import render
-
+    def __init__(self, workdir: Path, *, port: int, http, ws, static_root, engine="local"):
         self.workdir = workdir
         self.port = port
-        (workdir / "tmp").mkdir(parents=True, exist_ok=True)
-        self.config = workdir / "nginx.conf"
-        self.config.write_text(
-            render(listen=f"127.0.0.1:{port}", http=http, ws=ws, static_root=static_root)
-            # The notice above is logged at "notice": log it here, on stderr only.
-            .replace("error_log stderr warn;", "error_log stderr notice;")
+        self.config = write_nginx_config(
+            workdir, port=port, http=http, ws=ws, static_root=static_root, engine=engine
         )
 
     def __enter__(self):

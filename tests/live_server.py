@@ -62,18 +62,21 @@ class LoggedProcess:
         self.log: list[str] = []
         self._logged = threading.Condition()
 
-    def start(self, argv: list[str], env: dict, ready: re.Pattern, what: str, **popen):
-        """Start `argv` and read its log until a line matches `ready`; that match."""
+    def start(self, argv, env: dict, ready: re.Pattern, what: str, stdout=False, **popen):
+        """Start `argv` and read its log (stderr; with `stdout`, both) until a line
+        matches `ready`; that match."""
         self.process = subprocess.Popen(
             argv,
             cwd=ROOT,
             env=env,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if stdout else subprocess.PIPE,
+            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
             text=True,
             **popen,
         )
-        for line in self.process.stderr:
+        self.stream = self.process.stdout if stdout else self.process.stderr
+        for line in self.stream:
             self.log.append(line)
             match = ready.search(line)
             if match:
@@ -85,15 +88,17 @@ class LoggedProcess:
         return match
 
     def _drain(self):
-        for line in self.process.stderr:
+        for line in self.stream:
             with self._logged:
                 self.log.append(line)
                 self._logged.notify_all()
 
-    def wait_for_log(self, text: str, timeout: float = 30) -> bool:
-        """Until the process has logged a line containing `text` (False on timeout)."""
+    def wait_for_log(self, text: str, timeout: float = 30, count: int = 1) -> bool:
+        """Until the process has logged `count` lines containing `text` (False on timeout)."""
         with self._logged:
-            return self._logged.wait_for(lambda: any(text in line for line in self.log), timeout)
+            return self._logged.wait_for(
+                lambda: sum(text in line for line in self.log) >= count, timeout
+            )
 
 
 class DaphneServer(LoggedProcess):
@@ -135,3 +140,26 @@ class DaphneServer(LoggedProcess):
     def __exit__(self, *exc):
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+WORKER_READY = re.compile(r"playground worker (\w+) ready")
+
+
+class WorkerProcess(LoggedProcess):
+    """`manage.py playground_worker` (PLAYGROUND_ENGINE=workers), ready once it says so."""
+
+    def __init__(self, workdir: Path, preexec_fn=None, **env):
+        super().__init__()
+        self.env = site_env(workdir, **env)
+        self.preexec_fn = preexec_fn
+
+    def __enter__(self):
+        argv = [sys.executable, "manage.py", "playground_worker"]
+        match = self.start(argv, self.env, WORKER_READY, "the worker", preexec_fn=self.preexec_fn)
+        self.id = match.group(1)
+        return self
+
+    def __exit__(self, *exc):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)

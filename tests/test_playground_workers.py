@@ -8,7 +8,6 @@ two front ends see one sandbox; a worker killed or stopped is said, not hidden.
 import contextlib
 import re
 import signal
-import sys
 import time
 import urllib.request
 
@@ -16,11 +15,9 @@ import pytest
 
 from playground.checks import check_engine
 from playground.workers import lease_key
-from tests.live_server import DaphneServer, LoggedProcess, manage, site_env
+from tests.live_server import DaphneServer, WorkerProcess, manage, site_env
 from tests.raw_websocket import RawWebSocket
 from tests.redis_service import RedisServer
-
-WORKER_READY = re.compile(r"playground worker (\w+) ready")
 
 
 @pytest.fixture(scope="module")
@@ -37,22 +34,6 @@ def workdir(tmp_path_factory):
         result = manage(env, *command)
         assert result.returncode == 0, result.stderr
     return path
-
-
-class WorkerProcess(LoggedProcess):
-    def __init__(self, workdir, **env):
-        super().__init__()
-        self.env = site_env(workdir, **env)
-
-    def __enter__(self):
-        argv = [sys.executable, "manage.py", "playground_worker"]
-        self.id = self.start(argv, self.env, WORKER_READY, "the worker").group(1)
-        return self
-
-    def __exit__(self, *exc):
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
 
 
 @contextlib.contextmanager
@@ -231,7 +212,7 @@ def test_it_refuses_the_workers_engine_without_redis(settings):
     assert [message.id for message in check_engine()] == ["playground.E010"]
 
 
-def test_it_keeps_sandboxes_through_a_redis_restart(workdir, redis_server):
+def test_it_keeps_sandboxes_and_open_websockets_through_a_redis_restart(workdir, redis_server):
     with cluster(workdir, redis_server, workers=1, fronts=1) as ((worker,), (front,)):
         cookie = session(front)
         ws = connect(front, cookie)
@@ -241,10 +222,21 @@ def test_it_keeps_sandboxes_through_a_redis_restart(workdir, redis_server):
 
         redis_server.stop()
         redis_server.start()  # the same port, empty
-        assert worker.wait_for_log("registered again")
-        again = hello(connect(front, cookie))
+        # The open WebSocket is not closed: it gets a fresh hello with its socket in it.
+        again = until(ws, lambda e: e["type"] in ("hello", "sandbox.lost"))
+        assert again["type"] == "hello", again
         assert [row["id"] for row in again["sockets"]] == [listened["socket"]["id"]]
+        assert worker.wait_for_log("registered again")
+        # Commands and events flow again, to this tab and to a new one.
+        second = connect(front, cookie)
+        assert [row["id"] for row in hello(second)["sockets"]] == [listened["socket"]["id"]]
+        udp = answer(ws, {"op": "udp.bind", "device": "laptop", "port": 0, "ref": 2})
+        assert udp["type"] == "ok", udp
+        until(second, lambda e: e["type"] == "socket" and e["socket"]["id"] == udp["socket"]["id"])
         assert owner(redis_server, cookie) == worker.id
+        for process in (front, worker):  # said once, not a traceback per WebSocket
+            assert not any("Traceback" in line for line in process.log), "".join(process.log)
+            assert any("Redis is unreachable" in line for line in process.log)
 
 
 def test_it_delivers_a_sockets_events_in_order_to_tabs_on_both_front_ends(workdir, redis_server):

@@ -1,0 +1,62 @@
+"""One warning when a shared service goes away, one when it is back (no Django).
+
+Rules: many tasks notice the same outage (every WebSocket's channel receive,
+every publisher, the heartbeat, channels_redis's own receiver); the log gets
+one line for it, with no traceback, not one per task or per retry. The retry delay grows from
+FIRST_DELAY to LAST_DELAY, so a long outage costs little.
+"""
+
+import asyncio
+import logging
+
+log = logging.getLogger(__name__)
+
+FIRST_DELAY = 0.1
+LAST_DELAY = 2.0
+
+
+class Outage:
+    def __init__(self, what: str):
+        self.what = what
+        self.down = False
+
+    def failed(self, error: BaseException) -> None:
+        if not self.down:
+            self.down = True
+            reason = str(error) or type(error).__name__
+            log.warning("%s is unreachable (%s); retrying", self.what, reason)
+
+    def recovered(self) -> None:
+        if self.down:
+            self.down = False
+            log.warning("%s is reachable again", self.what)
+
+
+redis = Outage("Redis")
+
+
+class RedisOutageFilter(logging.Filter):
+    """For loggers of libraries that log a traceback each time Redis fails them
+    (channels_redis's pub/sub receiver, once a second): counted as the outage instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, OSError) or type(error).__module__.startswith("redis."):
+            redis.failed(error)
+            return False
+        return True
+
+
+async def retrying(call, outage: Outage = redis):
+    """`await call()` until it succeeds; failures are logged once per outage."""
+    delay = FIRST_DELAY
+    while True:
+        try:
+            result = await call()
+        except Exception as error:
+            outage.failed(error)
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, LAST_DELAY)
+        else:
+            outage.recovered()
+            return result
