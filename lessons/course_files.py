@@ -190,7 +190,27 @@ def _question(raw, where: str) -> dict:
             raise CourseFileError(f"{where}: a number question needs its answer")
         question["answer"] = _number(raw["answer"], where)
         question["tolerance"] = _number(raw.get("tolerance", 0), where)
+    wrong_answers = _wrong_answers(raw.get("wrong_answers"), kind, where)
+    if wrong_answers:
+        question["wrong_answers"] = wrong_answers
     return question
+
+
+def _wrong_answers(raw, kind: str, where: str) -> list[dict]:
+    """Predictable wrong answers of a text or number question, each with its feedback."""
+    if not raw:
+        return []
+    if kind not in ("text", "number"):
+        raise CourseFileError(f"{where}: only text and number questions have wrong_answers")
+    if not isinstance(raw, list):
+        raise CourseFileError(f"{where}: wrong_answers must be a list of answer and feedback")
+    wrong = []
+    for item in raw:
+        if not isinstance(item, dict) or item.get("answer") is None or not item.get("feedback"):
+            raise CourseFileError(f"{where}: each wrong answer needs 'answer' and 'feedback'")
+        answer = _number(item["answer"], where) if kind == "number" else str(item["answer"])
+        wrong.append({"answer": answer, "feedback": str(item["feedback"]).strip()})
+    return wrong
 
 
 def read_quiz(path: Path) -> dict:
@@ -259,6 +279,15 @@ def _question_for_file(question: dict) -> dict:
     else:
         out["answer"] = _plain_number(question["answer"])
         out["tolerance"] = _plain_number(question["tolerance"])
+    if question.get("wrong_answers"):
+        number = question["kind"] == "number"
+        out["wrong_answers"] = [
+            {
+                "answer": _plain_number(w["answer"]) if number else w["answer"],
+                "feedback": w["feedback"],
+            }
+            for w in question["wrong_answers"]
+        ]
     return out
 
 

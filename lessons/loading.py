@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from lessons import course_files, markdown, page_cache, quiz_rules
+from lessons import course_files, grading, markdown, page_cache, quiz_rules
 from lessons.course_files import CourseFileError
 from lessons.models import Choice, GlossaryTerm, Lesson, Question, Quiz, rerender_lessons
 from lessons.models.course import hash_fields
@@ -115,6 +115,13 @@ def _check_quiz(fields: dict, sections: dict[str, set[str]]) -> None:
         errors = quiz_rules.question_errors(
             question["kind"], choices, question.get("accepted", ()), question.get("answer")
         )
+        errors += grading.wrong_answer_errors(
+            question["kind"],
+            question.get("wrong_answers"),
+            question.get("accepted", ()),
+            question.get("answer"),
+            question.get("tolerance", 0),
+        )
         if errors:
             raise CourseFileError(f"{where}: {' '.join(errors)}")
         slug, _, anchor = question["teaches"].partition("#")
@@ -187,6 +194,7 @@ def _apply_quiz(quiz: Quiz, fields: dict) -> Quiz:
         question.accepted = data.get("accepted", [])
         question.number_answer = data["answer"] if data["kind"] == "number" else None
         question.tolerance = data.get("tolerance", 0.0)
+        question.wrong_answers = data.get("wrong_answers", [])
         question.save()
         _sync_choices(question, _choices(data))
     for question in existing.values():

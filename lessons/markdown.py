@@ -3,7 +3,8 @@
 Rules:
 - Staff write Markdown and may use inline HTML, but every rendered page goes
   through nh3 with an allow-list, so no script, event handler or
-  javascript: URL survives, whatever the source says.
+  javascript: URL survives, whatever the source says. Inline SVG is allowed for
+  diagrams, limited to shapes, text and their geometry (no links, no styles).
 - Headings h2 and h3 get stable ids from their text (deep links keep working
   while the heading text stays), and form the table of contents.
 - The first mention of each glossary term in a lesson's prose links to its
@@ -19,6 +20,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
 
+SVG_TAGS = {"svg", "title", "desc", "g", "line", "rect", "circle", "polygon", "text", "tspan"}
+_SVG_POSITION = {"x", "y", "dx", "dy", "text-anchor"}
 ALLOWED_TAGS = {
     "a",
     "abbr",
@@ -68,6 +71,10 @@ ALLOWED_TAGS = {
     "tr",
     "ul",
     "var",
+    # Inline SVG for diagrams that stay text (readable, searchable, zoomable): shapes
+    # and text only. No <script>, <style>, <foreignObject>, <use>, <image>, <a> or
+    # animation elements, and no href, style or event attributes on any of them.
+    *SVG_TAGS,
 }
 ALLOWED_ATTRIBUTES = {
     "*": {"id", "title", "lang"},
@@ -76,13 +83,24 @@ ALLOWED_ATTRIBUTES = {
     "th": {"scope", "colspan", "rowspan", "style"},
     "td": {"colspan", "rowspan", "style"},
     "ol": {"start"},
+    "svg": {"viewBox", "width", "height", "role", "aria-labelledby", "focusable"},
+    "line": {"x1", "y1", "x2", "y2"},
+    "rect": {"x", "y", "width", "height", "rx"},
+    "circle": {"cx", "cy", "r"},
+    "polygon": {"points"},
+    "text": _SVG_POSITION,
+    "tspan": _SVG_POSITION,
 }
 # Classes go only here: ammonia refuses "class" in ALLOWED_ATTRIBUTES as well.
 ALLOWED_CLASSES = {
     "a": {"glossary-term", "header-anchor"},
-    "aside": {"note", "key-idea"},
+    "aside": {"note", "key-idea", "more-precisely"},
     "div": {"note", "key-idea"},
     "span": {"five-tuple"},
+    "figure": {"diagram"},
+    "line": {"lifeline", "packet", "packet-data", "packet-close"},
+    "polygon": {"packet", "packet-data", "packet-close"},
+    "text": {"side", "state", "label"},
 }
 
 

@@ -1,4 +1,9 @@
-"""Operating-system errors, explained in sentences a student can learn from."""
+"""Operating-system errors, explained in sentences a student can learn from.
+
+Rule: say what the kernel does. A port is a number; it is taken by a socket or by a
+connection the kernel still keeps, never by the port itself, and the page links each
+error code to the glossary entry that explains it (playground.js, GLOSSARY).
+"""
 
 import errno
 
@@ -20,11 +25,13 @@ def os_error(exc: OSError, device, ip, port, holder, lingering) -> tuple[str, st
             states = ", ".join(sorted({s.state for s in lingering}))
             return "EADDRINUSE", (
                 f"EADDRINUSE: {where} is still held by a connection the kernel keeps in {states} "
-                "after the program closed it. The port outlives the socket: the kernel waits "
-                "(about 60 seconds for TIME_WAIT) so late packets of the old connection cannot "
-                "be mistaken for a new one. Wait for it to disappear. Servers avoid this by "
-                "listening with reuse_address (the SO_REUSEADDR option) from the start: then "
-                "a new listener may share the port with the old connections."
+                "after the program closed its socket. The program's socket is gone, but the "
+                "kernel keeps the connection, with its address and port, a while longer (about "
+                "60 seconds for TIME_WAIT) so late packets of the old connection cannot be "
+                "mistaken for a new one. Wait for it to disappear. Servers avoid this by setting "
+                "reuse_address (the SO_REUSEADDR option) on every listener from the start, the "
+                "old one as well as the new one: then a new listener may bind beside the old "
+                "connections."
             )
         return "EADDRINUSE", (
             f"EADDRINUSE: {where} is in use by another program on this machine. Pick another port."
@@ -39,8 +46,9 @@ def os_error(exc: OSError, device, ip, port, holder, lingering) -> tuple[str, st
 
 def refused(device: str, target: tuple[str, int]) -> str:
     return (
-        f"ECONNREFUSED: nothing is listening at {_where(device, *target)}. A port exists "
-        "whether or not it is used, but a connection needs a socket waiting there: start a "
+        f"ECONNREFUSED: nothing is listening at {_where(device, *target)}. The port number "
+        "is fine, but no socket is bound there, so the connection is refused (a real kernel "
+        "answers the SYN with a reset, RST). A connection needs a listening socket: start a "
         f"TCP listener on {device} port {target[1]} first."
     )
 

@@ -147,3 +147,46 @@ def test_it_relinks_lessons_when_the_glossary_file_gains_a_term(content_dir):
         f.write("- term: loading dock\n  slug: loading-dock\n  definition: A port, pictured.\n")
     load(content_dir)
     assert "/glossary/#loading-dock" in Lesson.objects.get(slug="sockets").body_html
+
+
+def edit_quiz(content_dir, slug, old, new):
+    path = content_dir / "quizzes" / f"{slug}.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.django_db
+def test_it_loads_feedback_for_predictable_wrong_answers(content_dir):
+    from lessons.models import Question
+
+    load(content_dir)
+    question = Question.objects.get(key="how-many-port-numbers")
+    assert {"answer": 65535.0, "feedback": question.wrong_answers[1]["feedback"]} in (
+        question.wrong_answers
+    )
+    edit_quiz(content_dir, "ports-quiz", "    - answer: 65535\n", "    - answer: 65534\n")
+    assert "Quizzes: 0 created, 1 updated" in load(content_dir)
+    answers = [w["answer"] for w in Question.objects.get(key="how-many-port-numbers").wrong_answers]
+    assert 65534 in answers and 65535 not in answers
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_wrong_answer_that_would_be_graded_right(content_dir):
+    edit_quiz(content_dir, "ports-quiz", "    - answer: 65535\n", "    - answer: 131072\n")
+    with pytest.raises(CommandError, match=r"ports-quiz\.yaml, question 'how-many-port-numbers'"):
+        load(content_dir)
+    assert not Lesson.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_wrong_answer_without_feedback(content_dir):
+    path = content_dir / "quizzes" / "ports-quiz.yaml"
+    text = path.read_text()
+    start = text.index("  - key: port-zero")
+    block = text[start:]
+    path.write_text(
+        text[:start] + block.replace("      feedback: 65535 is", "      note: 65535 is", 1)
+    )
+    with pytest.raises(CommandError, match=r"'port-zero': each wrong answer needs"):
+        load(content_dir)

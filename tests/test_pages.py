@@ -83,6 +83,6 @@ def test_it_has_a_skip_link_landmarks_and_a_phone_viewport(client, course):
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in page
     # Without JavaScript the text is all there and "read" is a plain form;
     # the one script is a module that only adds to it.
-    assert "A socket is an endpoint" in page
+    assert "use sockets to send and receive information" in page
     assert 'method="post" action="/lessons/sockets/read/"' in page
     assert page.count("<script") == page.count('<script type="module"') == 1

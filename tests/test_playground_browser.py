@@ -96,6 +96,9 @@ def test_it_marks_sockets_the_kernel_keeps_after_close(page):
     assert "is-lingering" in lingering.get_attribute("class")
     text = lingering.inner_text()
     assert "TIME_WAIT (closed)" in text and "the kernel still holds it" in text
+    # The ss view names the states as ss(8) does.
+    ss = page.locator("[data-ss]").text_content()
+    assert "TIME-WAIT" in ss and "TIME_WAIT" not in ss and "ESTABLISHED" not in ss
 
 
 def test_it_finds_its_sockets_again_after_a_reload(page):
@@ -137,7 +140,35 @@ def test_it_shows_and_explains_an_error(page):
     assert "EADDRINUSE" in error.inner_text()
     assert "Two sockets cannot both be bound" in error.inner_text()
     link = error.get_by_role("link", name="What EADDRINUSE means")
-    assert link.get_attribute("href") == "/glossary/#port"
+    assert link.get_attribute("href") == "/glossary/#eaddrinuse"
+
+
+def test_it_completes_the_connection_refused_experiment(page):
+    open_playground(page, "?experiment=connection-refused")
+    steps = page.locator("[data-experiment]")
+    page.get_by_text("Step 2 of 4").wait_for()  # nothing is bound at server port 3000 yet
+    back = steps.locator("a[data-lesson-link]")
+    assert back.get_attribute("href") == "/lessons/ports/#a-port-with-nothing-at-it"
+    connect(page)
+    error = page.locator(".log-error").first
+    error.wait_for()
+    assert "ECONNREFUSED" in error.inner_text()
+    link = error.get_by_role("link", name="What ECONNREFUSED means")
+    assert link.get_attribute("href") == "/glossary/#econnrefused"
+    page.get_by_text("Step 3 of 4").wait_for()
+    listen(page)
+    row(page, "s1").wait_for()
+    page.get_by_text("Step 4 of 4").wait_for()
+    connect(page)
+    page.get_by_text("Experiment complete").wait_for()
+    assert page.locator(".step-done").count() == 4
+    assert (
+        row(page, "s1")
+        .locator("td")
+        .nth(3)
+        .get_attribute("title")
+        .startswith("A listening socket never has a remote address")
+    )
 
 
 def test_it_is_usable_at_desktop_and_phone_width_and_saves_screenshots(browser, daphne_server):

@@ -1,6 +1,6 @@
 import pytest
 
-from lessons.grading import Response, grade
+from lessons.grading import Response, grade, wrong_answer_errors, wrong_answer_feedback
 from lessons.models import Choice, Question, Quiz
 
 
@@ -56,8 +56,56 @@ def test_it_accepts_text_answers_ignoring_case_and_spaces(quiz):
     q = question(quiz, "text", accepted=["TCP", "Transmission Control Protocol"])
     for typed in ("tcp", "  TCP  ", "transmission   control protocol", "Tcp\n"):
         assert grade(q, Response(text=typed)) == 1, typed
-    for typed in ("UDP", "", "   ", "TCP/IP"):
+    for typed in ("UDP", "", "   ", "TCP/IP", "the", "..."):
         assert grade(q, Response(text=typed)) == 0, typed
+
+
+def test_it_ignores_punctuation_quotes_articles_and_plurals_in_text_answers(quiz):
+    q = question(quiz, "text", accepted=["server's listening socket", "IP address", "TIME_WAIT"])
+    for typed in (
+        "The server’s listening socket.",
+        "the servers listening sockets",
+        "A server's listening-socket!",
+        "an IP address",
+        "IP addresses",
+        "‘IP address’",
+        "time-wait",
+        "TIME WAIT",
+    ):
+        assert grade(q, Response(text=typed)) == 1, typed
+    for typed in ("listening", "IP", "CLOSE_WAIT", "the server", "time"):
+        assert grade(q, Response(text=typed)) == 0, typed
+
+
+def test_it_gives_feedback_for_a_predictable_wrong_answer(quiz):
+    number = question(
+        quiz,
+        "number",
+        number_answer=65536,
+        wrong_answers=[{"answer": 65535, "feedback": "Count 0 too."}],
+    )
+    assert wrong_answer_feedback(number, number=65535) == "Count 0 too."
+    assert wrong_answer_feedback(number, number=65536) == ""
+    assert wrong_answer_feedback(number, number=None) == ""
+    text = question(
+        quiz,
+        "text",
+        accepted=["TCP"],
+        wrong_answers=[{"answer": "UDP", "feedback": "UDP has no connections."}],
+    )
+    assert wrong_answer_feedback(text, text="  the udp. ") == "UDP has no connections."
+    assert wrong_answer_feedback(text, text="TCP") == ""
+
+
+def test_it_refuses_wrong_answers_that_would_be_graded_right(quiz):
+    assert wrong_answer_errors("number", [{"answer": 3, "feedback": "f"}], number_answer=3)
+    assert wrong_answer_errors(
+        "number", [{"answer": 3.05, "feedback": "f"}], number_answer=3, tolerance=0.1
+    )
+    assert wrong_answer_errors("text", [{"answer": "the TCP", "feedback": "f"}], ["TCP"])
+    assert wrong_answer_errors("single", [{"answer": "x", "feedback": "f"}])
+    assert wrong_answer_errors("text", [{"answer": "x"}], ["TCP"])
+    assert wrong_answer_errors("number", [{"answer": 2, "feedback": "f"}], number_answer=3) == []
 
 
 def test_it_grades_numbers_exactly_or_within_tolerance(quiz):

@@ -36,6 +36,8 @@ def test_it_never_puts_answers_in_the_quiz_page(client, quiz):
                 assert escape(choice.feedback) not in page
         for accepted in question.accepted:
             assert f">{accepted}<" not in page and f'"{accepted}"' not in page
+        for wrong in question.wrong_answers:
+            assert escape(wrong["feedback"]) not in page
     markup = r'data-[\w-]*correct|is[_-]correct|class="[^"]*(correct|explanation|feedback)'
     assert not re.search(markup, page, re.I)
 
@@ -267,3 +269,16 @@ def test_it_shows_the_answer_key_after_every_attempt_when_the_quiz_says_so(clien
     question, _, right = single_wrong(quiz, wrong)
     page = review(client, quiz, wrong)
     assert escape(question.explanation) in page and escape(right.feedback) in page
+
+
+@pytest.mark.django_db
+def test_it_shows_feedback_on_a_predictable_wrong_number_only_after_submitting(client, quiz):
+    question = quiz.questions.get(key="sockets-after-two-tabs")
+    feedback = next(w["feedback"] for w in question.wrong_answers if w["answer"] == 2)
+    page = client.get(quiz.get_absolute_url()).content.decode()
+    assert escape(feedback) not in page
+    data = submission(page, quiz)
+    data[f"q{question.pk}"] = "2"
+    response = client.post(quiz.get_absolute_url(), data)
+    result = client.get(response["Location"]).content.decode()
+    assert escape(feedback) in result

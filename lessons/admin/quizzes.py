@@ -53,6 +53,7 @@ class QuestionInline(nested_admin.NestedStackedInline):
         ("lesson", "anchor"),
         "accepted",
         ("number_answer", "tolerance"),
+        "wrong_answers",
         "order",
     )
 

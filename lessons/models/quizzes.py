@@ -4,7 +4,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from lessons import markdown, quiz_rules
+from lessons import grading, markdown, quiz_rules
 from lessons.models.course import Lesson, PublishedQuerySet, hash_fields
 
 
@@ -138,11 +138,19 @@ class Question(models.Model):
         default=list,
         blank=True,
         help_text='Short text only: a list such as ["TCP", "Transmission Control Protocol"]; '
-        "compared ignoring case and surrounding spaces.",
+        "compared ignoring case, spacing, punctuation, curly quotes, leading articles and "
+        "simple plurals.",
     )
     number_answer = models.FloatField("correct number", null=True, blank=True)
     tolerance = models.FloatField(
         default=0, validators=[MinValueValidator(0)], help_text="Number only: allowed difference."
+    )
+    wrong_answers = models.JSONField(
+        "feedback on wrong answers",
+        default=list,
+        blank=True,
+        help_text="Short text and number only: predictable wrong answers, each with what to tell "
+        'the learner who gives it, e.g. [{"answer": 65535, "feedback": "0 counts too."}].',
     )
 
     class Meta:
@@ -173,6 +181,9 @@ class Question(models.Model):
 
     def clean(self):
         errors = quiz_rules.question_errors(self.kind, None, self.accepted, self.number_answer)
+        errors += grading.wrong_answer_errors(
+            self.kind, self.wrong_answers, self.accepted, self.number_answer, self.tolerance or 0
+        )
         if errors:
             raise ValidationError(errors)
 
@@ -202,6 +213,13 @@ class Question(models.Model):
         elif self.kind == self.Kind.NUMBER:
             fields["answer"] = self.number_answer
             fields["tolerance"] = float(self.tolerance)
+        # Only when present, so questions without any keep the hash they were loaded with.
+        if self.kind in (self.Kind.TEXT, self.Kind.NUMBER) and self.wrong_answers:
+            number = self.kind == self.Kind.NUMBER
+            fields["wrong_answers"] = [
+                {"answer": float(w["answer"]) if number else w["answer"], "feedback": w["feedback"]}
+                for w in self.wrong_answers
+            ]
         return fields
 
 

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 
 from lessons import attempts as flow
+from lessons.grading import wrong_answer_feedback
 from lessons.learners import learner_for
 from lessons.models import Attempt, Quiz
 from lessons.progress import mark_read, quiz_scores
@@ -115,6 +116,9 @@ def attempt_result(request, slug, pk):
                 "question": question,
                 "answer": answer,
                 "choices": [{"choice": c, "chosen": c.pk in chosen} for c in choices],
+                "feedback": wrong_answer_feedback(question, answer.text, answer.number)
+                if answer
+                else "",
             }
         )
     context = _history(quiz, learner)

@@ -131,18 +131,53 @@ function answered(event) {
   }
 }
 
+// Every error code the server can send (docs/playground-protocol.md), to the glossary
+// entry that names and explains it (tests/test_playground_texts.py checks both ways).
 const GLOSSARY = {
-  EADDRINUSE: "port",
-  ECONNREFUSED: "listening-socket",
-  no_receiver: "udp",
-  EPIPE: "connection",
-  limit_sockets: "socket",
+  EADDRINUSE: "eaddrinuse",
+  ECONNREFUSED: "econnrefused",
+  EPIPE: "epipe",
+  no_receiver: "datagram",
+  wrong_protocol: "udp",
+  not_connected: "listening-socket",
+  socket_closed: "file-descriptor",
+  limit_descriptors: "file-descriptor",
+  bad_port: "sandbox",
+  unknown_device: "sandbox",
+  unknown_socket: "sandbox",
+  not_allowed: "sandbox",
+  network_restarting: "sandbox",
+  limit_sockets: "sandbox",
+  limit_send_bytes: "sandbox",
+  limit_message_bytes: "sandbox",
+  limit_commands_per_second: "sandbox",
+  limit_sandboxes: "sandbox",
+  limit_addresses: "sandbox",
+  limit_sandboxes_per_address: "sandbox",
+  limit_websockets_per_session: "sandbox",
+  bad_json: "playground-message",
+  not_an_object: "playground-message",
+  unknown_op: "playground-message",
+  missing_field: "playground-message",
+  wrong_type: "playground-message",
+  bad_ref: "playground-message",
+  binary_not_supported: "playground-message",
+  bad_data: "playground-message",
+  no_session: "playground-message",
+  internal_error: "playground-message",
 };
+// Any other operating-system error arrives under its errno name (EADDRNOTAVAIL, …).
+const ERRNO_NAME = /^E[A-Z0-9]+$/;
+
+function glossaryFor(code) {
+  if (GLOSSARY[code]) return GLOSSARY[code];
+  return ERRNO_NAME.test(code || "") ? "errno" : null;
+}
 
 function failed(event) {
   pending.delete(event.ref);
   state.errors.push(event.code);
-  const term = GLOSSARY[event.code];
+  const term = glossaryFor(event.code);
   log("error", event.message, term ? `/glossary/#${term}` : null, event.code);
   renderExperiment();
 }
@@ -230,9 +265,10 @@ function log(kind, text, link = null, code = null) {
 
 // Table -----------------------------------------------------------------
 
-function cell(text, className = "") {
+function cell(text, className = "", title = "") {
   const td = document.createElement("td");
   if (className) td.className = className;
+  if (title) td.title = title;
   td.textContent = text;
   return td;
 }
@@ -268,11 +304,15 @@ function rowFor(row) {
   tr.dataset.state = row.state;
   tr.classList.toggle("is-lingering", row.closed_by_program);
   const remote = row.remote || { ip: "—", port: "—" };
+  const noRemote = row.role === "listener"
+    ? "A listening socket never has a remote address; the sockets it accepts do."
+    : "Not connected: no remote address.";
   const state = row.closed_by_program ? `${row.state} (closed)` : row.state;
   tr.append(
     cell(row.id, "mono"),
     cell(row.local.ip, "five mono"), cell(String(row.local.port), "five mono"),
-    cell(remote.ip, "five mono"), cell(String(remote.port), "five mono"),
+    cell(remote.ip, "five mono", row.remote ? "" : noRemote),
+    cell(String(remote.port), "five mono", row.remote ? "" : noRemote),
     cell(row.protocol.toUpperCase(), "five"),
     cell(row.device), cell(row.role + (row.listener ? ` (by ${row.listener})` : "")),
     cell(state, `state state-${row.state.toLowerCase()}`),
@@ -307,12 +347,34 @@ function renderTable(changedId) {
   }
 }
 
+// The kernel's state names (as the table and the protocol give them) as ss(8) prints
+// them: hyphenated like RFC 793's, ESTABLISHED shortened, CLOSE as UNCONN.
+const SS_STATES = {
+  ESTABLISHED: "ESTAB",
+  SYN_SENT: "SYN-SENT",
+  SYN_RECV: "SYN-RECV",
+  NEW_SYN_RECV: "SYN-RECV",
+  FIN_WAIT1: "FIN-WAIT-1",
+  FIN_WAIT2: "FIN-WAIT-2",
+  TIME_WAIT: "TIME-WAIT",
+  CLOSE: "UNCONN",
+  CLOSE_WAIT: "CLOSE-WAIT",
+  LAST_ACK: "LAST-ACK",
+  LISTEN: "LISTEN",
+  CLOSING: "CLOSING",
+  UNCONN: "UNCONN",
+};
+
+function ssState(name) {
+  return SS_STATES[name] || name.replaceAll("_", "-");
+}
+
 function renderSs() {
   const lines = ["Netid State       Recv-Q Send-Q Local Address:Port     Peer Address:Port"];
   for (const row of state.sockets.values()) {
     const local = `${row.local.ip}:${row.local.port}`;
     const peer = row.remote ? `${row.remote.ip}:${row.remote.port}` : "0.0.0.0:*";
-    const st = row.state === "ESTABLISHED" ? "ESTAB" : row.state;
+    const st = ssState(row.state);
     lines.push(`${row.protocol.padEnd(5)} ${st.padEnd(11)} ${String(row.recv_queue).padStart(6)} ${String(row.send_queue).padStart(6)} ${local.padEnd(22)} ${peer}`);
   }
   $("[data-ss]").textContent = lines.join("\n");
@@ -413,6 +475,17 @@ const CHECKS = {
     () => live().some((r) => at("server", 3000)(r) && r.role === "listener"),
     () => live().some((r) => at("server", 3000)(r) && r.role === "listener" && r.state === "LISTEN" && r.remote === null),
   ],
+  "connection-refused": [
+    () => !live().some(at("server", 3000)),
+    () => state.errors.includes("ECONNREFUSED"),
+    () => live().some((r) => at("server", 3000)(r) && r.role === "listener"),
+    () => live().some((r) => r.role === "client" && r.device === "laptop" && r.remote?.port === 3000),
+  ],
+  "same-port-tcp-udp": [
+    () => live().some((r) => at("server", 3000)(r) && r.role === "listener"),
+    () => live().some(at("server", 3000, "udp")),
+    () => live().some((r) => at("server", 3000)(r) && r.role === "listener") && live().some(at("server", 3000, "udp")),
+  ],
   "three-sockets": [
     () => live().some((r) => at("server", 3000)(r) && r.role === "listener"),
     () => live().some((r) => r.role === "client" && r.device === "laptop" && r.remote?.port === 3000),
@@ -465,7 +538,15 @@ function renderExperiment() {
   summary.className = "step-summary";
   summary.dataset.complete = String(done === checks.length);
   summary.textContent = done === checks.length ? "Experiment complete. Well done!" : `Step ${done + 1} of ${checks.length}.`;
-  box.replaceChildren(list, summary);
+  // Back to the lesson section that teaches what the experiment shows.
+  const [lesson, section] = experiment.teaches.split("#");
+  const back = document.createElement("p");
+  const link = document.createElement("a");
+  link.href = `/lessons/${lesson}/${section ? `#${section}` : ""}`;
+  link.dataset.lessonLink = "";
+  link.textContent = "Read the lesson section this experiment belongs to";
+  back.append(link);
+  box.replaceChildren(list, summary, back);
 }
 
 // Wiring -----------------------------------------------------------------

@@ -1,0 +1,173 @@
+"""The course keeps the article's words as quotations and never repeats its inaccuracies
+as its own: every point of the teacher's review that a program can check."""
+
+import re
+from html import unescape
+
+import pytest
+
+from lessons.models import GlossaryTerm, Lesson, Question
+from tests.test_article_coverage import article_sentences, plain_text
+
+# Claims the course must not make in its own voice (quotations of the article excepted).
+FALSE_CLAIMS = [
+    r"never all five",
+    r"name[sd]? (each|every|a|the) socket",
+    r"five (facts|values|things) name",
+    r"identical 5-tuple would mean the same socket",
+    r"names a different socket",
+    r"ports are,? (in concept,? )?eternal",
+    r"port (itself )?is permanent",
+    r"port \w+ exists (even )?(whether|with no|when)",
+    r"outlives the socket",
+    r"ready for the next server",
+    r"no remote address yet",
+    r"two programs first agree",
+    r"must be explicitly started and ended",
+]
+
+
+def own_words(html: str) -> str:
+    """A lesson's text without the quoted article passages."""
+    return plain_text(re.sub(r"<blockquote>.*?</blockquote>", " ", html, flags=re.S))
+
+
+def course_texts():
+    for lesson in Lesson.objects.all():
+        yield f"lesson {lesson.slug}", own_words(lesson.body_html) + " " + lesson.summary
+    for term in GlossaryTerm.objects.all():
+        yield f"glossary {term.slug}", term.definition
+    for question in Question.objects.prefetch_related("choices"):
+        parts = [question.prompt, question.hint, question.explanation]
+        parts += [f"{c.text} {c.feedback}" for c in question.choices.all()]
+        parts += [w["feedback"] for w in question.wrong_answers]
+        yield f"question {question.key}", " ".join(parts)
+
+
+@pytest.mark.django_db
+def test_it_makes_none_of_the_article_s_inaccurate_claims_in_its_own_words(course):
+    from playground.experiments import EXPERIMENTS
+    from playground.explain import refused
+
+    texts = list(course_texts())
+    texts += [
+        (f"experiment {e['id']}", f"{e['title']} {' '.join(e['steps'])}") for e in EXPERIMENTS
+    ]
+    texts.append(("playground refused", refused("server", ("127.0.0.1", 3000))))
+    for where, text in texts:
+        for claim in FALSE_CLAIMS:
+            assert not re.search(claim, text, re.IGNORECASE), (where, claim)
+
+
+@pytest.mark.django_db
+def test_it_quotes_every_sentence_of_the_article_as_the_author_s_words(course):
+    quoted = " ".join(
+        plain_text(block)
+        for lesson in Lesson.objects.all()
+        for block in re.findall(r"<blockquote>(.*?)</blockquote>", lesson.body_html, re.S)
+    )
+    missing = [s for s in article_sentences() if s not in quoted]
+    assert missing == []
+
+
+@pytest.mark.django_db
+def test_it_credits_the_article_at_the_top_of_the_course(client, course):
+    page = client.get("/").content.decode()
+    hero = page.split('class="hero"', 1)[1].split("</section>", 1)[0]
+    assert "“Sockets” (31 August 2014)" in hero and "More precisely" in hero
+    intro = Lesson.objects.get(slug="introduction").body_html
+    first = plain_text(intro.split("</aside>", 1)[0])
+    assert "“Sockets” (31 August 2014)" in first and "author" in first
+
+
+@pytest.mark.django_db
+def test_it_marks_a_more_precisely_note_in_every_lesson(course):
+    for lesson in Lesson.objects.all():
+        notes = re.findall(r'<aside class="more-precisely">(.*?)</aside>', lesson.body_html, re.S)
+        assert notes, lesson.slug
+        assert all("More precisely…" in note for note in notes), lesson.slug
+
+
+@pytest.mark.django_db
+def test_it_says_the_5_tuple_identifies_a_connection_not_a_socket(course):
+    text = own_words(Lesson.objects.get(slug="the-5-tuple").body_html)
+    assert "identify a connection, not a socket" in text
+    for fact in ("SO_REUSEPORT", "0.0.0.0:*", "change over its life", "no remote part"):
+        assert fact in text, fact
+    definition = GlossaryTerm.objects.get(slug="5-tuple").definition
+    assert "identify a connection" in definition and "SO_REUSEPORT" in definition
+
+
+@pytest.mark.django_db
+def test_it_shows_a_realistic_listener_and_documentation_addresses(course):
+    body = Lesson.objects.get(slug="the-5-tuple").body
+    table = [line for line in body.splitlines() if line.startswith("| Server, listening")]
+    assert table and "0.0.0.0" in table[0]  # noqa: S104 - text, not a bind
+    assert "rails server -b 0.0.0.0" in body and "localhost" in body
+    # The article's real address stays in its quotation only, never in an example.
+    for lesson in Lesson.objects.all():
+        assert "50.247.131.163" not in own_words(lesson.body_html), lesson.slug
+    for question in Question.objects.prefetch_related("choices"):
+        texts = [question.prompt, *(c.text for c in question.choices.all())]
+        assert not any("50.247.131.163" in t for t in texts), question.key
+
+
+@pytest.mark.django_db
+def test_it_teaches_what_the_article_leaves_out(course):
+    lessons = {lesson.slug: own_words(lesson.body_html) for lesson in Lesson.objects.all()}
+    expected = {
+        "introduction": ["RFC 793", "file descriptor", "two technical meanings"],
+        "connections": ["kernels do the handshake", "accept queue", "reset (RST)", "timeout"],
+        "ports": ["A port is not a process", "separate sets of ports", "port 0", "Rails 4.2"],
+        "sockets": ["TIME_WAIT", "EADDRINUSE", "SO_REUSEADDR", "file descriptor"],
+        "the-5-tuple": ["32768", "60999", "49152", "65535", "wildcard address"],
+    }
+    for slug, facts in expected.items():
+        for fact in facts:
+            assert fact in lessons[slug], (slug, fact)
+
+
+@pytest.mark.django_db
+def test_it_answers_the_two_or_three_sockets_question_one_way(course):
+    endpoints = Question.objects.get(key="sockets-in-one-connection")
+    assert endpoints.number_answer == 2 and "endpoints" in endpoints.prompt
+    key_idea = Lesson.objects.get(slug="sockets").body_html.split('class="key-idea"', 1)[1]
+    assert "exactly two ends" in key_idea and "three sockets" in key_idea
+    same = Question.objects.get(key="socket-is-not-a-connection")
+    assert "two endpoints, each a socket" in same.explanation
+
+
+@pytest.mark.django_db
+def test_it_draws_the_tcp_timeline_as_accessible_text(client, course):
+    page = client.get("/lessons/connections/").content.decode()
+    figure = page.split('<figure class="diagram">', 1)[1].split("</figure>", 1)[0]
+    svg = figure.split("<svg", 1)[1]
+    assert 'role="img"' in svg and 'aria-labelledby="timeline-title timeline-desc"' in svg
+    assert '<title id="timeline-title">' in svg and '<desc id="timeline-desc">' in svg
+    labels = [unescape(t) for t in re.findall(r"<text[^>]*>([^<]+)</text>", svg)]
+    for name in ("SYN", "SYN-ACK", "ACK", "FIN", "LISTEN", "ESTABLISHED", "TIME-WAIT"):
+        assert name in labels, name
+    for state in ("FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "LAST-ACK"):
+        assert state in labels, state
+    assert "<img" not in figure and "lessons/lesson.css" in page
+
+
+@pytest.mark.django_db
+def test_it_has_glossary_entries_for_the_words_learners_get_stuck_on(course):
+    slugs = set(GlossaryTerm.objects.values_list("slug", flat=True))
+    for slug in (
+        "handshake",
+        "time-wait",
+        "eaddrinuse",
+        "econnrefused",
+        "accepted-socket",
+        "wildcard-address",
+        "loopback-address",
+        "datagram",
+        "ephemeral-port",
+    ):
+        assert slug in slugs, slug
+    ephemeral = GlossaryTerm.objects.get(slug="ephemeral-port").definition
+    assert "32768" in ephemeral and "49152" in ephemeral and "UDP" in ephemeral
+    port = GlossaryTerm.objects.get(slug="port").definition
+    assert "not a process" in port and "TIME_WAIT" in port and "separate" in port
