@@ -63,6 +63,22 @@ class RawWebSocket:
             if opcode == 0x1:
                 return json.loads(payload)
 
+    def until(self, predicate) -> dict:
+        """The next event that fits (the socket's read timeout guards the wait)."""
+        while True:
+            event = self.event()
+            if predicate(event):
+                return event
+
+    def hello(self) -> dict:
+        """The next `hello` (the first, or one after `sandbox.lost` or a resync),
+        read with its hello chunks; a `sandbox.lost` before it fails the test."""
+        event = self.until(lambda e: e["type"] in ("hello", "sandbox.lost"))
+        assert event["type"] == "hello", event
+        for _ in range(event["data_chunks"]):
+            self.event()
+        return event
+
     def until_closed(self) -> tuple[int | None, list[dict]]:
         """Read everything to the end of the TCP connection: (close code, events).
 

@@ -120,30 +120,23 @@ def new_session(stack) -> str:
     return re.search(r"sessionid=[^;]+", cookies).group(0)
 
 
+def tabs_of(stack, cookie: str, count: int = 2) -> list[RawWebSocket]:
+    """`count` tabs of one session, each past its hello."""
+    tabs = [tab(stack, cookie) for _ in range(count)]
+    for ws in tabs:
+        ws.hello()
+    return tabs
+
+
 def tab(stack, cookie: str) -> RawWebSocket:
     ws = RawWebSocket("127.0.0.1", stack.port, "/ws/playground/", origin=stack.url, cookie=cookie)
     assert ws.status == 101
     return ws
 
 
-def hello(ws) -> dict:
-    event = until(ws, lambda e: e["type"] in ("hello", "sandbox.lost"))
-    assert event["type"] == "hello", event
-    for _ in range(event["data_chunks"]):
-        ws.event()
-    return event
-
-
-def until(ws, predicate) -> dict:
-    while True:
-        event = ws.event()
-        if predicate(event):
-            return event
-
-
 def answer(ws, **command) -> dict:
     ws.send_json(command)
-    event = until(ws, lambda e: e["type"] in ("ok", "error") and e.get("ref") == command["ref"])
+    event = ws.until(lambda e: e["type"] in ("ok", "error") and e.get("ref") == command["ref"])
     assert event["type"] == "ok", event
     return event
 
@@ -170,23 +163,20 @@ def test_it_serves_the_course_from_postgresql_through_nginx(stack):
 
 def test_it_shows_one_sandbox_to_a_sessions_tabs_on_two_front_ends(stack):
     cookie = new_session(stack)
-    first, second = tab(stack, cookie), tab(stack, cookie)
-    hello(first), hello(second)
+    first, second = tabs_of(stack, cookie)
     # Each front end holding a WebSocket keeps a key alive: two keys, two front ends.
     assert len(stack.redis().keys(PREFIX + "front:*")) == 2
     ids = connection(first)
-    until(second, socket_row(ids["client"]))
+    second.until(socket_row(ids["client"]))
     answer(second, op="send", socket=ids["client"], data="hi", ref="send")
-    data = until(first, lambda e: e["type"] == "data")
+    data = first.until(lambda e: e["type"] == "data")
     assert data["data"] == "hi"
     first.close(), second.close()
 
 
 def test_it_finds_its_sandbox_again_after_its_front_end_is_killed(stack):
     cookie = new_session(stack)
-    tabs = [tab(stack, cookie), tab(stack, cookie)]
-    for ws in tabs:
-        hello(ws)
+    tabs = tabs_of(stack, cookie)
     ids = connection(tabs[0])
 
     stack.processes["ws1"].signal(signal.SIGKILL)
@@ -198,7 +188,7 @@ def test_it_finds_its_sandbox_again_after_its_front_end_is_killed(stack):
             closed.append(ws)
     assert len(closed) == 1
     again = tab(stack, cookie)  # the page reconnects: nginx takes it to the live front end
-    rows = {row["id"] for row in hello(again)["sockets"]}
+    rows = {row["id"] for row in again.hello()["sockets"]}
     assert {ids["listener"], ids["client"]} <= rows
     stack.start("ws1")
     assert stack.tracebacks() == []
@@ -206,9 +196,7 @@ def test_it_finds_its_sandbox_again_after_its_front_end_is_killed(stack):
 
 def test_it_gives_the_visitors_of_a_killed_worker_a_fresh_sandbox(stack):
     cookie = new_session(stack)
-    tabs = [tab(stack, cookie), tab(stack, cookie)]
-    for ws in tabs:
-        hello(ws)
+    tabs = tabs_of(stack, cookie)
     connection(tabs[0])
     doomed = stack.owner(cookie)
     name = doomed.name
@@ -216,9 +204,9 @@ def test_it_gives_the_visitors_of_a_killed_worker_a_fresh_sandbox(stack):
     doomed.signal(signal.SIGKILL)
     killed = time.monotonic()
     for ws in tabs:
-        lost = until(ws, lambda e: e["type"] == "sandbox.lost")
+        lost = ws.until(lambda e: e["type"] == "sandbox.lost")
         assert lost["reason"] == "worker_lost"
-        assert hello(ws)["sockets"] == []
+        assert ws.hello()["sockets"] == []
     print(f"sandbox.lost and a fresh hello {time.monotonic() - killed:.1f} s after SIGKILL")
     assert stack.owner(cookie).id != doomed.id
     answer(tabs[1], op="tcp.listen", device="server", port=3000, ref="again")
@@ -229,15 +217,15 @@ def test_it_gives_the_visitors_of_a_killed_worker_a_fresh_sandbox(stack):
 def test_it_drains_a_worker_on_sigterm_and_places_its_visitors_elsewhere(stack):
     cookie = new_session(stack)
     ws = tab(stack, cookie)
-    hello(ws)
+    ws.hello()
     answer(ws, op="udp.bind", device="laptop", port=0, ref="bind")
     draining = stack.owner(cookie)
     name = draining.name
 
     draining.process.send_signal(signal.SIGTERM)
-    lost = until(ws, lambda e: e["type"] == "sandbox.lost")
+    lost = ws.until(lambda e: e["type"] == "sandbox.lost")
     assert lost["reason"] == "worker_stopped"
-    assert hello(ws)["sockets"] == []
+    assert ws.hello()["sockets"] == []
     assert draining.process.wait(timeout=10) == 0
     assert stack.owner(cookie).id != draining.id
     answer(ws, op="udp.bind", device="laptop", port=0, ref="again")
@@ -247,9 +235,7 @@ def test_it_drains_a_worker_on_sigterm_and_places_its_visitors_elsewhere(stack):
 
 def test_it_keeps_sandboxes_and_websockets_through_a_redis_restart(stack):
     cookie = new_session(stack)
-    tabs = [tab(stack, cookie), tab(stack, cookie)]
-    for ws in tabs:
-        hello(ws)
+    tabs = tabs_of(stack, cookie)
     ids = connection(tabs[0])
 
     stack.processes["redis"].signal(signal.SIGTERM)
@@ -257,12 +243,12 @@ def test_it_keeps_sandboxes_and_websockets_through_a_redis_restart(stack):
     assert get(stack, "/lessons/sockets/", cookie=cookie).status == 200
     stack.start("redis")  # the same port, empty, as after a crash without persistence
     for ws in tabs:  # each tab is told what its sandbox holds now: all of it
-        rows = {row["id"] for row in hello(ws)["sockets"]}
+        rows = {row["id"] for row in ws.hello()["sockets"]}
         assert {ids["listener"], ids["client"]} <= rows
     answer(tabs[1], op="send", socket=ids["client"], data="after", ref="send")
-    assert until(tabs[0], lambda e: e["type"] == "data")["data"] == "after"
+    assert tabs[0].until(lambda e: e["type"] == "data")["data"] == "after"
     # A new visitor gets a page, a session and a sandbox.
-    hello(tab(stack, new_session(stack)))
+    tab(stack, new_session(stack)).hello()
     assert stack.tracebacks() == []
 
 
@@ -285,7 +271,7 @@ def test_it_runs_the_whole_procfile_under_honcho(tmp_path):
                 assert honcho.wait_for_log(ready, count=count, timeout=60), "".join(honcho.log)
             assert get(stack, "/lessons/sockets/").status == 200
             ws = tab(stack, new_session(stack))
-            hello(ws)
+            ws.hello()
             answer(ws, op="tcp.listen", device="server", port=3000, ref="listen")
         finally:
             honcho.process.send_signal(signal.SIGTERM)  # honcho stops every process

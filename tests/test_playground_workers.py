@@ -64,25 +64,9 @@ def connect(server, cookie, **options) -> RawWebSocket:
     return ws
 
 
-def hello(ws) -> dict:
-    event = ws.event()
-    assert event["type"] == "hello", event
-    for _ in range(event["data_chunks"]):
-        ws.event()
-    return event
-
-
-def until(ws, predicate) -> dict:
-    """The next event that fits (the socket's read timeout guards the wait)."""
-    while True:
-        event = ws.event()
-        if predicate(event):
-            return event
-
-
 def answer(ws, command: dict) -> dict:
     ws.send_json(command)
-    return until(ws, lambda e: e["type"] in ("ok", "error") and e.get("ref") == command["ref"])
+    return ws.until(lambda e: e["type"] in ("ok", "error") and e.get("ref") == command["ref"])
 
 
 def owner(redis_server, cookie) -> str:
@@ -104,12 +88,12 @@ def test_it_shows_one_sandbox_to_a_session_on_two_front_ends(workdir, redis_serv
     with cluster(workdir, redis_server) as (_, (front_a, front_b)):
         cookie = session(front_a)
         ws_a, ws_b = connect(front_a, cookie), connect(front_b, cookie)
-        hello_a, hello_b = hello(ws_a), hello(ws_b)
+        hello_a, hello_b = ws_a.hello(), ws_b.hello()
         assert hello_a["devices"] == hello_b["devices"]
 
         listened = answer(ws_a, {"op": "tcp.listen", "device": "server", "port": 3000, "ref": 1})
         assert listened["type"] == "ok", listened
-        until(ws_b, listener_row(3000))  # seen on the other front end
+        ws_b.until(listener_row(3000))  # seen on the other front end
 
         connected = answer(
             ws_b,
@@ -121,27 +105,25 @@ def test_it_shows_one_sandbox_to_a_session_on_two_front_ends(workdir, redis_serv
             },
         )
         assert connected["type"] == "ok", connected
-        accepted = until(
-            ws_a, lambda e: e["type"] == "socket" and e["socket"]["role"] == "accepted"
-        )
+        accepted = ws_a.until(lambda e: e["type"] == "socket" and e["socket"]["role"] == "accepted")
         sent = answer(
             ws_b, {"op": "send", "socket": connected["socket"]["id"], "data": "hi", "ref": 3}
         )
         assert sent["type"] == "ok", sent
-        data = until(ws_a, lambda e: e["type"] == "data")
+        data = ws_a.until(lambda e: e["type"] == "data")
         assert (data["socket"], data["data"]) == (accepted["socket"]["id"], "hi")
 
         # A reload on either front end finds the same sockets.
         ws_a.close()
-        again = hello(connect(front_a, cookie))
+        again = connect(front_a, cookie).hello()
         assert {row["role"] for row in again["sockets"]} == {"listener", "client", "accepted"}
 
 
 def test_it_places_sessions_on_the_least_loaded_worker(workdir, redis_server):
     with cluster(workdir, redis_server, fronts=1) as (workers, (front,)):
         first, second = session(front), session(front)
-        hello(connect(front, first))
-        hello(connect(front, second))
+        connect(front, first).hello()
+        connect(front, second).hello()
         placed = {owner(redis_server, first), owner(redis_server, second)}
         assert placed == {worker.id for worker in workers}
 
@@ -150,7 +132,7 @@ def test_it_tells_visitors_of_a_killed_worker_and_gives_them_a_fresh_sandbox(wor
     with cluster(workdir, redis_server) as (workers, (front_a, front_b)):
         cookie = session(front_a)
         ws_a, ws_b = connect(front_a, cookie), connect(front_b, cookie)
-        hello(ws_a), hello(ws_b)
+        ws_a.hello(), ws_b.hello()
         assert (
             answer(ws_a, {"op": "tcp.listen", "device": "server", "port": 3000, "ref": 1})["type"]
             == "ok"
@@ -161,32 +143,32 @@ def test_it_tells_visitors_of_a_killed_worker_and_gives_them_a_fresh_sandbox(wor
         victim.process.send_signal(signal.SIGKILL)
         killed = time.monotonic()
         for ws in (ws_a, ws_b):
-            lost = until(ws, lambda e: e["type"] == "sandbox.lost")
+            lost = ws.until(lambda e: e["type"] == "sandbox.lost")
             assert lost["reason"] == "worker_lost"
-            fresh = hello(ws)
+            fresh = ws.hello()
             assert fresh["sockets"] == []
         print(f"sandbox.lost and a fresh hello {time.monotonic() - killed:.1f} s after SIGKILL")
 
         assert owner(redis_server, cookie) != doomed
         again = answer(ws_b, {"op": "tcp.listen", "device": "server", "port": 3000, "ref": 2})
         assert again["type"] == "ok", again
-        until(ws_a, listener_row(3000))
+        ws_a.until(listener_row(3000))
 
 
 def test_it_drains_a_worker_on_sigterm(workdir, redis_server):
     with cluster(workdir, redis_server, fronts=1) as (workers, (front,)):
         cookie = session(front)
         ws = connect(front, cookie)
-        hello(ws)
+        ws.hello()
         assert (
             answer(ws, {"op": "udp.bind", "device": "laptop", "port": 0, "ref": 1})["type"] == "ok"
         )
         draining = next(w for w in workers if w.id == owner(redis_server, cookie))
 
         draining.process.send_signal(signal.SIGTERM)
-        lost = until(ws, lambda e: e["type"] == "sandbox.lost")
+        lost = ws.until(lambda e: e["type"] == "sandbox.lost")
         assert lost["reason"] == "worker_stopped"
-        assert hello(ws)["sockets"] == []
+        assert ws.hello()["sockets"] == []
         assert draining.process.wait(timeout=10) == 0
         assert any("stopped" in line for line in draining.log)
         assert owner(redis_server, cookie) != draining.id
@@ -196,7 +178,7 @@ def test_it_counts_sandboxes_per_address_across_workers(workdir, redis_server):
     with cluster(workdir, redis_server, fronts=1, sandboxes_per_address=1) as (_, (front,)):
         first, second = session(front), session(front)
         kept = connect(front, first)
-        hello(kept)
+        kept.hello()
         refused = connect(front, second)
         code, events = refused.until_closed()
         assert events[0]["code"] == "limit_sandboxes_per_address", events
@@ -216,23 +198,22 @@ def test_it_keeps_sandboxes_and_open_websockets_through_a_redis_restart(workdir,
     with cluster(workdir, redis_server, workers=1, fronts=1) as ((worker,), (front,)):
         cookie = session(front)
         ws = connect(front, cookie)
-        hello(ws)
+        ws.hello()
         listened = answer(ws, {"op": "tcp.listen", "device": "server", "port": 3000, "ref": 1})
         assert listened["type"] == "ok", listened
 
         redis_server.stop()
         redis_server.start()  # the same port, empty
         # The open WebSocket is not closed: it gets a fresh hello with its socket in it.
-        again = until(ws, lambda e: e["type"] in ("hello", "sandbox.lost"))
-        assert again["type"] == "hello", again
+        again = ws.hello()
         assert [row["id"] for row in again["sockets"]] == [listened["socket"]["id"]]
         assert worker.wait_for_log("registered again")
         # Commands and events flow again, to this tab and to a new one.
         second = connect(front, cookie)
-        assert [row["id"] for row in hello(second)["sockets"]] == [listened["socket"]["id"]]
+        assert [row["id"] for row in second.hello()["sockets"]] == [listened["socket"]["id"]]
         udp = answer(ws, {"op": "udp.bind", "device": "laptop", "port": 0, "ref": 2})
         assert udp["type"] == "ok", udp
-        until(second, lambda e: e["type"] == "socket" and e["socket"]["id"] == udp["socket"]["id"])
+        second.until(lambda e: e["type"] == "socket" and e["socket"]["id"] == udp["socket"]["id"])
         assert owner(redis_server, cookie) == worker.id
         for process in (front, worker):  # said once, not a traceback per WebSocket
             assert not any("Traceback" in line for line in process.log), "".join(process.log)
@@ -260,7 +241,7 @@ def test_it_delivers_a_sockets_events_in_order_to_tabs_on_both_front_ends(workdi
                     return event
 
         for tab in tabs:
-            hello(tab)
+            tab.hello()
         command(tabs[0], op="tcp.listen", device="server", port=3000, ref="l")
         to = {"device": "server", "port": 3000}
         client = command(tabs[0], op="tcp.connect", device="laptop", to=to, ref="c")
@@ -277,7 +258,7 @@ def test_it_counts_websockets_per_session_across_front_ends(workdir, redis_serve
     with cluster(workdir, redis_server, websockets_per_session=1) as (_, (front_a, front_b)):
         cookie = session(front_a)
         first = connect(front_a, cookie)  # kept open (and referenced) while the second tries
-        hello(first)
+        first.hello()
         code, events = connect(front_b, cookie).until_closed()
         assert events[0]["code"] == "limit_websockets_per_session", events
         assert code == 4429
@@ -287,12 +268,12 @@ def test_it_stops_counting_the_sandboxes_of_a_killed_worker(workdir, redis_serve
     with cluster(workdir, redis_server, fronts=1, sandboxes_per_address=1) as (workers, (front,)):
         cookie = session(front)
         ws = connect(front, cookie)
-        hello(ws)
+        ws.hello()
         doomed = owner(redis_server, cookie)
         next(w for w in workers if w.id == doomed).process.send_signal(signal.SIGKILL)
-        until(ws, lambda e: e["type"] == "sandbox.lost")
+        ws.until(lambda e: e["type"] == "sandbox.lost")
         # The address's one sandbox on the dead worker no longer counts: a fresh one is made.
-        assert hello(ws)["sockets"] == []
+        assert ws.hello()["sockets"] == []
         assert owner(redis_server, cookie) != doomed
 
 
@@ -303,12 +284,12 @@ def test_it_detaches_the_websockets_of_a_killed_front_end(workdir, redis_server)
     ):
         cookie = session(front_b)
         ws = connect(front_a, cookie)
-        hello(ws)
+        ws.hello()
         front_a.process.send_signal(signal.SIGKILL)
         front_a.process.wait(timeout=10)
         assert worker.wait_for_log("is gone; detached 1 WebSockets")
         # The session's one WebSocket no longer counts: a tab on the other front end gets in.
-        assert hello(connect(front_b, cookie))["type"] == "hello"
+        assert connect(front_b, cookie).hello()["type"] == "hello"
 
 
 def test_it_closes_tabs_that_stop_reading_on_a_front_end(workdir, redis_server):
@@ -316,7 +297,7 @@ def test_it_closes_tabs_that_stop_reading_on_a_front_end(workdir, redis_server):
     with cluster(workdir, redis_server, workers=1, fronts=1, **limits) as (_, (front,)):
         cookie = session(front)
         driver = connect(front, cookie)
-        hello(driver)
+        driver.hello()
         # Tabs of the one session with tiny receive buffers that never read.
         idle = [connect(front, cookie, receive_buffer=4096) for _ in range(5)]
         listen = answer(driver, {"op": "tcp.listen", "device": "server", "port": 3000, "ref": "l"})

@@ -61,7 +61,7 @@ def test_it_reads_hosts_database_and_redis_from_the_environment(env):
     assert result.returncode == 0, result.stderr
     assert "['sockets.example.org', 'www.sockets.example.org']" in result.stdout
     assert "postgresql" in result.stdout and "db.internal" in result.stdout
-    assert "channels_redis.core.RedisChannelLayer" in result.stdout
+    assert "channels_redis.pubsub.RedisPubSubChannelLayer" in result.stdout
     assert "redis://cache.internal:6379/0" in result.stdout
 
 
