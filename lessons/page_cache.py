@@ -12,16 +12,25 @@ request rebuilds from the database and staff edits show at once. The
 generation is replaced, not counted up, so a generation key that the cache
 evicted can never bring back entries of an older one.
 
+For a reader who is not logged in and has no message waiting, the whole page
+is kept (`whole_page`): the only personal parts left are the read state, a
+variant of the key, and the CSRF token, put in on the way out. Such a page
+costs one round trip to the cache (the generation and the page together).
+
 With several server processes the cache must be shared (REDIS_URL) for an edit
 to reach every process; the local-memory cache is per process.
 """
 
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
@@ -48,6 +57,34 @@ def new_generation() -> None:
     strict = getattr(cache, "strict", cache)
     strict.set(GENERATION_KEY, secrets.token_hex(8), None)
     transaction.on_commit(lambda: strict.set(GENERATION_KEY, secrets.token_hex(8), None))
+
+
+CSRF_PLACEHOLDER = "csrf-token-of-this-request"
+_CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+
+
+def whole_page_allowed(request) -> bool:
+    """Whether the page can be the public one: not logged in, no message waiting."""
+    if request.user.is_authenticated or "messages" in request.COOKIES:
+        return False
+    has_session = settings.SESSION_COOKIE_NAME in request.COOKIES
+    return not (has_session and request.session.get("_messages"))
+
+
+def whole_page(request, name: str, render: Callable[[], str]) -> str:
+    """The public page `name` (its variant, e.g. read or not, in the name), with this
+    request's CSRF token; `render()` builds it when the cache has none of this
+    generation. The generation travels with the page, so one GET_MANY reads both."""
+    key = f"lessons:page:public:{name}"
+    found = cache.get_many([GENERATION_KEY, key])
+    generation = found.get(GENERATION_KEY) or _generation()
+    kept = found.get(key)
+    if kept is not None and kept[0] == generation:
+        html = kept[1]
+    else:
+        html = _CSRF_FIELD.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<2>", render())
+        cache.set(key, (generation, html), TIMEOUT)
+    return html.replace(CSRF_PLACEHOLDER, get_token(request))
 
 
 def _audience(user) -> str:

@@ -60,6 +60,29 @@ def mark_read(learner, lesson_id: int) -> None:
     LessonRead.objects.get_or_create(lesson_id=lesson_id, **learner.fields())
 
 
+# A visitor's read lessons (slugs), kept in their session beside the database rows, so
+# a lesson page asks the database nothing for them (lessons.page_cache).
+READ_IN_SESSION = "read_lessons"
+
+
+def has_read(request, learner, slug: str) -> bool:
+    if not learner.known:
+        return False
+    if learner.user is not None:
+        return learner.owns(LessonRead.objects.filter(lesson__slug=slug)).exists()
+    kept = request.session.get(READ_IN_SESSION)
+    if kept is None:  # a session from before this was kept: filled once
+        reads = learner.owns(LessonRead.objects.all()).values_list("lesson__slug", flat=True)
+        kept = request.session[READ_IN_SESSION] = sorted(reads)
+    return slug in kept
+
+
+def remember_read(request, learner, slug: str) -> None:
+    """After mark_read, for a visitor: the session's copy too."""
+    if learner.user is None and not has_read(request, learner, slug):
+        request.session[READ_IN_SESSION] = sorted([*request.session[READ_IN_SESSION], slug])
+
+
 def quiz_scores(learner, quizzes: list) -> dict[int, QuizScore]:
     scores = {quiz.pk: QuizScore(quiz) for quiz in quizzes}
     attempts = learner.owns(Attempt.objects.filter(quiz__in=[q.pk for q in quizzes])).only(

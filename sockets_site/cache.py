@@ -13,7 +13,7 @@ Django's own backend does:
   stale pages.
 """
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 from playground.outage import Outage
@@ -37,6 +37,36 @@ def _tolerant(name: str, fallback):
     return tolerant
 
 
+# Connection pools by server and options, for the whole process.
+_pools: dict[tuple, object] = {}
+_clients: dict[tuple, object] = {}
+
+
+class KeptClient(RedisCacheClient):
+    """Django's Redis client, sharing its pools and clients across the process.
+
+    Django keeps one cache object per thread and per asynchronous context, so under
+    ASGI every request gets a new one, and with it a new connection pool: a TCP
+    connection and its HELLO to Redis for every request, which cost more than the
+    page. Django also makes a new redis-py client for every operation. Pools and
+    clients are safe to share between threads (a client takes a connection from the
+    pool for each command).
+    """
+
+    def _get_connection_pool(self, write):
+        index = self._get_connection_pool_index(write)
+        key = (self._servers[index], repr(sorted(self._pool_options.items())))
+        if key not in _pools:
+            _pools[key] = self._pool_class.from_url(self._servers[index], **self._pool_options)
+        return _pools[key]
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        if id(pool) not in _clients:
+            _clients[id(pool)] = self._client(connection_pool=pool)
+        return _clients[id(pool)]
+
+
 class TolerantRedisCache(RedisCache):
     get = _tolerant("get", lambda key, default=None, version=None: default)
     get_many = _tolerant("get_many", {})
@@ -48,4 +78,6 @@ class TolerantRedisCache(RedisCache):
 
     def __init__(self, server, params):
         super().__init__(server, params)
+        self._class = KeptClient
         self.strict = RedisCache(server, params)
+        self.strict._class = KeptClient

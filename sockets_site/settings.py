@@ -111,6 +111,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
+elif env_bool("DATABASE_POOL", False):
+    # Under ASGI each request runs in a thread of its own, so connections kept per
+    # thread (DATABASE_CONN_MAX_AGE) pile up instead of being reused: Django's docs say
+    # to keep that at 0 and pool instead. psycopg's pool (the postgres extra) does.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = True
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

@@ -41,6 +41,7 @@ class Stack:
             REDIS_URL=self.redis_url,
             PLAYGROUND_ENGINE="workers",
             DJANGO_BEHIND_PROXY="1",
+            DATABASE_POOL="1",  # as deploy/env.example
             GUNICORN_WORKERS="2",
             NGINX_DIR=str(workdir / "nginx"),
             **{name: str(port) for name, port in ports.items()},

@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.management import get_commands
 
+from tests import postgres_service
 from tests.live_server import ROOT, manage, site_env
 
 HTTPS_ONLY = {"security.W004", "security.W008", "security.W012", "security.W016"}
@@ -117,3 +118,16 @@ def test_it_reads_the_log_in_limits_and_refuses_a_pair_limit_above_the_address_l
     result = manage(env, "check")
     assert result.returncode != 0
     assert "DJANGO_LOGIN_FAILURE_LIMIT must be at least 1 and at most" in result.stderr
+
+
+def test_it_pools_postgresql_connections_when_asked(env):
+    with postgres_service.fresh_database() as url:
+        env.update(DATABASE_URL=url, DATABASE_POOL="1")
+        code = (
+            "from django.db import connection;"
+            "connection.ensure_connection();"
+            "print(type(connection.pool).__name__, connection.settings_dict['CONN_MAX_AGE'])"
+        )
+        result = manage(env, "shell", "-v", "0", "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ConnectionPool", "0"]

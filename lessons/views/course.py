@@ -1,10 +1,11 @@
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from lessons import page_cache, progress
 from lessons.learners import learner_for
-from lessons.models import GlossaryTerm, Lesson, LessonRead
+from lessons.models import GlossaryTerm, Lesson
 from lessons.views.next_url import next_url
 
 
@@ -15,13 +16,21 @@ def course(request):
 
 
 def lesson_detail(request, slug):
-    """The shared parts come from the cache; only the read state is looked up per reader."""
-    lesson = page_cache.lesson_page(request.user, slug)
-    if lesson is None:
-        raise Http404("No such lesson.")
+    """The shared parts come from the cache; only the read state is looked up per reader.
+    A reader who is not logged in gets the whole page from the cache (page_cache)."""
     learner = learner_for(request)
-    read = learner.known and learner.owns(LessonRead.objects.filter(lesson_id=lesson.pk)).exists()
-    return render(request, "lessons/lesson_detail.html", {"lesson": lesson, "read": read})
+    read = progress.has_read(request, learner, slug)
+
+    def page():
+        lesson = page_cache.lesson_page(request.user, slug)
+        if lesson is None:
+            raise Http404("No such lesson.")
+        context = {"lesson": lesson, "read": read}
+        return render_to_string("lessons/lesson_detail.html", context, request)
+
+    if page_cache.whole_page_allowed(request):
+        return HttpResponse(page_cache.whole_page(request, f"lesson:{slug}:{read:d}", page))
+    return HttpResponse(page())
 
 
 @require_POST
@@ -30,6 +39,7 @@ def mark_read(request, slug):
     lesson = get_object_or_404(Lesson.objects.visible_to(request.user), slug=slug)
     learner = learner_for(request, create=True)
     progress.mark_read(learner, lesson.pk)
+    progress.remember_read(request, learner, lesson.slug)
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"read": True})
     return redirect(next_url(request, fallback=lesson.get_absolute_url()))
