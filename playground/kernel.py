@@ -98,6 +98,10 @@ class KernelTable:
         self._sock: socket.socket | None = None
         self._host: socket.socket | None = None  # the same socket without a namespace
         self.records_read = 0  # records the kernel handed over in the last dump
+        # The last dump's rows by their raw record: an unchanged record (most of them,
+        # under load too) gives back the same row object, unparsed, so the watcher can
+        # tell the sandboxes whose sockets did not change and leave them alone.
+        self._known: dict[tuple, KernelSocket] = {}
         self._sequence = 0
         self.reason = "" if enabled else "reading kernel states is switched off"
         self.enabled = enabled
@@ -221,6 +225,7 @@ class KernelTable:
     def _rows(self, sock, watched) -> list[KernelSocket]:
         """Sandbox sockets (by address range), and the watched connections among the rest."""
         rows = []
+        known, self._known = self._known, {}
         for protocol, name, states in (
             (socket.IPPROTO_TCP, "tcp", TCP_STATES),
             (socket.IPPROTO_UDP, "udp", UDP_STATES),
@@ -237,7 +242,11 @@ class KernelTable:
                     )
                     if key not in watched:
                         continue
-                rows.append(self._row(name, states, record))
+                row = known.get(record)
+                if row is None:
+                    row = self._row(name, states, record)
+                self._known[record] = row
+                rows.append(row)
         return rows
 
     def close(self) -> None:
@@ -259,6 +268,7 @@ class KernelWatcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sock-diag")
         self.dumps = 0
         self.last_dump_seconds = 0.0
+        self._applied: dict[int, list] = {}  # sandbox id -> the rows it was last given
 
     def register(self, sandbox) -> None:
         for ip in sandbox.device_ips:
@@ -309,8 +319,18 @@ class KernelWatcher:
                 owner = self._owners.get(row.local_ip)
                 if owner is not None:
                     by_sandbox[id(owner)][1].append(row)
-            for sandbox, sandbox_rows in by_sandbox.values():
-                sandbox.apply_kernel(sandbox_rows, started)
+            applied, self._applied = self._applied, {}
+            for key, (sandbox, sandbox_rows) in by_sandbox.items():
+                self._applied[key] = sandbox_rows
+                before = applied.get(key)
+                unchanged = (
+                    before is not None
+                    and len(before) == len(sandbox_rows)
+                    and all(a is b for a, b in zip(before, sandbox_rows, strict=True))
+                )
+                # Lingering sockets are dropped by a dump that misses them: always applied.
+                if not unchanged or sandbox.lingering:
+                    sandbox.apply_kernel(sandbox_rows, started)
             if self._watches:
                 queues = {row.four_tuple: row.send_queue for row in rows}
                 for key, callback in list(self._watches.items()):
