@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from tests.deploy_servers import GunicornServer, NginxServer, RedisServer
-from tests.live_server import DaphneServer, manage, site_env
+from tests.live_server import DaphneServer, manage, prepare_site, site_env
 
 LESSON = "/lessons/sockets/"
 QUIZ = "/quizzes/sockets-quiz/"
@@ -124,14 +124,7 @@ def main() -> None:
         with RedisServer(workdir) as redis:
             env = {"REDIS_URL": redis.url}
             base_env = site_env(workdir, **env)
-            for command in (
-                ("migrate", "--noinput"),
-                ("load_course",),
-                ("collectstatic", "--noinput"),
-            ):
-                result = manage(base_env, *command)
-                if result.returncode:
-                    raise RuntimeError(f"manage.py {command[0]} failed:\n{result.stderr}")
+            prepare_site(base_env)
             cookie = visitor_cookie(base_env)
             results = {}
             daphne = DaphneServer(workdir, prepare=False, preexec_fn=pin(0), **env).__enter__()

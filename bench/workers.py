@@ -50,28 +50,33 @@ TARGET_STATE_P99_MS = 300
 TARGET_LOST_SECONDS = 10
 
 
-def tree_rss_kib(pid: int) -> int:
-    """The RSS of a process and its descendants (a worker and its namespace helper)."""
-    total, pending = 0, [pid]
+def family(pid: int) -> list[int]:
+    """A process and its descendants (a worker and its namespace helper), alive now."""
+    found, pending = [], [pid]
     while pending:
         current = pending.pop()
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            total += rss_kib(current)
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(c) for c in (task / "children").read_text().split()]
+            found.append(current)
+    return found
+
+
+def tree_rss_kib(pid: int) -> int:
+    total = 0
+    for member in family(pid):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            total += rss_kib(member)
     return total
 
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process and its descendants."""
-    total, pending = 0.0, [pid]
-    while pending:
-        current = pending.pop()
+    total = 0.0
+    for member in family(pid):
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(c) for c in (task / "children").read_text().split()]
     return total
 
 

@@ -432,12 +432,16 @@ class WorkersEngine(Engine):
         if self._reply_channel is None:
             self._reply_channel = asyncio.ensure_future(self._receive_replies())
         reply_to = await asyncio.shield(self._reply_channel)
+        message = {**message, "reply_to": reply_to, "front": self.front}
+        return await self._request(worker_channel(worker), message, ANSWER_SECONDS)
+
+    async def _request(self, channel: str, message: dict, timeout: float) -> dict:
+        """Send `message` with a request id; the reply that carries it back."""
         request = uuid.uuid4().hex
         self.replies[request] = asyncio.get_running_loop().create_future()
         try:
-            message = {**message, "reply_to": reply_to, "request": request, "front": self.front}
-            await self.layer.send(worker_channel(worker), message)
-            return await asyncio.wait_for(self.replies[request], ANSWER_SECONDS)
+            await self.layer.send(channel, {**message, "request": request})
+            return await asyncio.wait_for(self.replies[request], timeout)
         finally:
             self.replies.pop(request, None)
 
@@ -448,18 +452,14 @@ class WorkersEngine(Engine):
             return  # no request made yet: nothing subscribed to come back
         channel = await asyncio.shield(self._reply_channel)
         while True:
-            request = uuid.uuid4().hex
-            self.replies[request] = asyncio.get_running_loop().create_future()
             try:
-                await self.layer.send(channel, {"request": request})
-                await asyncio.wait_for(self.replies[request], HEARTBEAT)
+                await self._request(channel, {}, HEARTBEAT)  # its own request comes back
                 return
+            except TimeoutError:
+                continue
             except Exception as error:
-                if not isinstance(error, TimeoutError):
-                    outage.redis.failed(error)
-                    await asyncio.sleep(HEARTBEAT)
-            finally:
-                self.replies.pop(request, None)
+                outage.redis.failed(error)
+                await asyncio.sleep(HEARTBEAT)
 
     async def _receive_replies(self) -> str:
         """This process's one reply channel, received by a task of its own."""

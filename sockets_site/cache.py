@@ -14,6 +14,7 @@ Django's own backend does:
 """
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.utils.functional import cached_property
 from redis.exceptions import RedisError
 
 from playground.outage import Outage
@@ -37,9 +38,8 @@ def _tolerant(name: str, fallback):
     return tolerant
 
 
-# Connection pools by server and options, for the whole process.
-_pools: dict[tuple, object] = {}
-_clients: dict[tuple, object] = {}
+# (connection pool, client) by server and options, for the whole process.
+_kept: dict[tuple, tuple] = {}
 
 
 class KeptClient(RedisCacheClient):
@@ -53,18 +53,23 @@ class KeptClient(RedisCacheClient):
     pool for each command).
     """
 
+    @cached_property
+    def _options_key(self) -> str:
+        return repr(sorted(self._pool_options.items()))
+
+    def _pool_and_client(self, write: bool) -> tuple:
+        server = self._servers[self._get_connection_pool_index(write)]
+        key = (server, self._options_key)
+        if key not in _kept:
+            pool = self._pool_class.from_url(server, **self._pool_options)
+            _kept[key] = (pool, self._client(connection_pool=pool))
+        return _kept[key]
+
     def _get_connection_pool(self, write):
-        index = self._get_connection_pool_index(write)
-        key = (self._servers[index], repr(sorted(self._pool_options.items())))
-        if key not in _pools:
-            _pools[key] = self._pool_class.from_url(self._servers[index], **self._pool_options)
-        return _pools[key]
+        return self._pool_and_client(write)[0]
 
     def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
-        if id(pool) not in _clients:
-            _clients[id(pool)] = self._client(connection_pool=pool)
-        return _clients[id(pool)]
+        return self._pool_and_client(write)[1]
 
 
 class TolerantRedisCache(RedisCache):
@@ -79,5 +84,12 @@ class TolerantRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = KeptClient
-        self.strict = RedisCache(server, params)
-        self.strict._class = KeptClient
+        self._server, self._params = server, params
+
+    @cached_property
+    def strict(self) -> RedisCache:
+        """The same cache, raising as Django's does (made when first needed: a cache
+        object is made for every request under ASGI, `strict` only for staff edits)."""
+        strict = RedisCache(self._server, self._params)
+        strict._class = KeptClient
+        return strict

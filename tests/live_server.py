@@ -54,6 +54,15 @@ def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def prepare_site(env: dict) -> None:
+    """What docs/deploy.md says to run before a site's first start: migrate, load the
+    course, collect the static files."""
+    for command in (("migrate", "--noinput"), ("load_course",), ("collectstatic", "--noinput")):
+        result = manage(env, *command)
+        if result.returncode:
+            raise RuntimeError(f"manage.py {command[0]} failed:\n{result.stderr}")
+
+
 class LoggedProcess:
     """A subprocess whose stderr is kept and can be awaited line by line."""
 
@@ -120,11 +129,8 @@ class DaphneServer(LoggedProcess):
         self.env = site_env(workdir, **env)
 
     def __enter__(self):
-        commands = (("migrate", "--noinput"), ("load_course",), ("collectstatic", "--noinput"))
-        for command in commands if self.prepare else ():
-            result = manage(self.env, *command)
-            if result.returncode:
-                raise RuntimeError(f"manage.py {command[0]} failed:\n{result.stderr}")
+        if self.prepare:
+            prepare_site(self.env)
         argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", self.application]
         match = self.start(argv, self.env, LISTENING, "Daphne", preexec_fn=self.preexec_fn)
         self.host, self.port = match.group(1), int(match.group(2))

@@ -22,7 +22,7 @@ import redis
 from playground.workers import PREFIX, lease_key
 from tests import postgres_service
 from tests.deploy_servers import write_nginx_config
-from tests.live_server import LoggedProcess, manage, site_env
+from tests.live_server import LoggedProcess, prepare_site, site_env
 from tests.procfile import ProcfileProcess
 from tests.raw_websocket import RawWebSocket
 from tests.services import free_port
@@ -56,12 +56,6 @@ class Stack:
         )
         self.processes: dict[str, ProcfileProcess] = {}
         self.everyone: list[ProcfileProcess] = []  # every process started, dead ones too
-
-    def prepare(self) -> None:
-        """What docs/deploy.md says to run before the first start."""
-        for command in ("migrate", "--noinput"), ("load_course",), ("collectstatic", "--noinput"):
-            result = manage(self.env, *command)
-            assert result.returncode == 0, result.stderr
 
     def start(self, name: str) -> ProcfileProcess:
         process = ProcfileProcess(name, self.env).start_now()
@@ -97,7 +91,7 @@ def stack(tmp_path_factory):
         stack = Stack(workdir, database_url)
         try:
             stack.start("redis")  # load_course starts a new generation of the page cache there
-            stack.prepare()
+            prepare_site(stack.env)
             for name in ("http", "ws1", "ws2", "worker1", "worker2", "nginx"):
                 stack.start(name)
             yield stack
@@ -262,7 +256,7 @@ def test_it_runs_the_whole_procfile_under_honcho(tmp_path):
         redis_ready = re.compile(r"redis\.1 .*Ready to accept")
         honcho.start([*argv, "-d", "."], stack.env, redis_ready, "honcho", stdout=True)
         try:
-            stack.prepare()
+            prepare_site(stack.env)
             for ready, count in (
                 ("Application startup complete", 2),
                 ("Listening on TCP address", 2),

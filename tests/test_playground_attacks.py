@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.live_server import ROOT, DaphneServer, manage, site_env
+from tests.live_server import ROOT, DaphneServer, prepare_site, site_env
 from tests.raw_websocket import RawWebSocket
 
 
@@ -29,9 +29,7 @@ def workdir(tmp_path_factory):
     """One migrated database with the course and static files, for every server here."""
     path = tmp_path_factory.mktemp("attacks")
     env = site_env(path)
-    for command in (("migrate", "--noinput"), ("load_course",), ("collectstatic", "--noinput")):
-        result = manage(env, *command)
-        assert result.returncode == 0, result.stderr
+    prepare_site(env)
     return path
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from playground.checks import check_engine
 from playground.workers import lease_key
-from tests.live_server import DaphneServer, WorkerProcess, manage, site_env
+from tests.live_server import DaphneServer, WorkerProcess, prepare_site, site_env
 from tests.raw_websocket import RawWebSocket
 from tests.redis_service import RedisServer
 
@@ -30,9 +30,7 @@ def redis_server():
 def workdir(tmp_path_factory):
     path = tmp_path_factory.mktemp("workers")
     env = site_env(path)
-    for command in (("migrate", "--noinput"), ("load_course",), ("collectstatic", "--noinput")):
-        result = manage(env, *command)
-        assert result.returncode == 0, result.stderr
+    prepare_site(env)
     return path
 
 
