@@ -3,9 +3,11 @@
 1. command round trip p50/p99 against a bare Channels echo consumer on the same
    Daphne (target: at most 1.5x), on a quiet host and with 20,000 unrelated
    sockets open on the host;
-2. 500 concurrent sandboxes with 4 sockets each in one process, with those host
-   sockets still open: memory per sandbox (target: under 150 KB) and the p99 time
-   from a kernel state change to its event (target: under 300 ms);
+2. 500 concurrent sandboxes with 4 sockets each in one process, each running a
+   guided experiment whose steps the server checks as events happen, with those
+   host sockets still open: memory per sandbox (target: under 150 KB), the p99
+   time from a kernel state change to its event (target: under 300 ms), and the
+   round trip again while all those experiments run (target: at most 1.5x);
 3. the cost of one kernel socket-table dump with all those sockets present, and of
    making one socket through the network namespace helper;
 4. 30 WebSockets of one session that never read, for 60 s while the sandbox is
@@ -84,9 +86,13 @@ async def answer(ws, ref) -> dict:
             return event
 
 
-async def round_trips(server, key, count: int) -> tuple[list[float], list[float]]:
+async def round_trips(
+    server, key, count: int, experiment: str | None = None
+) -> tuple[list[float], list[float]]:
     play = await connect(server, "/ws/playground/", key)
     await play.recv()  # hello
+    if experiment:
+        await start_experiment(play, experiment)
     await play.send(json.dumps({"op": "tcp.listen", "device": "server", "port": 3000, "ref": "l"}))
     await answer(play, "l")
     connect_cmd = {
@@ -114,9 +120,17 @@ async def round_trips(server, key, count: int) -> tuple[list[float], list[float]
     return play_times, echo_times
 
 
-async def open_sandbox(server, key) -> tuple:
+async def start_experiment(ws, experiment: str) -> None:
+    await ws.send(json.dumps({"op": "experiment.start", "experiment": experiment, "ref": "x"}))
+    await answer(ws, "x")
+
+
+async def open_sandbox(server, key, experiment: str | None = None) -> tuple:
     ws = await connect(server, "/ws/playground/", key)
     await ws.recv()  # hello
+    if experiment:
+        # Its checks then run on every event of this sandbox from here on.
+        await start_experiment(ws, experiment)
     commands = [
         {"op": "tcp.listen", "device": "server", "port": 3000, "ref": "l"},
         {
@@ -194,17 +208,17 @@ async def main(args) -> None:
         # Round trips are measured back to back, far above a visitor's 20 a second.
         "PLAYGROUND_COMMANDS_PER_SECOND": "1000000",
         "PLAYGROUND_COMMAND_BURST": "1000000",
-        "PLAYGROUND_SANDBOXES_PER_PROCESS": str(args.sandboxes + 3),
+        "PLAYGROUND_SANDBOXES_PER_PROCESS": str(args.sandboxes + 4),
         # One client address opens every sandbox here, so its quota is lifted. The
         # slow readers meet the real websockets_per_session: the ones past it are
         # refused at once, the rest must be closed for not reading.
-        "PLAYGROUND_SANDBOXES_PER_ADDRESS": str(args.sandboxes + 3),
+        "PLAYGROUND_SANDBOXES_PER_ADDRESS": str(args.sandboxes + 4),
         "PLAYGROUND_RESERVED_SANDBOXES": "0",
     }
     with DaphneServer(workdir, application="bench.asgi:application", **env) as server:
         pid = server.process.pid
         pin(pid)
-        keys = new_sessions(server, args.sandboxes + 3)
+        keys = new_sessions(server, args.sandboxes + 4)
         print(f"Daphne pid {pid} at {server.url}; {args.round_trips} round trips each")
 
         print("\n1. Command round trip (send on a connected TCP socket, until its ok)")
@@ -215,16 +229,23 @@ async def main(args) -> None:
 
             base = rss_kib(pid)
             started = time.perf_counter()
-            opened = await asyncio.gather(*(open_sandbox(server, key) for key in keys[1:]))
+            opened = await asyncio.gather(
+                *(open_sandbox(server, key, args.experiment) for key in keys[2:])
+            )
             setup = time.perf_counter() - started
             per_sandbox = (rss_kib(pid) - base) / len(opened)
             print(
-                f"\n2. {len(opened)} concurrent sandboxes, 4 sockets each "
-                f"(opened in {setup:.1f} s), {args.host_sockets:,} host sockets still open"
+                f"\n2. {len(opened)} concurrent sandboxes, 4 sockets each, each running the "
+                f"experiment {args.experiment!r} (opened in {setup:.1f} s), "
+                f"{args.host_sockets:,} host sockets still open"
             )
             print(
                 f"   server memory per sandbox, its WebSocket included: {per_sandbox:6.1f} KiB"
                 f"   (target < {TARGET_KB_PER_SANDBOX} KB)"
+            )
+            print(f"   round trip of one more sandbox running {args.experiment!r}, meanwhile:")
+            print_round_trips(
+                *await round_trips(server, keys[1], args.round_trips, args.experiment)
             )
             results = await asyncio.gather(*(state_change_latency(ws, c) for ws, c in opened))
         from_command = [r[0] * 1e3 for r in results]
@@ -300,4 +321,6 @@ if __name__ == "__main__":
     parser.add_argument("--host-sockets", type=int, default=20_000)
     parser.add_argument("--slow-readers", type=int, default=30)
     parser.add_argument("--slow-seconds", type=float, default=60)
+    # Its checks look at kernel states (TIME_WAIT) and at answers (EADDRINUSE).
+    parser.add_argument("--experiment", default="ports-stay")
     asyncio.run(main(parser.parse_args()))

@@ -180,6 +180,7 @@ def _grade(attempt, questions: list, responses: dict[int, Response]) -> list:
                 choice_ids=sorted(response.choice_ids),
                 text=response.text.strip()[:300],
                 number=response.number,
+                lab_result=response.lab,
                 points=grade(question, response),
             )
         )

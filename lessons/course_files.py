@@ -3,10 +3,14 @@
 Layout under settings.COURSE_CONTENT_DIR:
     lessons/<slug>.md   YAML front matter (title, order, summary, published) + Markdown body
     glossary.yaml       a list of {term, slug, aliases, definition}
+    quizzes/<slug>.yaml a quiz and its questions
+    experiments/<id>.yaml  a playground experiment: title, lesson, teaches, order,
+                        published and steps, each {text, check} (playground.labs)
 
 Errors name the file and the field, so a broken content file never loads half.
 """
 
+import re
 from pathlib import Path
 
 import frontmatter
@@ -25,6 +29,31 @@ class _Dumper(yaml.SafeDumper):
     # Indented lists and no line wrapping: one field per line reads and diffs well.
     def increase_indent(self, flow=False, indentless=False):
         return super().increase_indent(flow, False)
+
+
+class Flow(dict):
+    """A mapping written on one line, as a step's check reads best: {socket: {port: 3000}}."""
+
+
+_Dumper.add_representer(
+    Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, True)
+)
+
+
+def _steps_for_file(steps: list[dict]) -> list[dict]:
+    return [{"text": step["text"], "check": Flow(step["check"])} for step in steps]
+
+
+def _steps(raw, where: str) -> list:
+    """Steps as read; their checks are judged by the loader (quiz_rules.lab_steps_errors)."""
+    if not isinstance(raw, list) or not raw:
+        raise CourseFileError(f"{where}: 'steps' must be a list of at least one text and check")
+    steps = []
+    for number, step in enumerate(raw, start=1):
+        if not isinstance(step, dict) or set(step) != {"text", "check"}:
+            raise CourseFileError(f"{where}, step {number}: a step has exactly 'text' and 'check'")
+        steps.append({"text": str(step["text"] or "").strip(), "check": step["check"]})
+    return steps
 
 
 def _dump(data) -> str:
@@ -134,7 +163,7 @@ QUIZ_FIELDS = (
     "published",
     "questions",
 )
-QUESTION_KINDS = ("single", "multiple", "true_false", "text", "number")
+QUESTION_KINDS = ("single", "multiple", "true_false", "text", "number", "lab")
 
 
 def quiz_paths(root: Path) -> list[Path]:
@@ -157,6 +186,8 @@ def _question(raw, where: str) -> dict:
     kind = raw["kind"]
     if kind not in QUESTION_KINDS:
         raise CourseFileError(f"{where}: kind must be one of {', '.join(QUESTION_KINDS)}")
+    if kind != "lab" and raw.get("lab_steps"):
+        raise CourseFileError(f"{where}: only lab questions have lab_steps")
     question = {
         "key": str(raw["key"]),
         "kind": kind,
@@ -185,6 +216,8 @@ def _question(raw, where: str) -> dict:
         }
     elif kind == "text":
         question["accepted"] = [str(answer) for answer in raw.get("accepted") or []]
+    elif kind == "lab":
+        question["lab_steps"] = _steps(raw.get("lab_steps"), f"{where}, lab_steps")
     else:
         if raw.get("answer") is None:
             raise CourseFileError(f"{where}: a number question needs its answer")
@@ -276,6 +309,8 @@ def _question_for_file(question: dict) -> dict:
             out["feedback"] = question["feedback"]
     elif "accepted" in question:
         out["accepted"] = question["accepted"]
+    elif question["kind"] == "lab":
+        out["lab_steps"] = _steps_for_file(question["lab_steps"])
     else:
         out["answer"] = _plain_number(question["answer"])
         out["tolerance"] = _plain_number(question["tolerance"])
@@ -297,6 +332,67 @@ def write_quiz(root: Path, slug: str, fields: dict) -> Path:
         del out["lesson"]
     out["questions"] = [_question_for_file(q) for q in fields["questions"]]
     path = root / "quizzes" / f"{slug}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_dump(out), encoding="utf-8")
+    return path
+
+
+EXPERIMENT_FIELDS = ("title", "lesson", "teaches", "order", "published", "steps")
+_EXPERIMENT_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def experiment_paths(root: Path) -> list[Path]:
+    return sorted((root / "experiments").glob("*.yaml"))
+
+
+def read_experiment(path: Path) -> dict:
+    """One experiment file; its id is the file name. Names the file and field at fault."""
+    name = f"experiments/{path.name}"
+    if not _EXPERIMENT_ID.match(path.stem):
+        raise CourseFileError(f"{name}: the file name is the experiment's id: a-z, 0-9 and -")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CourseFileError(f"{name}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise CourseFileError(f"{name}: expected a mapping of experiment fields")
+    unknown = set(raw) - set(EXPERIMENT_FIELDS)
+    if unknown:
+        raise CourseFileError(f"{name}: unknown field(s): {sorted(unknown)}")
+    for field_name in ("title", "lesson"):
+        if not isinstance(raw.get(field_name), str) or not raw[field_name].strip():
+            raise CourseFileError(f"{name}: '{field_name}' is needed, as text")
+    lesson = raw["lesson"].strip()
+    teaches = raw.get("teaches") or lesson
+    if not isinstance(teaches, str) or teaches.partition("#")[0] != lesson:
+        raise CourseFileError(
+            f"{name}: 'teaches' must be '{lesson}#<section>', a section of its own lesson"
+        )
+    order = raw.get("order", 0)
+    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
+        raise CourseFileError(f"{name}: 'order' must be a whole number >= 0")
+    published = raw.get("published", True)
+    if not isinstance(published, bool):
+        raise CourseFileError(f"{name}: 'published' must be true or false")
+    return {
+        "slug": path.stem,
+        "title": raw["title"].strip(),
+        "lesson": lesson,
+        "teaches": teaches,
+        "order": order,
+        "published": published,
+        "steps": _steps(raw.get("steps"), name),
+    }
+
+
+def read_experiments(root: Path) -> list[dict]:
+    return [read_experiment(path) for path in experiment_paths(root)]
+
+
+def write_experiment(root: Path, slug: str, fields: dict) -> Path:
+    out = {name: fields[name] for name in EXPERIMENT_FIELDS if name != "steps"}
+    out["steps"] = _steps_for_file(fields["steps"])
+    path = root / "experiments" / f"{slug}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_dump(out), encoding="utf-8")
     return path

@@ -7,7 +7,10 @@ Each question is worth one point:
 - short text: any accepted answer, both sides normalised (normalise_text): case,
   spacing, punctuation, curly quotes, leading articles and simple plurals do not
   count, so "The server\u2019s listener." matches "server listener";
-- number: within the question's tolerance of the answer (exact when 0).
+- number: within the question's tolerance of the answer (exact when 0);
+- lab: the point only when the learner's live sandbox reached every step of the
+  question (lessons.labs.grade_lab_questions, playground.lab_checks.replay), nothing
+  for part of the way; never from anything the client sent.
 
 Text and number questions may name predictable wrong answers (`wrong_answers`),
 each with feedback for the learner who gave it; a wrong answer is never one the
@@ -46,6 +49,8 @@ class Response:
     choice_ids: list[int] = field(default_factory=list)
     text: str = ""
     number: float | None = None
+    # A lab question's result, from the sandbox (lessons.labs.grade_lab_questions).
+    lab: dict = field(default_factory=dict)
 
 
 def _singular(word: str) -> str:
@@ -98,6 +103,8 @@ def grade(question, response: Response) -> float:
     if kind == quiz_rules.NUMBER:
         matched = number_matches(response.number, question.number_answer, question.tolerance)
         return 1.0 if matched else 0.0
+    if kind == quiz_rules.LAB:
+        return 1.0 if response.lab.get("complete") else 0.0
     return 0.0
 
 

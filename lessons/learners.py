@@ -7,7 +7,9 @@ move to the account: a lesson read twice is kept once, and the visitor's quiz
 attempts come after the account's own, in the order they were made, counting
 toward the account's attempt limit. Those beyond the limit are kept as
 practice: shown, never the attempt that counts, so logging out cannot buy
-more attempts.
+more attempts. A lab run (an experiment done in the playground) is kept once:
+where both have one, the further wins (more steps done, finished if either is,
+the earlier start and finish).
 """
 
 import secrets
@@ -64,7 +66,8 @@ def adopt_visitor_progress(sender, request, user, **kwargs):
 
 @transaction.atomic
 def move_progress(key: str, user) -> None:
-    from lessons.models import Attempt, LessonRead
+    from lessons import labs
+    from lessons.models import Attempt, LabRun, LessonRead
 
     already_read = set(LessonRead.objects.filter(user=user).values_list("lesson_id", flat=True))
     visitor_reads = LessonRead.objects.filter(user=None, learner_key=key)
@@ -86,3 +89,22 @@ def move_progress(key: str, user) -> None:
         else:
             used[attempt.quiz_id] = number
         Attempt.objects.filter(pk=attempt.pk).update(user=user, learner_key="", number=number)
+
+    mine = {run.experiment_id: run for run in LabRun.objects.filter(user=user)}
+    for run in LabRun.objects.filter(user=None, learner_key=key):
+        kept = mine.get(run.experiment_id)
+        if kept is None:
+            LabRun.objects.filter(pk=run.pk).update(user=user, learner_key="")
+            continue
+        kept.steps_done = max(kept.steps_done, run.steps_done)
+        if kept.steps_done == run.steps_done:
+            kept.steps = run.steps
+        kept.started_at = min(kept.started_at, run.started_at)
+        finishes = [at for at in (kept.finished_at, run.finished_at) if at is not None]
+        kept.finished_at = min(finishes, default=None)
+        run.delete()
+        kept.save()
+    # After the commit, so a page read meanwhile cannot keep the state from before the move.
+    transaction.on_commit(lambda: labs.forget_finished({"user_id": user.pk, "learner_key": ""}))
+    # A playground still open records under the visitor's key: make that the account's.
+    labs.visitor_moved(key, user.pk)

@@ -14,7 +14,16 @@ from django.db import transaction
 
 from lessons import course_files, grading, markdown, page_cache, quiz_rules
 from lessons.course_files import CourseFileError
-from lessons.models import Choice, GlossaryTerm, Lesson, Question, Quiz, rerender_lessons
+from lessons.models import (
+    Choice,
+    Experiment,
+    ExperimentStep,
+    GlossaryTerm,
+    Lesson,
+    Question,
+    Quiz,
+    rerender_lessons,
+)
 from lessons.models.course import hash_fields
 
 
@@ -26,7 +35,7 @@ class Report:
 
     def lines(self) -> list[str]:
         lines = []
-        for kind in ("glossary term", "lesson", "quiz"):
+        for kind in ("glossary term", "lesson", "quiz", "experiment"):
             parts = [
                 f"{self.counts[(kind, outcome)]} {outcome}"
                 for outcome in ("created", "updated", "unchanged", "skipped")
@@ -76,6 +85,7 @@ def load_course(root: Path, force: bool = False) -> Report:
     glossary = course_files.read_glossary(root)
     lessons = course_files.read_lessons(root)
     quizzes = course_files.read_quizzes(root)
+    experiments = course_files.read_experiments(root)
     report = Report()
     glossary_changed = False
     for fields in glossary:
@@ -94,11 +104,26 @@ def load_course(root: Path, force: bool = False) -> Report:
         sections[fields["slug"]] = {entry["id"] for entry in markdown.render(fields["body"]).toc}
     for fields in quizzes:
         _check_quiz(fields, sections)
-        _sync_quiz(fields, force, report)
+        _sync_nested("quiz", Quiz.objects.all(), fields, force, report, _apply_quiz)
+    for fields in experiments:
+        _check_experiment(fields, sections)
+        _sync_nested(
+            "experiment",
+            Experiment.objects.select_related("lesson"),
+            fields,
+            force,
+            report,
+            _apply_experiment,
+        )
     slugs = {fields["slug"] for fields in lessons}
     report.only_in_database = [
         f"lesson '{slug}'"
         for slug in Lesson.objects.exclude(slug__in=slugs).values_list("slug", flat=True)
+    ]
+    ids = {fields["slug"] for fields in experiments}
+    report.only_in_database += [
+        f"experiment '{slug}'"
+        for slug in Experiment.objects.exclude(slug__in=ids).values_list("slug", flat=True)
     ]
     page_cache.new_generation()  # rerender_lessons() and update() send no signals
     return report
@@ -113,7 +138,11 @@ def _check_quiz(fields: dict, sections: dict[str, set[str]]) -> None:
         where = f"{name}, question '{question['key']}'"
         choices = [(c["text"], c["correct"]) for c in _choices(question)]
         errors = quiz_rules.question_errors(
-            question["kind"], choices, question.get("accepted", ()), question.get("answer")
+            question["kind"],
+            choices,
+            question.get("accepted", ()),
+            question.get("answer"),
+            question.get("lab_steps"),
         )
         errors += grading.wrong_answer_errors(
             question["kind"],
@@ -151,25 +180,29 @@ def _choices(question: dict) -> list[dict]:
     return question.get("choices", [])
 
 
-def _sync_quiz(fields: dict, force: bool, report: Report) -> None:
+def _sync_nested(kind: str, queryset, fields: dict, force: bool, report: Report, apply) -> None:
+    """As _sync, for a quiz or an experiment, whose parts (questions, steps) come with it:
+    unchanged touches nothing; one edited in the admin since it was loaded (its content
+    no longer what was loaded) is kept unless forced; else `apply(item, fields)` writes
+    it, and what it wrote is remembered as loaded."""
     slug = fields["slug"]
     wanted = hash_fields({k: v for k, v in fields.items() if k != "slug"})
-    quiz = Quiz.objects.filter(slug=slug).first()
-    if quiz is not None:
-        current = quiz.content_hash()
+    item = queryset.filter(slug=slug).first()
+    if item is not None:
+        current = item.content_hash()
         if current == wanted:
-            if quiz.loaded_hash != wanted:
-                Quiz.objects.filter(pk=quiz.pk).update(loaded_hash=wanted)
-            report.counts[("quiz", "unchanged")] += 1
+            if item.loaded_hash != wanted:
+                queryset.model.objects.filter(pk=item.pk).update(loaded_hash=wanted)
+            report.counts[(kind, "unchanged")] += 1
             return
-        if quiz.loaded_hash != current and not force:
-            report.counts[("quiz", "skipped")] += 1
-            report.skipped.append(f"quiz '{slug}'")
+        if item.loaded_hash != current and not force:
+            report.counts[(kind, "skipped")] += 1
+            report.skipped.append(f"{kind} '{slug}'")
             return
-    outcome = "created" if quiz is None else "updated"
-    quiz = _apply_quiz(quiz or Quiz(slug=slug), fields)
-    Quiz.objects.filter(pk=quiz.pk).update(loaded_hash=quiz.content_hash())
-    report.counts[("quiz", outcome)] += 1
+    outcome = "created" if item is None else "updated"
+    item = apply(item or queryset.model(slug=slug), fields)
+    queryset.model.objects.filter(pk=item.pk).update(loaded_hash=item.content_hash())
+    report.counts[(kind, outcome)] += 1
 
 
 def _apply_quiz(quiz: Quiz, fields: dict) -> Quiz:
@@ -195,6 +228,7 @@ def _apply_quiz(quiz: Quiz, fields: dict) -> Quiz:
         question.number_answer = data["answer"] if data["kind"] == "number" else None
         question.tolerance = data.get("tolerance", 0.0)
         question.wrong_answers = data.get("wrong_answers", [])
+        question.lab_steps = data.get("lab_steps", [])
         question.save()
         _sync_choices(question, _choices(data))
     for question in existing.values():
@@ -213,6 +247,42 @@ def _sync_choices(question: Question, wanted: list[dict]) -> None:
         choice.delete()
 
 
+def _check_experiment(fields: dict, sections: dict[str, set[str]]) -> None:
+    """The admin's rules for an experiment file, naming the file, the step and the field."""
+    name = f"experiments/{fields['slug']}.yaml"
+    if fields["lesson"] not in sections:
+        raise CourseFileError(f"{name}: no lesson '{fields['lesson']}'")
+    anchor = fields["teaches"].partition("#")[2]
+    if anchor and anchor not in sections[fields["lesson"]]:
+        raise CourseFileError(
+            f"{name}: teaches '{fields['teaches']}', but that lesson has no section '{anchor}'"
+        )
+    errors = quiz_rules.lab_steps_errors(fields["steps"])
+    if errors:
+        raise CourseFileError(f"{name}, steps: {' '.join(errors)}")
+
+
+def _apply_experiment(experiment: Experiment, fields: dict) -> Experiment:
+    experiment.title = fields["title"]
+    experiment.lesson = Lesson.objects.get(slug=fields["lesson"])
+    experiment.anchor = fields["teaches"].partition("#")[2]
+    experiment.order = fields["order"]
+    experiment.published = fields["published"]
+    experiment.save()
+    # Steps are matched by position and updated in place; runs count steps, not rows.
+    current_steps = list(experiment.steps.all())
+    for order, data in enumerate(fields["steps"]):
+        if order < len(current_steps):
+            step = current_steps[order]
+        else:
+            step = ExperimentStep(experiment=experiment)
+        step.order, step.text, step.step_check = order, data["text"], data["check"]
+        step.save()
+    for step in current_steps[len(fields["steps"]) :]:
+        step.delete()
+    return experiment
+
+
 @transaction.atomic
 def export_course(root: Path) -> list[Path]:
     written = []
@@ -224,13 +294,19 @@ def export_course(root: Path) -> list[Path]:
     quizzes = list(Quiz.objects.prefetch_related("questions__choices", "questions__lesson"))
     for quiz in quizzes:
         written.append(course_files.write_quiz(root, quiz.slug, quiz.source_fields()))
+    experiments = list(Experiment.objects.select_related("lesson").prefetch_related("steps"))
+    for experiment in experiments:
+        fields = experiment.source_fields()
+        written.append(course_files.write_experiment(root, experiment.slug, fields))
     # Files and database agree now, so nothing counts as an unexported edit.
-    for obj in [*terms, *lessons, *quizzes]:
+    for obj in [*terms, *lessons, *quizzes, *experiments]:
         type(obj).objects.filter(pk=obj.pk).update(loaded_hash=obj.content_hash())
     slugs = {lesson.slug for lesson in lessons}
     stale = [p for p in course_files.lesson_paths(root) if p.stem not in slugs]
     quiz_slugs = {quiz.slug for quiz in quizzes}
     stale += [p for p in course_files.quiz_paths(root) if p.stem not in quiz_slugs]
+    ids = {experiment.slug for experiment in experiments}
+    stale += [p for p in course_files.experiment_paths(root) if p.stem not in ids]
     for path in stale:
         path.unlink()
         written.append(path)

@@ -2,7 +2,7 @@
 
 Rules: a lesson page and the course page are the same for every reader of one
 audience (staff, who also see drafts, or everyone else) except the personal
-parts: the read state, the quiz scores, the user bar and the CSRF token. The
+parts: the read state, the lab state, the quiz scores, the user bar and the CSRF token. The
 shared parts (a lesson's rendered header, table of contents and body with its
 glossary links, its navigation and quiz link; the course's lessons and quizzes)
 are built once per audience and kept under a key that names the current
@@ -10,12 +10,15 @@ are built once per audience and kept under a key that names the current
 loading the course, start a new generation (a fresh random token), so the next
 request rebuilds from the database and staff edits show at once. The
 generation is replaced, not counted up, so a generation key that the cache
-evicted can never bring back entries of an older one.
+evicted can never bring back entries of an older one. Saving an experiment or its
+steps starts one too (the lesson pages list them; lessons.labs follows it).
 
 For a reader who is not logged in and has no message waiting, the whole page
-is kept (`whole_page`): the only personal parts left are the read state, a
-variant of the key, and the CSRF token, put in on the way out. Such a page
-costs one round trip to the cache (the generation and the page together).
+is kept (`whole_page`): the only personal parts left are the read state and the
+lab state (the lesson's experiments the reader finished), variants of the key,
+and the CSRF token, put in on the way out. Such a page costs one round trip to
+the cache (the generation and the page together), and one more for a visitor
+with progress of their own (lessons.labs.finished_in_lesson).
 
 With several server processes the cache must be shared (REDIS_URL) for an edit
 to reach every process; the local-memory cache is per process.
@@ -45,6 +48,10 @@ def _generation() -> str:
         cache.add(GENERATION_KEY, secrets.token_hex(8), None)
         generation = cache.get(GENERATION_KEY) or "none"
     return generation
+
+
+def current_generation() -> str:
+    return _generation()
 
 
 def new_generation() -> None:
@@ -114,6 +121,8 @@ class SharedLesson:
     pager: str  # previous / next navigation, rendered
     quiz_url: str | None
     next_url: str | None
+    # The lesson's published experiments: (id, title, url), in their order.
+    experiments: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def intro_html(self):
@@ -139,6 +148,7 @@ def lesson_page(user, slug: str) -> SharedLesson | None:
         previous = outline[index - 1] if index > 0 else None
         following = outline[index + 1] if index + 1 < len(outline) else None
         quiz = Quiz.objects.visible_to(user).filter(lesson=lesson).first()
+        experiments = lesson.experiments.filter(published=True).only("slug", "title")
         context = {
             "lesson": lesson,
             "previous": previous,
@@ -156,21 +166,25 @@ def lesson_page(user, slug: str) -> SharedLesson | None:
             pager=render_to_string("lessons/_lesson_pager.html", context),
             quiz_url=quiz.get_absolute_url() if quiz else None,
             next_url=following.get_absolute_url() if following else None,
+            experiments=tuple((e.slug, e.title, e.get_absolute_url()) for e in experiments),
         )
 
     return _cached(f"lesson:{slug}", user, build)
 
 
-def course_outline(user) -> tuple[list, list]:
-    """The lessons and quizzes the course page lists, for this user's audience."""
+def course_outline(user) -> tuple[list, list, list]:
+    """The lessons, quizzes and published experiments the course page lists, for this
+    user's audience."""
 
     def build():
-        from lessons.models import Lesson, Quiz
+        from lessons.models import Experiment, Lesson, Quiz
 
         lessons = list(
             Lesson.objects.visible_to(user).only("title", "slug", "summary", "order", "published")
         )
-        return lessons, list(Quiz.objects.visible_to(user))
+        experiments = Experiment.objects.filter(published=True, lesson__in=lessons)
+        experiments = list(experiments.only("slug", "title", "lesson_id", "order"))
+        return lessons, list(Quiz.objects.visible_to(user)), experiments
 
     return _cached("course", user, build)
 
@@ -180,8 +194,8 @@ def _changed(sender, **kwargs):
 
 
 def connect() -> None:
-    from lessons.models import GlossaryTerm, Lesson, Quiz
+    from lessons.models import Experiment, ExperimentStep, GlossaryTerm, Lesson, Quiz
 
-    for model in (Lesson, GlossaryTerm, Quiz):
+    for model in (Lesson, GlossaryTerm, Quiz, Experiment, ExperimentStep):
         for signal in (post_save, post_delete):
             signal.connect(_changed, sender=model, dispatch_uid=f"page_cache:{model.__name__}")

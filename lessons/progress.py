@@ -1,12 +1,15 @@
 """A learner's progress through the course, computed in a fixed number of queries.
 
-The course is a path: each lesson (read it), then its quiz (pass it), and at
-the end the course quiz. "Continue" points at the first step not yet done.
+The course is a path: each lesson (read it), its experiments in the playground
+(finish each), then its quiz (pass it), and at the end the course quiz. "Continue"
+points at the first step not yet done. A lesson's lab is done when every published
+experiment of it is finished (lessons.labs records the runs).
 """
 
 from dataclasses import dataclass, field
 
 from lessons.attempts import counted, used
+from lessons.labs import LabProgress, finished_experiment_ids
 from lessons.models import Attempt, LessonRead
 
 
@@ -30,7 +33,8 @@ class Step:
 
 @dataclass
 class CourseProgress:
-    lessons: list = field(default_factory=list)  # (lesson, read, QuizScore | None)
+    # (lesson, read, QuizScore | None, LabProgress | None: None when it has no experiment)
+    lessons: list = field(default_factory=list)
     final: QuizScore | None = None
     steps: list[Step] = field(default_factory=list)
 
@@ -99,7 +103,7 @@ def quiz_scores(learner, quizzes: list) -> dict[int, QuizScore]:
     return scores
 
 
-def course_progress(learner, lessons: list, quizzes: list) -> CourseProgress:
+def course_progress(learner, lessons: list, quizzes: list, experiments=()) -> CourseProgress:
     read = set(
         learner.owns(
             LessonRead.objects.filter(lesson__in=[item.pk for item in lessons])
@@ -107,12 +111,28 @@ def course_progress(learner, lessons: list, quizzes: list) -> CourseProgress:
     )
     scores = quiz_scores(learner, quizzes)
     by_lesson = {quiz.lesson_id: scores[quiz.pk] for quiz in quizzes if quiz.lesson_id}
+    finished = finished_experiment_ids(learner, [e.pk for e in experiments])
+    labs: dict[int, list] = {}
+    for experiment in experiments:
+        labs.setdefault(experiment.lesson_id, []).append(experiment)
     progress = CourseProgress()
     for lesson in lessons:
         score = by_lesson.get(lesson.pk)
         is_read = lesson.pk in read or bool(score and score.passed)
-        progress.lessons.append((lesson, is_read, score))
+        lab = None
+        if lesson.pk in labs:
+            done = [e for e in labs[lesson.pk] if e.pk in finished]
+            lab = LabProgress(done=len(done), total=len(labs[lesson.pk]))
+        progress.lessons.append((lesson, is_read, score, lab))
         progress.steps.append(Step(f"Read “{lesson.title}”", lesson.get_absolute_url(), is_read))
+        for experiment in labs.get(lesson.pk, ()):
+            progress.steps.append(
+                Step(
+                    f"Try “{experiment.title}”",
+                    experiment.get_absolute_url(),
+                    experiment.pk in finished,
+                )
+            )
         if score:
             progress.steps.append(
                 Step(f"Take “{score.quiz.title}”", score.quiz.get_absolute_url(), score.passed)

@@ -2,7 +2,9 @@
 
 Fields are built from the attempt's own question and choice order. The form
 knows nothing of which answers are right: grading happens after submission,
-in lessons.grading, on the server.
+in lessons.grading, on the server. A lab question has no field at all: it is
+graded from the learner's live sandbox (lessons.labs), and whatever a client
+posts under its name is never read.
 """
 
 from django import forms
@@ -20,7 +22,8 @@ class AttemptForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.ordered_questions = ordered_questions
         for question, choices in ordered_questions:
-            self.fields[field_name(question)] = self._field(question, choices)
+            if question.kind != quiz_rules.LAB:
+                self.fields[field_name(question)] = self._field(question, choices)
 
     @staticmethod
     def _field(question, choices):
@@ -50,6 +53,8 @@ class AttemptForm(forms.Form):
     def responses(self) -> dict[int, Response]:
         responses = {}
         for question, _ in self.ordered_questions:
+            if question.kind == quiz_rules.LAB:
+                continue  # graded from the sandbox (lessons.labs.grade_lab_questions)
             value = self.cleaned_data.get(field_name(question))
             if question.kind == quiz_rules.MULTIPLE:
                 response = Response(choice_ids=list(value or []))
@@ -63,5 +68,9 @@ class AttemptForm(forms.Form):
         return responses
 
     def rows(self):
-        """(question, bound field) pairs in attempt order, for the template."""
-        return [(q, self[field_name(q)]) for q, _ in self.ordered_questions]
+        """(question, bound field) pairs in attempt order, for the template; a lab
+        question's field is None."""
+        return [
+            (q, self[field_name(q)] if q.kind != quiz_rules.LAB else None)
+            for q, _ in self.ordered_questions
+        ]

@@ -1,10 +1,17 @@
-"""What makes a quiz question well formed.
+"""What makes a quiz question (and an experiment's steps) well formed.
 
 One set of rules for the admin forms and the content loader, so a question
 that loads from a file could also be saved in the admin, and the reverse.
+A lab question's steps and an experiment's steps are one shape, a list of
+{text, check}, checked by the same function (lab_steps_errors), whose check
+language is playground.labs's.
 """
 
+from playground import lab_checks
+
 SINGLE, MULTIPLE, TRUE_FALSE, TEXT, NUMBER = "single", "multiple", "true_false", "text", "number"
+# Graded from the learner's live playground sandbox on submit, never from the form.
+LAB = "lab"
 CHOICE_KINDS = (SINGLE, MULTIPLE, TRUE_FALSE)
 
 # When a learner sees the answer key (the right answers and explanations) of their attempt.
@@ -34,10 +41,20 @@ def answer_key_shown(show_answers, max_attempts, passed: bool, left) -> bool:
     return left == 0
 
 
-def question_errors(kind, choices=None, accepted=(), number_answer=None) -> list[str]:
+def lab_steps_errors(steps) -> list[str]:
+    """Sentences for staff about a list of steps, each {text, check}; [] when sound.
+    Each problem names its step (1-based), so a file or form error points at it."""
+    return lab_checks.steps_errors(steps)
+
+
+def question_errors(
+    kind, choices=None, accepted=(), number_answer=None, lab_steps=None
+) -> list[str]:
     """`choices` is a list of (text, is_correct), or None to leave choices unchecked
     (the admin checks them with the choice forms); returns sentences for staff."""
     errors = []
+    if kind != LAB and lab_steps:
+        errors.append("Only lab questions have lab steps; remove them or change the type.")
     if kind in CHOICE_KINDS and choices is None:
         return errors
     choices = choices or []
@@ -67,6 +84,8 @@ def question_errors(kind, choices=None, accepted=(), number_answer=None) -> list
     elif kind == NUMBER:
         if number_answer is None:
             errors.append("A number question needs its correct answer.")
+    elif kind == LAB:
+        errors += [f"Lab steps: {error}" for error in lab_steps_errors(lab_steps)]
     else:
         errors.append(f"Unknown question type {kind!r}.")
     if kind not in CHOICE_KINDS and choices:

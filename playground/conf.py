@@ -1,4 +1,4 @@
-"""The playground's limits and engine settings, read from Django settings."""
+"""The playground's limits, engine settings and lab hooks, read from Django settings."""
 
 from dataclasses import fields
 
@@ -20,3 +20,10 @@ def engine_config() -> EngineConfig:
         use_kernel=settings.PLAYGROUND_KERNEL_STATES,
         network_namespace=settings.PLAYGROUND_NETWORK_NAMESPACE,
     )
+
+
+def lab_hooks():
+    """The course's experiments and progress (playground.labs.LabHooks), from the database."""
+    from lessons.labs import DjangoLabHooks  # here: importing conf must not load lessons
+
+    return DjangoLabHooks()

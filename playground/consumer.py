@@ -2,8 +2,9 @@
 
 The consumer only translates; the rules live in playground.sandbox (sockets),
 playground.registry and playground.quotas (sandbox lifetimes and quotas),
-playground.flow (rates and the bounded outbox) and playground.protocol
-(message shapes). The Origin check is sockets_site.origins, in the ASGI stack.
+playground.flow (rates and the bounded outbox), playground.protocol and
+playground.events (the ops and events) and playground.labs (experiments). The
+Origin check is sockets_site.origins, in the ASGI stack.
 
 Rules:
 - Every frame, text or binary, of any size, takes a token from the sandbox's
@@ -20,6 +21,8 @@ Rules:
   client does not answer the close within its close handshake timeout (1 s).
 - Where the sandbox lives is the engine's business (playground.engine): in this
   process (local) or in a worker process (workers); the consumer is the same.
+- The engine is told whose experiment progress the sandbox keeps (playground.labs):
+  the account, else the session's learner key, else nobody ({}).
 - Once attached, a consumer always detaches, whatever fails (connect, hello,
   pump): otherwise the sandbox would never reach its grace period.
 - A channel layer that fails (Redis restarting) is retried, not raised:
@@ -30,17 +33,17 @@ Rules:
 import asyncio
 import logging
 import time
-import weakref
 
+from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
-from playground import conf, outage, protocol
-from playground.engine import Attachment, Engine, LocalEngine
+from lessons.learners import SESSION_KEY as LEARNER_KEY
+from playground import events, outage, protocol
+from playground.engine import Attachment
+from playground.engines import get_engine
 from playground.flow import Outbox
 from playground.quotas import network_of
-from playground.registry import Registry
 from playground.sandbox import SandboxError
 from sockets_site.client_ip import scope_client_ip
 
@@ -63,34 +66,15 @@ REFUSAL_CLOSE_CODES = {
 PAUSE_AT_BYTES = 64 * 1024
 RESUME_AT_BYTES = 16 * 1024
 
-_registries: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Registry]" = (
-    weakref.WeakKeyDictionary()
-)
 
-
-def get_registry() -> Registry:
-    """The registry of the running event loop (one per server process)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _registries:
-        _registries[loop] = Registry(conf.limits(), conf.engine_config())
-    return _registries[loop]
-
-
-_engines: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Engine]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def get_engine() -> Engine:
-    """The engine of the running event loop: PLAYGROUND_ENGINE says where sandboxes live."""
-    if getattr(settings, "PLAYGROUND_ENGINE", "local") != "workers":
-        return LocalEngine(get_registry())  # the "worker" is this process's registry
-    loop = asyncio.get_running_loop()
-    if loop not in _engines:
-        from playground.workers import WorkersEngine
-
-        _engines[loop] = WorkersEngine(conf.limits(), settings.REDIS_URL, conf.engine_config())
-    return _engines[loop]
+def owner_of(scope) -> dict:
+    """Whose experiment progress the sandbox keeps: the account, else the session's
+    learner key (lessons.learners), else nobody known ({})."""
+    user = scope.get("user")
+    if user is not None and user.is_authenticated:
+        return {"user": user.pk}
+    learner = scope["session"].get(LEARNER_KEY)
+    return {"learner": learner} if learner else {}
 
 
 class PlaygroundConsumer(AsyncWebsocketConsumer):
@@ -130,13 +114,11 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         self.key = getattr(session, "session_key", None)
         if not self.key:
             await self._send_now(
-                {
-                    "type": "error",
-                    "ref": None,
-                    "code": "no_session",
-                    "message": "Open the playground page first: it starts the session that "
-                    "your sandbox belongs to.",
-                }
+                events.error(
+                    "no_session",
+                    "Open the playground page first: it starts the session that your sandbox "
+                    "belongs to.",
+                )
             )
             await self.close(code=CLOSE_NO_SESSION)
             return
@@ -144,8 +126,12 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         self.limits = engine.limits
         self.outbox = Outbox(self.limits.outgoing_queue, on_overflow=self._too_slow)
         address = network_of(scope_client_ip(self.scope))
+        # In a thread: reading the session may need the database.
+        owner = await sync_to_async(owner_of)(self.scope)
         try:
-            self.attachment = await engine.attach(self.key, address, self.outbox.put, self)
+            self.attachment = await engine.attach(
+                self.key, address, self.outbox.put, self, owner=owner
+            )
         except SandboxError as error:
             await self._send_now(protocol.error_event(error))
             await self.close(code=REFUSAL_CLOSE_CODES.get(error.code, CLOSE_FULL))
@@ -206,12 +192,9 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         if len(text) * 4 > protocol.MESSAGE_BYTES and len(text.encode()) > protocol.MESSAGE_BYTES:
             log.error("playground: an event of %d characters was too large to send", len(text))
             text = protocol.dumps(
-                {
-                    "type": "error",
-                    "ref": event.get("ref"),
-                    "code": "internal_error",
-                    "message": "An event too large to send was left out.",
-                }
+                events.error(
+                    "internal_error", "An event too large to send was left out.", event.get("ref")
+                )
             )
         await self.send(text_data=text)
 

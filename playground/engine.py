@@ -5,8 +5,9 @@ process (playground.registry, as before: no services needed).
 `playground.workers.WorkersEngine` keeps them in worker processes reached
 over the channel layer. The consumer calls only what is here:
 
-- `Engine.attach(key, address, sink, consumer)` -> an `Attachment`, or a
-  SandboxError naming the limit that refused;
+- `Engine.attach(key, address, sink, consumer, owner)` -> an `Attachment`, or a
+  SandboxError naming the limit that refused (`owner`: whose experiment progress
+  it is, playground.labs);
 - `Attachment.hello_events`: the `hello` and its hello chunks, taken in one step;
 - `Attachment.frame(text)`: one frame from the client (None for binary);
   its answer, `ok` or `error`, goes to the sink like every other event;
@@ -20,7 +21,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from playground import protocol
+from playground import events, protocol
 from playground.flow import TokenBucket
 from playground.kernel import KernelWatcher
 from playground.limits import Limits
@@ -30,10 +31,6 @@ from playground.sandbox import Sandbox, SandboxError
 log = logging.getLogger(__name__)
 
 Sink = Callable[[dict], None]
-
-
-def _error(code: str, message: str, ref=None, **extra) -> dict:
-    return {"type": "error", "ref": ref, "code": code, "message": message, **extra}
 
 
 def oversize(text: str | None, limits: Limits) -> bool:
@@ -47,18 +44,20 @@ async def answer(
 ) -> dict:
     """The `ok` or `error` event answering one frame (`text` None: a binary frame).
 
-    Every frame pays a token first, so neither binary nor oversize frames are free."""
+    Every frame pays a token first, so neither binary nor oversize frames are free.
+    The sandbox's lab sees the answer to every command read, before it is sent: the
+    `experiment.progress` it causes comes first, like the other events of the command."""
     if not bucket.take():
-        return _error(
+        return events.error(
             "limit_commands_per_second",
             f"Too many commands: at most {limits.commands_per_second} a second, "
             f"{limits.command_burst} at once, for the whole sandbox (commands_per_second).",
             limit="commands_per_second",
         )
     if text is None and not too_big:
-        return _error("binary_not_supported", "Send commands as JSON text, not binary.")
+        return events.error("binary_not_supported", "Send commands as JSON text, not binary.")
     if too_big or oversize(text, limits):
-        return _error(
+        return events.error(
             "limit_message_bytes",
             f"Messages may be at most {limits.message_bytes} bytes (message_bytes).",
             limit="message_bytes",
@@ -69,36 +68,49 @@ async def answer(
         return protocol.error_event(error)
     except Exception:  # a bug must not end the visitor's connection
         log.exception("playground message could not be parsed")
-        return _error("internal_error", "That message could not be read; please try again.")
+        return events.error("internal_error", "That message could not be read; please try again.")
+    event = await _execute(sandbox, command)
+    if sandbox.lab is not None:
+        sandbox.lab.answered(command.op, event)
+    return event
+
+
+async def _execute(sandbox: Sandbox, command: protocol.Command) -> dict:
     try:
         result = await protocol.execute(sandbox, command)
     except SandboxError as error:
         return protocol.error_event(error, ref=command.ref)
     except Exception:  # a bug must not end the visitor's connection
         log.exception("playground command failed")
-        return _error(
+        return events.error(
             "internal_error", "Something went wrong on our side; please try again.", command.ref
         )
     return protocol.ok_event(command, result)
 
 
+NO_LAB = {"experiments": [], "experiment": None, "progress": {}}
+
+
 def hello_events(registry: Registry, key: str, sandbox: Sandbox) -> list[dict]:
     """The `hello` and its hello chunks, in one step (no await): one consistent snapshot."""
-    hello = {
-        "type": "hello",
-        "protocol": protocol.PROTOCOL_VERSION,
-        "devices": [{"name": n, "ip": ip} for n, ip in sandbox.devices.items()],
-        "limits": registry.limits.public(),
-        "kernel_states": registry.kernel_states,
-        "kernel_states_note": registry.kernel_reason,
-        "network_namespace": getattr(registry, "namespace", False),
-        "network_namespace_note": getattr(registry, "namespace_note", ""),
-        "expires": registry.expires_in(key),
-        "sockets": sandbox.snapshot(),
-        "data": [],  # kept data follows in `data_chunks` hello chunks
-    }
     chunks = protocol.hello_chunks(sandbox.kept_data())
-    hello["data_chunks"] = len(chunks)
+    lab = sandbox.lab.hello() if sandbox.lab else NO_LAB
+    hello = events.hello(
+        protocol=protocol.PROTOCOL_VERSION,
+        devices=[{"name": n, "ip": ip} for n, ip in sandbox.devices.items()],
+        limits=registry.limits.public(),
+        kernel_states=registry.kernel_states,
+        kernel_states_note=registry.kernel_reason,
+        network_namespace=getattr(registry, "namespace", False),
+        network_namespace_note=getattr(registry, "namespace_note", ""),
+        expires=registry.expires_in(key),
+        experiments=lab["experiments"],
+        experiment=lab["experiment"],
+        progress=lab["progress"],
+        sockets=sandbox.snapshot(),
+        data=[],  # kept data follows in `data_chunks` hello chunks
+        data_chunks=len(chunks),
+    )
     return [hello, *chunks]
 
 
@@ -125,7 +137,10 @@ class Engine(ABC):
     limits: Limits
 
     @abstractmethod
-    async def attach(self, key: str, address: str, sink: Sink, consumer) -> Attachment: ...
+    async def attach(
+        self, key: str, address: str, sink: Sink, consumer, owner: dict | None = None
+    ) -> Attachment:
+        """`owner`: whose progress the sandbox's experiments count (playground.labs)."""
 
 
 class LocalAttachment(Attachment):
@@ -161,6 +176,8 @@ class LocalEngine(Engine):
         self.registry = registry
         self.limits = registry.limits
 
-    async def attach(self, key: str, address: str, sink: Sink, consumer=None) -> Attachment:
-        sandbox = await self.registry.attach(key, sink, address)
+    async def attach(
+        self, key: str, address: str, sink: Sink, consumer=None, owner: dict | None = None
+    ) -> Attachment:
+        sandbox = await self.registry.attach(key, sink, address, owner)
         return LocalAttachment(self.registry, key, sink, sandbox)

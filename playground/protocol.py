@@ -1,6 +1,8 @@
 """The playground's JSON protocol: commands in, events out (no Django).
 
-Every command is checked here before the sandbox sees it: a malformed
+Every op is declared once, in OPS: its fields, for `parse`, and what it runs, for
+`execute`; every event is made by playground.events. Every command is checked
+here before the sandbox sees it: a malformed
 message becomes a ProtocolError with a stable code, answered with an `error`
 event, and the connection goes on. Text that is not valid Unicode (a lone
 surrogate written as a JSON escape) is `bad_data`, never a fault.
@@ -12,22 +14,74 @@ docs/playground-protocol.md is the reference for clients.
 """
 
 import json
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
+from playground import events
 from playground.sandbox import Sandbox, SandboxError
 
+
+@dataclass(frozen=True)
+class Op:
+    """An op: its fields (name -> type, or a nested object of them), the optional ones,
+    and what it does: `run(sandbox, fields)` -> the fields of its `ok`."""
+
+    fields: dict
+    run: Callable[[Sandbox, dict], Awaitable[dict]]
+    optional: dict = field(default_factory=dict)
+
+
+async def _row(made) -> dict:
+    return {"socket": (await made).row()}
+
+
+async def _sent(socket_id: str, sent) -> dict:
+    return {"socket": socket_id, "bytes": await sent}
+
+
+async def _done(done, **fields) -> dict:
+    await done
+    return fields
+
+
+async def _start(sandbox: Sandbox, experiment: str) -> dict:
+    if sandbox.lab is None:
+        raise SandboxError("unknown_experiment", "This sandbox runs no experiments.")
+    return sandbox.lab.start(experiment)
+
+
 TARGET = {"device": str, "port": int}
-COMMANDS: dict[str, dict] = {
-    "tcp.listen": {"device": str, "port": int},
-    "tcp.connect": {"device": str, "to": TARGET},
-    "udp.bind": {"device": str, "port": int},
-    "udp.sendto": {"socket": str, "to": TARGET, "data": str},
-    "send": {"socket": str, "data": str},
-    "shutdown": {"socket": str},
-    "close": {"socket": str},
-    "reset": {},
+# Every op the server knows, declared once: parse checks these fields, execute runs these.
+OPS: dict[str, Op] = {
+    "tcp.listen": Op(
+        {"device": str, "port": int},
+        lambda s, a: _row(s.tcp_listen(a["device"], a["port"], a.get("reuse_address", False))),
+        optional={"reuse_address": bool},
+    ),
+    "tcp.connect": Op(
+        {"device": str, "to": TARGET},
+        lambda s, a: _row(s.tcp_connect(a["device"], a["to"]["device"], a["to"]["port"])),
+    ),
+    "udp.bind": Op(
+        {"device": str, "port": int}, lambda s, a: _row(s.udp_bind(a["device"], a["port"]))
+    ),
+    "udp.sendto": Op(
+        {"socket": str, "to": TARGET, "data": str},
+        lambda s, a: _sent(
+            a["socket"], s.udp_sendto(a["socket"], a["to"]["device"], a["to"]["port"], a["data"])
+        ),
+    ),
+    "send": Op(
+        {"socket": str, "data": str},
+        lambda s, a: _sent(a["socket"], s.send(a["socket"], a["data"])),
+    ),
+    "shutdown": Op(
+        {"socket": str}, lambda s, a: _done(s.shutdown(a["socket"]), socket=a["socket"])
+    ),
+    "close": Op({"socket": str}, lambda s, a: _done(s.close(a["socket"]), socket=a["socket"])),
+    "reset": Op({}, lambda s, a: _done(s.reset())),
+    "experiment.start": Op({"experiment": str}, lambda s, a: _start(s, a["experiment"])),
 }
-OPTIONAL = {"tcp.listen": {"reuse_address": bool}}
 TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "an object"}
 PROTOCOL_VERSION = 2
 # Daphne refuses to send a WebSocket message over 1 MiB (its default
@@ -97,69 +151,41 @@ def parse(text: str) -> Command:
     ):
         raise ProtocolError("bad_ref", "'ref' must be a string or number, at most 64 characters.")
     op = message.get("op")
-    if not isinstance(op, str) or op not in COMMANDS:
+    if not isinstance(op, str) or op not in OPS:
         error = ProtocolError(
             "unknown_op",
-            f"Unknown op {op!r}. Known ops: {', '.join(COMMANDS)}.",
+            f"Unknown op {op!r}. Known ops: {', '.join(OPS)}.",
         )
         error.extra["ref"] = ref
         raise error
+    spec = OPS[op]
     try:
-        for name, spec in COMMANDS[op].items():
+        for name, kind in spec.fields.items():
             if name not in message:
                 raise ProtocolError("missing_field", f"'{op}' needs '{name}'.")
-            _check(message[name], spec, name)
-        for name, spec in OPTIONAL.get(op, {}).items():
+            _check(message[name], kind, name)
+        for name, kind in spec.optional.items():
             if name in message:
-                _check(message[name], spec, name)
+                _check(message[name], kind, name)
     except ProtocolError as error:
         error.extra["ref"] = ref
         raise
-    args = {
-        name: message[name] for name in (*COMMANDS[op], *OPTIONAL.get(op, {})) if name in message
-    }
+    args = {name: message[name] for name in (*spec.fields, *spec.optional) if name in message}
     return Command(op, args, ref)
 
 
 async def execute(sandbox: Sandbox, command: Command) -> dict:
     """Run a parsed command; the `ok` event's fields (without type and ref)."""
-    a = command.args
-    if command.op == "tcp.listen":
-        sock = await sandbox.tcp_listen(a["device"], a["port"], a.get("reuse_address", False))
-        return {"socket": sock.row()}
-    if command.op == "tcp.connect":
-        sock = await sandbox.tcp_connect(a["device"], a["to"]["device"], a["to"]["port"])
-        return {"socket": sock.row()}
-    if command.op == "udp.bind":
-        return {"socket": (await sandbox.udp_bind(a["device"], a["port"])).row()}
-    if command.op == "udp.sendto":
-        sent = await sandbox.udp_sendto(a["socket"], a["to"]["device"], a["to"]["port"], a["data"])
-        return {"socket": a["socket"], "bytes": sent}
-    if command.op == "send":
-        return {"socket": a["socket"], "bytes": await sandbox.send(a["socket"], a["data"])}
-    if command.op == "shutdown":
-        await sandbox.shutdown(a["socket"])
-        return {"socket": a["socket"]}
-    if command.op == "close":
-        await sandbox.close(a["socket"])
-        return {"socket": a["socket"]}
-    await sandbox.reset()
-    return {}
+    return await OPS[command.op].run(sandbox, command.args)
 
 
 def error_event(error: SandboxError, ref=None) -> dict:
-    event = {
-        "type": "error",
-        "ref": error.extra.get("ref", ref),
-        "code": error.code,
-        "message": error.message,
-    }
-    event.update({k: v for k, v in error.extra.items() if k != "ref"})
-    return event
+    extra = {k: v for k, v in error.extra.items() if k != "ref"}
+    return events.error(error.code, error.message, error.extra.get("ref", ref), **extra)
 
 
 def ok_event(command: Command, result: dict) -> dict:
-    return {"type": "ok", "ref": command.ref, "op": command.op, **result}
+    return events.ok(command.ref, command.op, **result)
 
 
 def dumps(event: dict) -> str:
@@ -175,12 +201,5 @@ def hello_chunks(kept: list[dict]) -> list[dict]:
     for item in kept:
         text = item["data"]
         for start in range(0, len(text), _CHUNK_CHARS):
-            chunks.append(
-                {
-                    "type": "data",
-                    "socket": item["socket"],
-                    "data": text[start : start + _CHUNK_CHARS],
-                    "kept": True,
-                }
-            )
+            chunks.append(events.kept(item["socket"], text[start : start + _CHUNK_CHARS]))
     return chunks

@@ -15,6 +15,11 @@ Rules:
   against the address that made it until it is closed.
 - Commands are rate limited per sandbox: one token bucket, shared by all the
   sandbox's WebSockets, lives with its entry.
+- Each sandbox has a lab (playground.labs): its experiments and their progress,
+  from the hooks given to the registry. A new sandbox's WebSockets wait, outside
+  the registry's lock, until its catalogue and its owner's progress are loaded
+  (or failed to), so its `hello` lists them; an attach given up meanwhile leaves
+  the sandbox to its grace period like a detach.
 """
 
 import asyncio
@@ -24,9 +29,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from playground import events
 from playground.addresses import AddressPool, PoolExhausted
 from playground.flow import TokenBucket
 from playground.kernel import KernelTable, KernelWatcher
+from playground.labs import LabHooks, Labs
 from playground.limits import EngineConfig, Limits
 from playground.netns import Namespace
 from playground.quotas import MemoryQuotas, Quotas
@@ -48,9 +55,10 @@ class _Entry:
 
 
 class Registry:
-    def __init__(self, limits: Limits, config: EngineConfig):
+    def __init__(self, limits: Limits, config: EngineConfig, hooks: LabHooks | None = None):
         self.limits = limits
         self.config = config
+        self.labs = Labs(hooks)
         self.pool = AddressPool(config.address_range, config.lock_file)
         self.netns = Namespace(config.network_namespace)
         self.netns.on_lost = self._network_lost
@@ -85,12 +93,11 @@ class Registry:
         """The namespace helper died: sandboxes, whose sockets live in the lost namespace,
         are reset with a clear event, and a new namespace is made."""
         log.warning("playground: %s; resetting %d sandboxes", self.netns.reason, len(self))
-        event = {
-            "type": "sandbox.closed",
-            "limit": "network_restarted",
-            "message": "The playground's network restarted, so this sandbox was reset and its "
-            "sockets are gone. The page connects you to a fresh one.",
-        }
+        event = events.closed(
+            "network_restarted",
+            "The playground's network restarted, so this sandbox was reset and its sockets "
+            "are gone. The page connects you to a fresh one.",
+        )
         for entry in self._entries.values():
             for sink in list(entry.sinks):
                 sink(event)
@@ -127,36 +134,67 @@ class Registry:
     def _attached(self) -> dict[Callable, str]:
         return {}  # sink -> session key, for every WebSocket attached
 
-    async def attach(self, key: str, sink: Callable[[dict], None], address: str = "") -> Sandbox:
+    async def attach(
+        self, key: str, sink: Callable[[dict], None], address: str = "", owner: dict | None = None
+    ) -> Sandbox:
         """Attach a WebSocket's sink to the session's sandbox, made if needed.
 
         `address`: the client's network (playground.quotas.network_of) that a new
-        sandbox counts against. Raises SandboxError when a limit refuses."""
+        sandbox counts against; `owner`: whose experiment progress it keeps
+        (playground.labs). Raises SandboxError when a limit refuses."""
         self.quotas.take_websocket(key)  # before any await: racing tabs cannot overshoot
         try:
-            async with self._lock:
-                if not self._opened:
-                    await self._open()
-                    self._opened = True
-                entry = self._entries.get(key)
-                if entry is None:
-                    entry = self._create(key, address)
-                # From here to the end nothing awaits: the entry cannot go in between.
-                if entry.grace is not None:
-                    entry.grace.cancel()
-                    entry.grace = None
-                entry.sinks.append(sink)
-                entry.sandbox.subscribe(sink)
-                self._attached[sink] = key
-                return entry.sandbox
+            while True:
+                async with self._lock:
+                    if not self._opened:
+                        await self._open()
+                        self._opened = True
+                    entry = self._entries.get(key)
+                    if entry is None:
+                        entry = self._create(key, address, owner or {})
+                await self._loaded(key, entry)
+                if self._entries.get(key) is entry:
+                    break  # else it was closed while loading: make another
+            # From here to the end nothing awaits: the entry cannot go in between.
+            if entry.grace is not None:
+                entry.grace.cancel()
+                entry.grace = None
+            entry.sandbox.lab.adopt(owner)
+            entry.sinks.append(sink)
+            entry.sandbox.subscribe(sink)
+            self._attached[sink] = key
+            return entry.sandbox
         except BaseException:
             self.quotas.release_websocket(key)
+            raise
+
+    async def _loaded(self, key: str, entry: _Entry) -> None:
+        """Until the sandbox's lab has loaded, or was given up with its sandbox."""
+        loading = entry.sandbox.lab.loading
+        if loading.done():
+            return
+        try:
+            await asyncio.wait([loading])  # neither cancels it nor raises its cancellation
+        except BaseException:
+            if not entry.sinks and self._entries.get(key) is entry:
+                self._wait_grace(key, entry)  # nobody came: like a detach
             raise
 
     def get(self, key: str) -> Sandbox | None:
         """The session's sandbox, if it has one."""
         entry = self._entries.get(key)
         return entry.sandbox if entry is not None else None
+
+    def inspect(self, key: str) -> dict | None:
+        """The session's sandbox as lab questions grade it (playground.live), or None."""
+        sandbox = self.get(key)
+        if sandbox is None:
+            return None
+        return {
+            "sockets": sandbox.snapshot(),
+            "journal": sandbox.lab.journal.export(),
+            "kernel_states": self.kernel_states,
+        }
 
     def sessions(self) -> list[str]:
         """The sessions that have a sandbox."""
@@ -170,7 +208,7 @@ class Registry:
         """The session's sandbox's command bucket, shared by all its WebSockets."""
         return self._entries[key].bucket
 
-    def _create(self, key: str, address: str = "") -> _Entry:
+    def _create(self, key: str, address: str, owner: dict) -> _Entry:
         free = self.limits.sandboxes_per_process - len(self._entries)
         if free <= 0:
             raise SandboxError(
@@ -195,6 +233,7 @@ class Registry:
             on_activity=lambda: self._activity(entry),
             make_socket=self.netns.socket,
         )
+        sandbox.lab = self.labs.lab(sandbox.devices, sandbox.emit, owner)
         entry = _Entry(sandbox, address, self.limits)
         self._entries[key] = entry
         self.watcher.register(sandbox)
@@ -227,7 +266,7 @@ class Registry:
 
     def _expire(self, key: str, limit: str, message: str) -> None:
         entry = self._entries[key]
-        event = {"type": "sandbox.closed", "limit": limit, "message": message}
+        event = events.closed(limit, message)
         for sink in list(entry.sinks):
             sink(event)
         asyncio.get_running_loop().create_task(self.discard(key))
@@ -242,7 +281,11 @@ class Registry:
         entry.sandbox.unsubscribe(sink)
         if sink in entry.sinks:
             entry.sinks.remove(sink)
-        if not entry.sinks and entry.grace is None:
+        if not entry.sinks:
+            self._wait_grace(key, entry)
+
+    def _wait_grace(self, key: str, entry: _Entry) -> None:
+        if entry.grace is None:
             loop = asyncio.get_running_loop()
             entry.grace = loop.call_later(
                 self.limits.grace_period,
@@ -261,6 +304,7 @@ class Registry:
                 handle.cancel()
         self.quotas.release_sandbox(entry.network)
         self.watcher.unregister(entry.sandbox)
+        entry.sandbox.lab.close()
         await entry.sandbox.aclose()
         self.pool.release(list(entry.sandbox.devices.values()))
         log.info("playground: sandbox %s closed", " ".join(entry.sandbox.devices.values()))
@@ -283,6 +327,7 @@ class Registry:
     async def aclose(self) -> None:
         for key in list(self._entries):
             await self.discard(key)
+        await self.labs.settled()  # the progress of the last moments is kept
         await self.watcher.aclose()
         self.netns.stop()
         self.pool.close()

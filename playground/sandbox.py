@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from playground import explain
+from playground import events, explain
 from playground.kernel import KernelSocket
 from playground.limits import Limits
 from playground.netns import NamespaceLost
@@ -180,6 +180,8 @@ class Sandbox:
         self.closed = False
         # Places reserved by commands still in progress (see rule 3).
         self._pending = 0
+        # Sees every event after the sinks do, and every command's answer (playground.labs.Lab).
+        self.lab = None
 
     # Events ------------------------------------------------------------
 
@@ -190,15 +192,18 @@ class Sandbox:
         if sink in self._sinks:
             self._sinks.remove(sink)
 
-    def _emit(self, event: dict) -> None:
+    def emit(self, event: dict) -> None:
+        """To every WebSocket of the sandbox, then to its lab."""
         for sink in list(self._sinks):
             sink(event)
+        if self.lab is not None:
+            self.lab.seen(event)
 
     def _changed(self, sock: SandboxSocket) -> None:
-        self._emit({"type": "socket", "socket": sock.row()})
+        self.emit(events.socket(sock.row()))
 
     def _gone(self, sock: SandboxSocket, reason: str) -> None:
-        self._emit({"type": "socket.gone", "socket": sock.id, "reason": reason})
+        self.emit(events.gone(sock.id, reason))
 
     def snapshot(self) -> list[dict]:
         return [s.row() for s in [*self.sockets.values(), *self.lingering.values()]]
@@ -505,15 +510,13 @@ class Sandbox:
             return None
         if self._full():
             transport.abort()
-            self._emit(
-                {
-                    "type": "error",
-                    "ref": None,
-                    "code": "limit_sockets",
-                    "limit": "sockets_per_sandbox",
-                    "message": f"{listener.id} refused a connection: the sandbox is at its "
-                    f"limit of {self.limits.sockets_per_sandbox} sockets.",
-                }
+            self.emit(
+                events.error(
+                    "limit_sockets",
+                    f"{listener.id} refused a connection: the sandbox is at its limit of "
+                    f"{self.limits.sockets_per_sandbox} sockets.",
+                    limit="sockets_per_sandbox",
+                )
             )
             return None
         raw = transport.get_extra_info("socket")
@@ -541,36 +544,22 @@ class Sandbox:
 
     def _received(self, sock: SandboxSocket, data: bytes) -> None:
         self._keep(sock, data)
-        self._emit(
-            {
-                "type": "data",
-                "socket": sock.id,
-                "data": data.decode("utf-8", "replace"),
-                "bytes": len(data),
-            }
-        )
+        self.emit(events.data(sock.id, data.decode("utf-8", "replace"), len(data)))
         self._changed(sock)
 
     def _datagram(self, sock: SandboxSocket, data: bytes, addr) -> None:
         if addr[0] not in self.device_ips:
             return  # Rule 2: datagrams from outside the sandbox are dropped
         self._keep(sock, data)
-        self._emit(
-            {
-                "type": "data",
-                "socket": sock.id,
-                "data": data.decode("utf-8", "replace"),
-                "bytes": len(data),
-                "from": {"device": self._device_of[addr[0]], "ip": addr[0], "port": addr[1]},
-            }
-        )
+        sender = {"device": self._device_of[addr[0]], "ip": addr[0], "port": addr[1]}
+        self.emit(events.data(sock.id, data.decode("utf-8", "replace"), len(data), sender))
         self._changed(sock)
 
     def _peer_finished(self, sock: SandboxSocket) -> None:
         sock.peer_finished = True
         if not self.kernel_states:
             sock.state = "CLOSE_WAIT"
-        self._emit({"type": "data", "socket": sock.id, "data": "", "bytes": 0, "eof": True})
+        self.emit(events.data(sock.id, "", 0, eof=True))
         self._changed(sock)
 
     def _lost(self, sock: SandboxSocket) -> None:
@@ -605,10 +594,24 @@ class Sandbox:
             return
         by_inode = {s.inode: s for s in self.sockets.values() if s.inode}
         seen: set[tuple] = set()
+        held: dict[tuple, SandboxSocket] | None = None
+        found: set[str] = set()
         for row in rows:
             sock = by_inode.get(row.inode) if row.inode else self.lingering.get(row.four_tuple)
+            if sock is None and not row.inode:
+                # A FIN that comes after ours moves the connection to a time-wait record
+                # of the kernel's own (no inode), while the program still holds its socket,
+                # now CLOSED; the connection's state is that record's, as `ss` shows it.
+                if held is None:
+                    held = {
+                        (*s.local, *s.remote): s
+                        for s in self.sockets.values()
+                        if s.protocol == "tcp" and s.remote
+                    }
+                sock = held.get(row.four_tuple)
             if sock is None:
                 continue
+            found.add(sock.id)
             if not row.inode:
                 seen.add(row.four_tuple)
             changed = (sock.state, sock.recv_queue, sock.send_queue) != (
@@ -619,6 +622,18 @@ class Sandbox:
             sock.state, sock.recv_queue, sock.send_queue = row.state, row.recv_queue, row.send_queue
             if changed or sock.state_source != "kernel":
                 sock.state_source = "kernel"
+                self._changed(sock)
+        for sock in self.sockets.values():
+            # Seen by an earlier dump, so it existed when this one began: absent now, it is
+            # in no table of the kernel's (its time-wait record expired): CLOSE.
+            if (
+                sock.protocol == "tcp"
+                and sock.remote
+                and sock.state_source == "kernel"
+                and sock.id not in found
+                and sock.state != "CLOSE"
+            ):
+                sock.state, sock.recv_queue, sock.send_queue = "CLOSE", 0, 0
                 self._changed(sock)
         for key, sock in list(self.lingering.items()):
             # Absent from a dump that began after the program let go: the kernel dropped it.

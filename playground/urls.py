@@ -6,4 +6,5 @@ app_name = "playground"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("session/", views.session, name="session"),
 ]

@@ -63,9 +63,10 @@ from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
-from playground import outage, protocol
+from playground import events, outage, protocol
 from playground.engine import Attachment, Engine, Sink, answer, hello_events, oversize
 from playground.kernel import KernelTable, KernelWatcher
+from playground.labs import LabHooks
 from playground.limits import EngineConfig, Limits
 from playground.registry import Registry
 from playground.sandbox import SandboxError
@@ -129,7 +130,7 @@ LOST_MESSAGES = {
 
 
 def lost_event(reason: str) -> dict:
-    return {"type": "sandbox.lost", "reason": reason, "message": LOST_MESSAGES[reason]}
+    return events.lost(reason, LOST_MESSAGES[reason])
 
 
 def _ref_of(text: str | None):
@@ -158,20 +159,26 @@ def _unreachable() -> SandboxError:
 
 
 def _unavailable_event(text: str | None) -> dict:
-    return {
-        "type": "error",
-        "ref": _ref_of(text),
-        "code": "internal_error",
-        "message": "The sandbox did not answer in time; please try again.",
-    }
+    return events.error(
+        "internal_error", "The sandbox did not answer in time; please try again.", _ref_of(text)
+    )
 
 
 # The front end ----------------------------------------------------------------
 
 
 class RemoteAttachment(Attachment):
-    def __init__(self, engine: "WorkersEngine", key: str, address: str, sink: Sink, channel: str):
+    def __init__(
+        self,
+        engine: "WorkersEngine",
+        key: str,
+        address: str,
+        sink: Sink,
+        channel: str,
+        owner: dict | None = None,
+    ):
         self.engine, self.key, self.address, self.sink = engine, key, address, sink
+        self.owner = owner or {}
         self.channel = channel  # the consumer's own channel
         self.limits = engine.limits
         self.worker: str | None = None
@@ -194,6 +201,7 @@ class RemoteAttachment(Attachment):
                 "session": self.key,
                 "address": self.address,
                 "consumer": self.channel,
+                "owner": self.owner,
             }
             try:
                 reply = await self.engine.call(worker, message)
@@ -299,21 +307,15 @@ class RemoteAttachment(Attachment):
         except SandboxError as error:
             self.sink(protocol.error_event(error))
             self.sink(
-                {
-                    "type": "sandbox.closed",
-                    "limit": "sandbox_lost",
-                    "message": "No fresh sandbox could be made; reconnect later.",
-                }
+                events.closed("sandbox_lost", "No fresh sandbox could be made; reconnect later.")
             )
             return
         except Exception as error:  # Redis away: the page reconnects when it can
             outage.redis.failed(error)
             self.sink(
-                {
-                    "type": "sandbox.closed",
-                    "limit": "sandbox_lost",
-                    "message": "The playground lost touch with its sandbox; reconnect.",
-                }
+                events.closed(
+                    "sandbox_lost", "The playground lost touch with its sandbox; reconnect."
+                )
             )
             return
         finally:
@@ -366,8 +368,10 @@ class WorkersEngine(Engine):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def attach(self, key: str, address: str, sink: Sink, consumer) -> Attachment:
-        attachment = RemoteAttachment(self, key, address, sink, consumer.channel_name)
+    async def attach(
+        self, key: str, address: str, sink: Sink, consumer, owner: dict | None = None
+    ) -> Attachment:
+        attachment = RemoteAttachment(self, key, address, sink, consumer.channel_name, owner)
         try:
             await self.redis.set(front_key(self.front), "1", px=LEASE_MS)
             # Joined first, so no event after the hello's snapshot can be missed.
@@ -392,6 +396,23 @@ class WorkersEngine(Engine):
         if self._monitor is None or self._monitor.done():
             self._monitor = asyncio.get_running_loop().create_task(self._watch())
         return attachment
+
+    async def inspect(self, key: str) -> dict | None:
+        """The session's sandbox as its worker holds it (Registry.inspect there), or None:
+        no live lease, or no answer (the worker died, Redis is away)."""
+        worker = None
+        try:
+            worker = await self.redis.get(lease_key(key))
+            if worker is None:
+                return None
+            reply = await self.call(worker, {"type": "inspect", "session": key})
+        except (TimeoutError, ChannelFull):
+            log.warning("playground: worker %s did not answer an inspect", worker)
+            return None
+        except Exception as error:
+            outage.redis.failed(error)
+            return None
+        return reply.get("inspected")
 
     async def live_workers(self) -> list[tuple[str, float]]:
         """(worker id, load) of every live worker, least loaded first."""
@@ -594,8 +615,16 @@ class RemoteSink:
 
 
 class Worker:
-    def __init__(self, limits: Limits, config: EngineConfig, redis_url: str, quotas=None):
+    def __init__(
+        self,
+        limits: Limits,
+        config: EngineConfig,
+        redis_url: str,
+        quotas=None,
+        hooks: LabHooks | None = None,
+    ):
         self.id = uuid.uuid4().hex[:16]
+        self.hooks = hooks  # the course's experiments and progress (playground.labs)
         self.channel = worker_channel(self.id)
         self.limits = limits
         self.config = config
@@ -611,7 +640,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         self.layer = get_channel_layer()
         self.redis = aioredis.from_url(self.redis_url, decode_responses=True)
-        self.registry = Registry(self.limits, self.config)
+        self.registry = Registry(self.limits, self.config, self.hooks)
         if self.quotas is not None:
             self.registry.quotas = self.quotas(self)
         self.registry.on_discard = self._discarded
@@ -734,21 +763,20 @@ class Worker:
 
     async def _handle(self, message: dict) -> None:
         try:
-            handler = {"attach": self._attach, "frame": self._frame, "detach": self._detach}
+            handler = {
+                "attach": self._attach,
+                "frame": self._frame,
+                "detach": self._detach,
+                "inspect": self._inspect,
+            }
             reply = await handler[message["type"]](message)
         except Exception as error:
             if isinstance(error, RedisError):  # said once per outage, without a traceback
                 outage.redis.failed(error)
             else:
                 log.exception("playground worker: a %s failed", message.get("type"))
-            reply = {
-                "error": {
-                    "type": "error",
-                    "ref": None,
-                    "code": "internal_error",
-                    "message": "Something went wrong on our side; please try again.",
-                }
-            }
+            message_text = "Something went wrong on our side; please try again."
+            reply = {"error": events.error("internal_error", message_text)}
         if reply is not None and message.get("reply_to"):
             try:
                 await self.layer.send(message["reply_to"], {**reply, "request": message["request"]})
@@ -767,7 +795,9 @@ class Worker:
             self.registry.detach(key, old)
         sink = RemoteSink(publisher, consumer, message["front"])
         try:
-            sandbox = await self.registry.attach(key, sink, message["address"])
+            sandbox = await self.registry.attach(
+                key, sink, message["address"], message.get("owner")
+            )
         except SandboxError as error:
             if self.registry.get(key) is None and self.publishers.get(key) is publisher:
                 self.publishers.pop(key).close()
@@ -788,6 +818,9 @@ class Worker:
         bucket = self.registry.bucket(key)
         event = await answer(sandbox, bucket, self.limits, message["text"], message["too_big"])
         publisher.answer(message["request"], event)
+
+    async def _inspect(self, message: dict) -> dict:
+        return {"inspected": self.registry.inspect(message["session"])}
 
     async def _detach(self, message: dict) -> None:
         sink = self.sinks.pop((message["session"], message["consumer"]), None)

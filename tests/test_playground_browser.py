@@ -1,7 +1,9 @@
 """The playground page in a real browser (Debian's Chromium driven by Playwright)
-against the real site under Daphne."""
+against the real site under Daphne. The guided experiments come from the server:
+the page lists what `hello` lists and ticks a step only when the server says so."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.live_server import ROOT
 from tests.playground_helpers import namespace_helper_pid, namespace_table
@@ -15,6 +17,7 @@ def page(browser, daphne_server):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.base = daphne_server.url
@@ -48,6 +51,14 @@ def row(page, socket_id):
 
 def cells(page, socket_id) -> list[str]:
     return [c.strip() for c in row(page, socket_id).locator("td").all_inner_texts()]
+
+
+def steps_done(page, count):
+    expect(page.locator("[data-experiment] .step-done")).to_have_count(count)
+
+
+def complete(page):
+    expect(page.locator(".step-summary")).to_have_text("Experiment complete. Well done!")
 
 
 def connected(page):
@@ -111,23 +122,54 @@ def test_it_finds_its_sockets_again_after_a_reload(page):
     assert "ESTABLISHED" in row(page, "s2").inner_text()
 
 
-def test_it_completes_a_guided_experiment(page):
-    open_playground(page, "?experiment=udp-no-connection")
-    assert "Step 1 of 4" in page.locator("[data-experiment]").inner_text()
+def test_it_completes_a_guided_experiment_and_keeps_it_after_a_reload(page):
+    open_playground(page)
+    # The list comes from the server's hello.
+    page.locator("[data-experiment-select] option[value='udp-no-connection']").wait_for(
+        state="attached"
+    )
+    page.locator("[data-experiment-select]").select_option("udp-no-connection")
+    page.wait_for_url("**/playground/?experiment=udp-no-connection")
+    expect(page.locator(".step-summary")).to_have_text("Step 1 of 4.")
+    assert page.locator(".step-current").inner_text().startswith("Now: Bind a UDP socket")
     bind = page.locator("form[data-op='udp.bind']")
     bind.locator("select[name=device]").select_option("server")
     bind.locator("input[name=port]").fill("5353")
     bind.locator("button").click()
     row(page, "s1").wait_for()
+    steps_done(page, 1)
     bind.locator("select[name=device]").select_option("laptop")
     bind.locator("input[name=port]").fill("0")
     bind.locator("button").click()
     row(page, "s2").wait_for()
+    steps_done(page, 2)
     send = page.locator("form[data-op='udp.sendto']")
     send.locator("select[name=socket]").select_option("s2")
     send.locator("button").click()
-    page.get_by_text("Experiment complete").wait_for()
-    assert page.locator(".step-done").count() == 4
+    complete(page)
+    steps_done(page, 4)
+    # The server keeps the progress: a reload shows it, with the sockets.
+    page.reload()
+    page.wait_for_selector("[data-status='open']")
+    complete(page)
+    steps_done(page, 4)
+    expect(page.locator("[data-experiment-select]")).to_have_value("udp-no-connection")
+
+
+def test_it_follows_the_experiment_another_tab_starts(page):
+    open_playground(page, "?experiment=three-sockets")
+    expect(page.locator(".step-summary")).to_have_text("Step 1 of 3.")
+    other = page.context.new_page()
+    other.set_default_timeout(WAIT_MS)
+    other.base = page.base
+    open_playground(other)
+    expect(other.locator("[data-experiment-select]")).to_have_value("three-sockets")
+    other.locator("[data-experiment-select]").select_option("two-clients")
+    # One active experiment per sandbox: the first tab follows.
+    expect(page.locator("[data-experiment-select]")).to_have_value("two-clients")
+    listen(other)
+    steps_done(page, 1)
+    expect(page.locator(".step-summary")).to_have_text("Step 2 of 4.")
 
 
 def test_it_shows_and_explains_an_error(page):
@@ -146,7 +188,8 @@ def test_it_shows_and_explains_an_error(page):
 def test_it_completes_the_connection_refused_experiment(page):
     open_playground(page, "?experiment=connection-refused")
     steps = page.locator("[data-experiment]")
-    page.get_by_text("Step 2 of 4").wait_for()  # nothing is bound at server port 3000 yet
+    steps_done(page, 1)  # nothing is bound at server port 3000 yet
+    expect(page.locator(".step-summary")).to_have_text("Step 2 of 4.")
     back = steps.locator("a[data-lesson-link]")
     assert back.get_attribute("href") == "/lessons/ports/#a-port-with-nothing-at-it"
     connect(page)
@@ -155,13 +198,13 @@ def test_it_completes_the_connection_refused_experiment(page):
     assert "ECONNREFUSED" in error.inner_text()
     link = error.get_by_role("link", name="What ECONNREFUSED means")
     assert link.get_attribute("href") == "/glossary/#econnrefused"
-    page.get_by_text("Step 3 of 4").wait_for()
+    steps_done(page, 2)
     listen(page)
     row(page, "s1").wait_for()
-    page.get_by_text("Step 4 of 4").wait_for()
+    steps_done(page, 3)
     connect(page)
-    page.get_by_text("Experiment complete").wait_for()
-    assert page.locator(".step-done").count() == 4
+    complete(page)
+    steps_done(page, 4)
     assert (
         row(page, "s1")
         .locator("td")
@@ -183,7 +226,7 @@ def test_it_is_usable_at_desktop_and_phone_width_and_saves_screenshots(browser, 
         page.base = daphne_server.url
         open_playground(page, "?experiment=three-sockets")
         connected(page)
-        page.get_by_text("Experiment complete").wait_for()
+        complete(page)
         page.screenshot(path=SCREENSHOTS / f"playground-{name}.png", full_page=True)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
@@ -207,6 +250,8 @@ def test_it_reconnects_after_a_drop_and_rebuilds_from_the_snapshot(page):
     page.route_web_socket("**/ws/playground/", through)
     open_playground(page)
     connected(page)
+    page.locator("[data-experiment-select]").select_option("three-sockets")
+    complete(page)
     routes[0].close(code=1006, reason="network gone")
     page.wait_for_selector("[data-status='closed']")
     assert "retrying" in page.locator("[data-status-text]").inner_text()
@@ -214,3 +259,5 @@ def test_it_reconnects_after_a_drop_and_rebuilds_from_the_snapshot(page):
     assert len(routes) == 2
     for socket_id in ("s1", "s2", "s3"):
         row(page, socket_id).wait_for()
+    # The new connection's hello brings the progress back.
+    complete(page)

@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 
-from playground.consumer import _registries
+from playground.engines import _registries
 from sockets_site.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)

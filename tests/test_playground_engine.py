@@ -89,6 +89,15 @@ async def test_it_half_closes_and_shows_close_wait_on_the_other_side(engine):
 async def test_it_keeps_closed_sockets_the_kernel_still_holds_until_it_drops_them(engine):
     sandbox, events = engine.sandbox()
     _, client, accepted = await connected(sandbox, events)
+    # A second connection whose client only shuts down: its program keeps the socket.
+    held = await sandbox.tcp_connect("laptop", "server", 3000)
+    held_peer = await events.wait_for(
+        lambda e: (
+            e["type"] == "socket"
+            and e["socket"]["role"] == "accepted"
+            and e["socket"]["id"] != accepted.id
+        )
+    )
     await sandbox.close(client.id)  # active close: this side ends in TIME_WAIT
     await events.wait_for(row_is(client.id, state="FIN_WAIT2", closed_by_program=True))
     await sandbox.close(accepted.id)
@@ -99,11 +108,19 @@ async def test_it_keeps_closed_sockets_the_kernel_still_holds_until_it_drops_the
     assert gone["reason"]
     ids = [row["id"] for row in sandbox.snapshot()]
     assert client.id in ids and accepted.id not in ids
-    # Linux keeps TIME_WAIT for 60 s; then the row must go by itself.
+    # Shut down first, then the peer closes: the connection is in TIME_WAIT although
+    # the program still holds its socket (the kernel keeps it in a record of its own).
+    await sandbox.shutdown(held.id)
+    await events.wait_for(row_is(held.id, state="FIN_WAIT2"))
+    await sandbox.close(held_peer["socket"]["id"])
+    await events.wait_for(row_is(held.id, state="TIME_WAIT", closed_by_program=False))
+    # Linux keeps TIME_WAIT for 60 s; then the closed socket's row must go by itself,
+    # and the socket its program still holds is CLOSE, in no table of the kernel's.
     gone = await events.wait_for(
         lambda e: e["type"] == "socket.gone" and e["socket"] == client.id, timeout=90
     )
     assert "TIME_WAIT" in gone["reason"]
+    await events.wait_for(row_is(held.id, state="CLOSE", closed_by_program=False), timeout=30)
 
 
 async def test_it_sends_udp_datagrams_without_a_connection(engine):

@@ -1,16 +1,42 @@
+"""The playground page and the lesson panel as Django serves them: both make sure the
+browser has a session with a learner key before the WebSocket opens (the engine names
+the sandbox's owner by it), and the panel is the same markup for every reader of a
+cached lesson page."""
+
 import re
+from pathlib import Path
 
 import pytest
+import yaml
+from django.conf import settings
+from django.test import Client
 
-from playground.experiments import EXPERIMENTS
+from lessons.learners import SESSION_KEY
+
+LESSON = "/lessons/ports/"
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def experiment_files() -> dict[str, dict]:
+    folder = Path(settings.COURSE_CONTENT_DIR) / "experiments"
+    return {path.stem: yaml.safe_load(path.read_text()) for path in folder.glob("*.yaml")}
 
 
 @pytest.mark.django_db
-def test_it_starts_a_session_for_the_websocket(client):
+def test_it_starts_a_session_with_a_learner_key_for_the_websocket(client):
     response = client.get("/playground/")
     assert response.status_code == 200
     assert client.session.session_key
+    assert client.session[SESSION_KEY]
     assert response.cookies["sessionid"]["httponly"]
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_learner_key_of_a_session(client):
+    client.get("/playground/")
+    key = client.session[SESSION_KEY]
+    client.get("/playground/")
+    assert client.session[SESSION_KEY] == key
 
 
 @pytest.mark.django_db
@@ -27,8 +53,52 @@ def test_it_says_what_is_needed_without_javascript(client):
 
 
 @pytest.mark.django_db
+def test_it_makes_a_session_for_a_lesson_panel_with_a_csrf_token_only(course):
+    browser = Client(enforce_csrf_checks=True)
+    page = browser.get(LESSON).content.decode()
+    assert "sessionid" not in browser.cookies  # the cached lesson page makes none
+    assert browser.post("/playground/session/").status_code == 403
+    assert "sessionid" not in browser.cookies
+    token = CSRF.search(page).group(1)
+    response = browser.post("/playground/session/", headers={"X-CSRFToken": token})
+    assert response.status_code == 204
+    assert browser.session.session_key and browser.session[SESSION_KEY]
+    assert browser.get("/playground/session/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_it_adds_the_same_hidden_panel_to_every_reader_of_a_lesson(course):
+    pages = [Client().get(LESSON).content.decode() for _ in range(2)]
+    panels = [
+        CSRF.sub("", p.split('<aside class="pg lab-panel"', 1)[1].split("</aside>", 1)[0])
+        for p in pages
+    ]
+    assert panels[0] == panels[1]
+    panel = panels[0]
+    assert "data-lab-panel hidden" in panel
+    assert 'data-session-url="/playground/session/"' in panel
+    # The page's one module (lessons/lesson.js) loads the playground's, a file of the
+    # site's own (script-src 'self'), from the panel's data-module.
+    scripts = re.findall(r'<script type="module" src="([^"]+)"', pages[0])
+    assert len(scripts) == pages[0].count("<script") == 1 and "lessons/lesson" in scripts[0]
+    assert re.search(r'data-module="/static/playground/playground[.\w]*\.js"', panel)
+
+
+@pytest.mark.django_db
+def test_it_leaves_the_panel_out_of_the_admin_preview(staff_client, course):
+    from lessons.models import Lesson
+
+    lesson = Lesson.objects.get(slug="ports")
+    assert staff_client.get(LESSON).content.decode().count("data-lab-panel") == 1
+    preview = staff_client.get(f"/admin/lessons/lesson/{lesson.pk}/preview/")
+    assert preview.status_code == 200
+    assert "data-lab-panel" not in preview.content.decode()
+
+
+@pytest.mark.django_db
 def test_it_links_each_experiment_from_the_lesson_that_teaches_it(client, course):
-    assert len(EXPERIMENTS) >= 5
-    for experiment in EXPERIMENTS:
+    experiments = experiment_files()
+    assert len(experiments) >= 5
+    for name, experiment in experiments.items():
         page = client.get(f"/lessons/{experiment['lesson']}/").content.decode()
-        assert f'href="/playground/?experiment={experiment["id"]}"' in page, experiment["id"]
+        assert f'href="/playground/?experiment={name}"' in page, name

@@ -18,6 +18,11 @@ from playground.workers import lease_key
 from tests.live_server import DaphneServer, WorkerProcess, prepare_site, site_env
 from tests.raw_websocket import RawWebSocket
 from tests.redis_service import RedisServer
+from tests.site_visitor import Browser, Tab, command, lab_item, socket_reaches
+from tests.site_visitor import connect as connect_pair
+
+CLOSE_WAIT_QUIZ = "/quizzes/connections-quiz/"
+CLOSE_WAIT_PROMPT = "In the playground, bring a TCP socket of the server into CLOSE_WAIT"
 
 
 @pytest.fixture(scope="module")
@@ -310,3 +315,32 @@ def test_it_closes_tabs_that_stop_reading_on_a_front_end(workdir, redis_server):
         for ws in idle:
             code, _ = ws.until_closed()  # a read that times out: the front end kept it open
             assert code in (4008, None), code
+
+
+def test_it_runs_experiments_and_grades_lab_questions_through_the_workers(workdir, redis_server):
+    """The sandbox lives in a worker: its experiment's progress reaches the session's tabs
+    on both front ends, and a quiz submitted to either front end is graded from the
+    kernel's view in that worker (asked over the channel layer), not from the page."""
+    with cluster(workdir, redis_server) as (_, (front_a, front_b)):
+        browser = Browser(front_a)
+        tab_a = browser.playground()
+        assert any(e["id"] == "three-sockets" for e in browser.hello["experiments"])
+        cookie = "; ".join(f"{c.name}={c.value}" for c in browser.jar)
+        tab_b = Tab(connect(front_b, cookie))
+        tab_b.ws.hello()
+
+        started = command(tab_a, "x", op="experiment.start", experiment="three-sockets")
+        assert started["type"] == "ok" and started["done"] == 0
+        client, accepted = connect_pair(tab_a, 3000)
+        progress = tab_b.until(lambda e: e["type"] == "experiment.progress" and e["finished"])
+        assert progress["experiment"] == "three-sockets" and progress["done"] == 3
+
+        browser.server = front_b  # the same visitor's next page comes from the other front end
+        result = lab_item(browser.submit_quiz(CLOSE_WAIT_QUIZ), CLOSE_WAIT_PROMPT)
+        assert "✗ Wrong" in result and "1 of 2 steps reached" in result, result
+        assert command(tab_a, "close", op="close", socket=client["id"])["type"] == "ok"
+        socket_reaches(tab_b, lambda s: s["id"] == accepted["id"] and s["state"] == "CLOSE_WAIT")
+        result = lab_item(browser.submit_quiz(CLOSE_WAIT_QUIZ), CLOSE_WAIT_PROMPT)
+        assert "✓ Right" in result and "2 of 2 steps reached" in result, result
+        tab_a.close()
+        tab_b.close()

@@ -9,11 +9,12 @@ import pytest
 
 from lessons.models import Lesson, Question, Quiz
 
-KINDS = {"single", "multiple", "true_false", "text", "number"}
+KINDS = {"single", "multiple", "true_false", "text", "number", "lab"}
 
 
 @pytest.mark.django_db
 def test_it_has_a_quiz_for_every_lesson_using_every_question_type(course):
+    """A lab question too: every lesson after the introduction has its experiments."""
     for lesson in Lesson.objects.exclude(slug="introduction"):
         quiz = Quiz.objects.get(lesson=lesson)
         kinds = list(quiz.questions.values_list("kind", flat=True))
@@ -33,6 +34,7 @@ def test_it_has_a_final_course_quiz_of_at_least_twelve_questions(course):
     kinds = list(final.questions.values_list("kind", flat=True))
     assert len(kinds) >= 12
     assert set(kinds) == KINDS
+    assert kinds.count("lab") == 2
     assert {q.lesson.slug for q in final.questions.select_related("lesson")} == set(
         Lesson.objects.values_list("slug", flat=True)
     )

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.template.loader import render_to_string
 
-from lessons.models import Quiz
+from lessons.models import Experiment, Quiz
 
 PAGES = [
     "/",
@@ -22,7 +22,13 @@ PAGES = [
     "/no-such-page/",
     "/admin/login/",
 ]
-STAFF_PAGES = ["/admin/", "/admin/lessons/quiz/", "/admin/lessons/lesson/"]
+STAFF_PAGES = [
+    "/admin/",
+    "/admin/lessons/quiz/",
+    "/admin/lessons/lesson/",
+    "/admin/lessons/experiment/",
+    "/admin/lessons/experiment/analysis/",
+]
 DENIED = ["camera", "microphone", "geolocation", "payment", "usb"]
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>")
 
@@ -65,10 +71,12 @@ def test_it_protects_every_public_page(client, course):
 @pytest.mark.django_db
 def test_it_protects_the_staff_pages(staff_client, course):
     quiz = Quiz.objects.get(slug="sockets-quiz")
+    experiment = Experiment.objects.first()
     for path in [
         *STAFF_PAGES,
         f"/admin/lessons/quiz/{quiz.pk}/change/",
         f"/admin/lessons/quiz/{quiz.pk}/analysis/",
+        f"/admin/lessons/experiment/{experiment.pk}/change/",
     ]:
         response = staff_client.get(path)
         assert response.status_code == 200, path
@@ -76,6 +84,9 @@ def test_it_protects_the_staff_pages(staff_client, course):
     analysis = staff_client.get(f"/admin/lessons/quiz/{quiz.pk}/analysis/")
     assert_nothing_inline(analysis, "analysis")
     assert "<progress" in analysis.content.decode()
+    labs = staff_client.get("/admin/lessons/experiment/analysis/")
+    assert_nothing_inline(labs, "lab analysis")
+    assert "<progress" in labs.content.decode()
 
 
 @pytest.mark.django_db

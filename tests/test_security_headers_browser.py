@@ -57,10 +57,11 @@ def settle(page):
 def answer_every_question(page):
     for question in page.locator("li.question").all():
         choice = question.locator("input[type=radio], input[type=checkbox]")
+        typed = question.locator("input:not([type=hidden]), textarea")
         if choice.count():
             choice.first.check()
-        else:
-            question.locator("input:not([type=hidden]), textarea").first.fill("1")
+        elif typed.count():  # a lab question has none: it is done in the playground
+            typed.first.fill("1")
 
 
 def test_it_runs_the_course_lesson_quiz_and_results_without_a_violation(page):

@@ -27,7 +27,10 @@ class ChoiceFormSet(nested_admin.formsets.NestedInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
-        errors = quiz_rules.question_errors(kind, choices, accepted=["-"], number_answer=0)
+        if kind == quiz_rules.LAB:  # its steps are the question form's to check
+            errors = quiz_rules.question_errors(quiz_rules.TEXT, choices, accepted=["-"])
+        else:
+            errors = quiz_rules.question_errors(kind, choices, accepted=["-"], number_answer=0)
         if errors:
             raise ValidationError(errors)
 
@@ -54,6 +57,7 @@ class QuestionInline(nested_admin.NestedStackedInline):
         "accepted",
         ("number_answer", "tolerance"),
         "wrong_answers",
+        "lab_steps",
         "order",
     )
 

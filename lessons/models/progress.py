@@ -1,4 +1,4 @@
-"""A learner's progress: lessons read and quiz attempts.
+"""A learner's progress: lessons read and quiz attempts (lab runs: lessons.models.labs).
 
 A learner is a user, or, before signing up, an anonymous visitor known by a
 random key kept in their session (see lessons.learners). Every row belongs to
@@ -107,6 +107,10 @@ class Answer(models.Model):
     text = models.CharField(max_length=300, blank=True)
     number = models.FloatField(null=True, blank=True)
     points = models.FloatField(default=0)
+    # A lab question's grading, kept as it was at submission (the sandbox changes after):
+    # {"sandbox": bool, "complete": bool, "reached": n, "total": m, "found": [...],
+    # "missing": "..."} (lessons.labs.grade_lab_questions).
+    lab_result = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
@@ -122,4 +126,6 @@ class Answer(models.Model):
 
     @property
     def answered(self) -> bool:
+        if self.lab_result:
+            return bool(self.lab_result.get("sandbox"))
         return bool(self.choice_ids or self.text.strip() or self.number is not None)

@@ -1,3 +1,5 @@
+import json
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -107,6 +109,7 @@ class Question(models.Model):
         TRUE_FALSE = quiz_rules.TRUE_FALSE, "True or false"
         TEXT = quiz_rules.TEXT, "Short text"
         NUMBER = quiz_rules.NUMBER, "Number"
+        LAB = quiz_rules.LAB, "Lab (done in the playground, graded from its live state)"
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
     key = models.SlugField(
@@ -152,6 +155,14 @@ class Question(models.Model):
         help_text="Short text and number only: predictable wrong answers, each with what to tell "
         'the learner who gives it, e.g. [{"answer": 65535, "feedback": "0 counts too."}].',
     )
+    lab_steps = models.JSONField(
+        "lab steps",
+        default=list,
+        blank=True,
+        help_text="Lab only: the steps the learner's playground must have reached, in order, "
+        'each {"text": ..., "check": ...}, as in an experiment. Graded on submit from the '
+        "live sandbox; never shown on the quiz page.",
+    )
 
     class Meta:
         ordering = ["order", "pk"]
@@ -179,8 +190,24 @@ class Question(models.Model):
         url = self.lesson.get_absolute_url()
         return f"{url}#{self.anchor}" if self.anchor else url
 
+    @property
+    def lab_steps_described(self) -> list[dict]:
+        """For staff (the preview): each step with its check as JSON and in words."""
+        from playground.lab_checks import describe
+
+        return [
+            {
+                "text": step["text"],
+                "check": json.dumps(step["check"], ensure_ascii=False),
+                "needs": describe(step["check"]),
+            }
+            for step in self.lab_steps
+        ]
+
     def clean(self):
-        errors = quiz_rules.question_errors(self.kind, None, self.accepted, self.number_answer)
+        errors = quiz_rules.question_errors(
+            self.kind, None, self.accepted, self.number_answer, self.lab_steps
+        )
         errors += grading.wrong_answer_errors(
             self.kind, self.wrong_answers, self.accepted, self.number_answer, self.tolerance or 0
         )
@@ -213,6 +240,8 @@ class Question(models.Model):
         elif self.kind == self.Kind.NUMBER:
             fields["answer"] = self.number_answer
             fields["tolerance"] = float(self.tolerance)
+        elif self.kind == self.Kind.LAB:
+            fields["lab_steps"] = [{"text": s["text"], "check": s["check"]} for s in self.lab_steps]
         # Only when present, so questions without any keep the hash they were loaded with.
         if self.kind in (self.Kind.TEXT, self.Kind.NUMBER) and self.wrong_answers:
             number = self.kind == self.Kind.NUMBER

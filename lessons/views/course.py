@@ -3,33 +3,46 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
-from lessons import page_cache, progress
+from lessons import labs, page_cache, progress
 from lessons.learners import learner_for
 from lessons.models import GlossaryTerm, Lesson
 from lessons.views.next_url import next_url
 
 
 def course(request):
-    lessons, quizzes = page_cache.course_outline(request.user)
-    course = progress.course_progress(learner_for(request), lessons, quizzes)
+    lessons, quizzes, experiments = page_cache.course_outline(request.user)
+    course = progress.course_progress(learner_for(request), lessons, quizzes, experiments)
     return render(request, "lessons/course.html", {"lessons": lessons, "progress": course})
 
 
 def lesson_detail(request, slug):
-    """The shared parts come from the cache; only the read state is looked up per reader.
-    A reader who is not logged in gets the whole page from the cache (page_cache)."""
+    """The shared parts come from the cache; only the read and lab states are looked up
+    per reader. A reader who is not logged in gets the whole page from the cache
+    (page_cache), one page per read state and set of the lesson's finished experiments."""
     learner = learner_for(request)
     read = progress.has_read(request, learner, slug)
+    finished = labs.finished_in_lesson(learner, slug)
 
     def page():
         lesson = page_cache.lesson_page(request.user, slug)
         if lesson is None:
             raise Http404("No such lesson.")
-        context = {"lesson": lesson, "read": read}
+        experiments = [
+            {"id": id_, "title": title, "url": url, "finished": id_ in finished}
+            for id_, title, url in lesson.experiments
+        ]
+        context = {
+            "lesson": lesson,
+            "read": read,
+            "experiments": experiments,
+            "lab_done": bool(experiments) and all(e["finished"] for e in experiments),
+            "lab_count": sum(e["finished"] for e in experiments),
+        }
         return render_to_string("lessons/lesson_detail.html", context, request)
 
     if page_cache.whole_page_allowed(request):
-        return HttpResponse(page_cache.whole_page(request, f"lesson:{slug}:{read:d}", page))
+        variant = f"lesson:{slug}:{read:d}:{'+'.join(finished)}"
+        return HttpResponse(page_cache.whole_page(request, variant, page))
     return HttpResponse(page())
 
 

@@ -5,7 +5,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 
 from lessons import attempts as flow
-from lessons.grading import wrong_answer_feedback
+from lessons import labs
+from lessons.grading import Response, wrong_answer_feedback
 from lessons.learners import learner_for
 from lessons.models import Attempt, Quiz
 from lessons.progress import mark_read, quiz_scores
@@ -81,8 +82,13 @@ def take_quiz(request, slug):
         messages.error(request, "Some answers need fixing before the quiz can be marked.")
         context = {**_history(quiz, learner), "page": page, "form": form}
         return render(request, "lessons/quiz_take.html", context)
+    responses = form.responses()
+    # Lab questions: from the session's live sandbox, looked at once, now.
+    asked = [question for question, _ in form.ordered_questions]
+    for question_id, result in labs.grade_lab_questions(asked, request.session.session_key).items():
+        responses[question_id] = Response(lab=result)
     learner = learner_for(request, create=True)
-    outcome = flow.submit(page, learner, questions, form.responses())
+    outcome = flow.submit(page, learner, questions, responses)
     if outcome is flow.Outcome.LIMIT:
         messages.error(
             request,

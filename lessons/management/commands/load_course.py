@@ -8,7 +8,10 @@ from lessons.loading import load_course
 
 
 class Command(BaseCommand):
-    help = "Load the course (lessons, glossary) from its content files. Safe to run again."
+    help = (
+        "Load the course (lessons, glossary, quizzes, experiments) from its content files. "
+        "Safe to run again."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(

@@ -1,18 +1,31 @@
 // Lesson page: mark the lesson read when its end scrolls into view, so the
-// button at the end is only needed without JavaScript.
+// button at the end is only needed without JavaScript; and run the "Try it" panel
+// with the playground's own module (playground/_lesson_panel.html names its URL).
 const end = document.querySelector("[data-lesson-end]");
+const panel = document.querySelector("[data-lab-panel]");
+if (panel) import(panel.dataset.module);
 
 function csrfToken() {
   const input = document.querySelector("input[name=csrfmiddlewaretoken]");
   return input ? input.value : "";
 }
 
+// The first POST of a reader with no session makes their session: such requests go one
+// at a time, in a queue the lesson's playground panel shares, so two never make two.
+function oneAtATime(request) {
+  const next = (window.sessionRequests || Promise.resolve()).then(request, request);
+  window.sessionRequests = next.catch(() => {});
+  return next;
+}
+
 async function markRead() {
-  const response = await fetch(end.dataset.readUrl, {
-    method: "POST",
-    headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
-    credentials: "same-origin",
-  });
+  const response = await oneAtATime(() =>
+    fetch(end.dataset.readUrl, {
+      method: "POST",
+      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      credentials: "same-origin",
+    }),
+  );
   if (response.ok) {
     end.dataset.read = "true";
     end.querySelector("[data-read-state]").textContent = "✓ You have read this lesson.";

@@ -1,6 +1,7 @@
 // Quiz page: say how many questions are answered, ask before submitting with
 // some left blank, and stop a double click from sending the form twice (the
-// server records an attempt once anyway).
+// server records an attempt once anyway). Lab questions have nothing to fill in
+// (they are done in the playground and graded from it), so they are not counted.
 const form = document.querySelector("[data-quiz-form]");
 
 function answered(question) {
@@ -10,7 +11,7 @@ function answered(question) {
 }
 
 if (form) {
-  const questions = [...form.querySelectorAll(".question")];
+  const questions = [...form.querySelectorAll(".question:not([data-lab])")];
   const status = form.querySelector("[data-status]");
   const button = form.querySelector("[data-submit]");
   const update = () => {

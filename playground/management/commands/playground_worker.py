@@ -27,6 +27,7 @@ class Command(BaseCommand):
             conf.engine_config(),
             settings.REDIS_URL,
             quotas=lambda worker: RedisQuotas(worker.limits, settings.REDIS_URL, worker.id),
+            hooks=conf.lab_hooks(),
         )
 
         def ready(line: str) -> None:

@@ -1,0 +1,291 @@
+"""Labs on the Django side: the playground engine's hooks, learners' lab state, lab grading.
+
+Rules:
+- DjangoLabHooks is what the engine is given (playground.conf.lab_hooks, the protocol
+  playground.labs.LabHooks). Its owner is {"user": <id>}, {"learner": <visitor key>}
+  or {} (unknown: nothing is loaded, nothing recorded). Only published experiments
+  are offered and recorded.
+- record() is an upsert done in one UPDATE (or one INSERT for the first record):
+  `steps_done` never goes down and a finished run is never unfinished, however the
+  calls race or are repeated (an experiment started over records from 0 again).
+- The catalogue is kept in this process and rebuilt when the page_cache generation
+  changed (every save of an experiment, lesson or quiz and every load_course starts a
+  new one), or when it is older than CATALOGUE_MAX_AGE (so a cache that lost the
+  notice, e.g. while Redis was away, catches up), so the engine follows admin edits.
+- A sandbox keeps the owner it was made for; a visitor who logs in meanwhile has their
+  runs moved to the account (lessons.learners), and what the sandbox records after that
+  goes to the account too (visitor_moved).
+- A learner's finished experiments, grouped by lesson, are kept in the cache under the
+  page generation, so a lesson page asks the database nothing for them once known.
+  A newly finished run and a log-in (runs moved to the account) forget the entry.
+- A lab question is graded from the learner's live sandbox, read on submit through
+  playground.live.inspect_session, and replayed against the question's steps by
+  playground.lab_checks.replay. What the form posts for it is never read.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from lessons import page_cache
+from lessons.models import Experiment, LabRun
+
+log = logging.getLogger(__name__)
+
+CATALOGUE_MAX_AGE = 30  # seconds
+_catalogue: dict = {"generation": None, "at": 0.0, "items": [], "ids": {}}
+
+
+def _owner_fields(owner: dict) -> dict | None:
+    """The LearnerOwned fields of an engine owner, or None for an unknown owner. A visitor
+    who has since logged in is their account (a sandbox keeps the owner it was made for)."""
+    if not isinstance(owner, dict):
+        return None
+    user = owner.get("user")
+    if isinstance(user, int) and not isinstance(user, bool):
+        return {"user_id": user, "learner_key": ""}
+    key = owner.get("learner")
+    if isinstance(key, str) and 0 < len(key) <= 32:
+        moved = cache.get(_moved_key(key))
+        if moved is not None:
+            return {"user_id": moved, "learner_key": ""}
+        return {"user_id": None, "learner_key": key}
+    return None
+
+
+def _moved_key(learner_key: str) -> str:
+    return f"lessons:labs:moved:{learner_key}"
+
+
+def visitor_moved(learner_key: str, user_id: int) -> None:
+    """The visitor logged in: what their open sandboxes record from now on is the
+    account's (lessons.learners.move_progress); kept as long as a sandbox can live."""
+    cache.set(_moved_key(learner_key), user_id, page_cache.TIMEOUT)
+
+
+def _catalogue_items() -> tuple[list[dict], dict[str, int]]:
+    generation = page_cache.current_generation()
+    now = time.monotonic()
+    fresh = now - _catalogue["at"] < CATALOGUE_MAX_AGE
+    if _catalogue["generation"] != generation or not fresh:
+        experiments = (
+            Experiment.objects.filter(published=True, lesson__published=True)
+            .select_related("lesson")
+            .prefetch_related("steps")
+            .order_by("lesson__order", "order", "pk")
+        )
+        items, ids = [], {}
+        for experiment in experiments:
+            ids[experiment.slug] = experiment.pk
+            items.append(
+                {
+                    "id": experiment.slug,
+                    "title": experiment.title,
+                    "lesson": experiment.lesson.slug,
+                    "teaches": experiment.teaches,
+                    "steps": [
+                        {"text": s.text, "check": s.step_check} for s in experiment.steps.all()
+                    ],
+                }
+            )
+        _catalogue.update(generation=generation, at=now, items=items, ids=ids)
+    return _catalogue["items"], _catalogue["ids"]
+
+
+def catalogue() -> list[dict]:
+    """The published experiments with their steps, as the engine takes them."""
+    return _catalogue_items()[0]
+
+
+def load(owner: dict) -> dict[str, dict]:
+    fields = _owner_fields(owner)
+    if fields is None:
+        return {}
+    runs = LabRun.objects.filter(**fields).values_list(
+        "experiment__slug", "steps_done", "finished_at"
+    )
+    return {slug: {"done": done, "finished": finished is not None} for slug, done, finished in runs}
+
+
+def record(owner: dict, experiment: str, done: int, steps: int, finished: bool) -> None:
+    fields = _owner_fields(owner)
+    if fields is None:
+        return
+    experiment_id = _catalogue_items()[1].get(experiment)
+    if experiment_id is None:
+        return  # unpublished or unknown: nothing to count
+    done = max(0, min(int(done), int(steps)))
+    now = timezone.now()
+    changes = {"steps_done": Greatest(F("steps_done"), Value(done)), "steps": steps}
+    changes["updated_at"] = now
+    if finished:
+        changes["finished_at"] = Coalesce(F("finished_at"), Value(now))
+    runs = LabRun.objects.filter(experiment_id=experiment_id, **fields)
+    if not runs.update(**changes):
+        try:
+            with transaction.atomic():
+                LabRun.objects.create(
+                    experiment_id=experiment_id,
+                    steps_done=done,
+                    steps=steps,
+                    finished_at=now if finished else None,
+                    **fields,
+                )
+        except IntegrityError:  # another call created it first: go forward from there
+            runs.update(**changes)
+    if finished:
+        forget_finished(fields)
+
+
+class DjangoLabHooks:
+    """The engine's hooks (playground.labs.LabHooks), backed by the course's models."""
+
+    async def catalogue(self) -> list[dict]:
+        return await database_sync_to_async(catalogue)()
+
+    async def load(self, owner: dict) -> dict[str, dict]:
+        return await database_sync_to_async(load)(owner)
+
+    async def record(
+        self, owner: dict, experiment: str, done: int, steps: int, finished: bool
+    ) -> None:
+        await database_sync_to_async(record)(owner, experiment, done, steps, finished)
+
+
+# A learner's finished experiments, for the pages.
+
+
+def _finished_key(fields: dict) -> str:
+    if fields["user_id"] is not None:
+        return f"lessons:labs:finished:user:{fields['user_id']}"
+    return f"lessons:labs:finished:visitor:{fields['learner_key']}"
+
+
+def _learner_fields(learner) -> dict | None:
+    if learner.user is not None:
+        return {"user_id": learner.user.pk, "learner_key": ""}
+    if learner.key:
+        return {"user_id": None, "learner_key": learner.key}
+    return None
+
+
+def forget_finished(fields: dict) -> None:
+    cache.delete(_finished_key(fields))
+
+
+def forget_learner(learner) -> None:
+    fields = _learner_fields(learner)
+    if fields is not None:
+        forget_finished(fields)
+
+
+def finished_in_lesson(learner, lesson_slug: str) -> tuple[str, ...]:
+    """The ids of the published experiments of the lesson the learner finished, sorted.
+
+    One cache round trip once known (the generation and the entry together); nothing
+    at all for a visitor who has done nothing worth keeping yet."""
+    fields = _learner_fields(learner)
+    if fields is None:
+        return ()
+    key = _finished_key(fields)
+    found = cache.get_many([page_cache.GENERATION_KEY, key])
+    generation = found.get(page_cache.GENERATION_KEY) or page_cache.current_generation()
+    kept = found.get(key)
+    if kept is not None and kept[0] == generation:
+        by_lesson = kept[1]
+    else:
+        by_lesson: dict[str, list[str]] = {}
+        runs = LabRun.objects.filter(
+            finished_at__isnull=False, experiment__published=True, **fields
+        ).values_list("experiment__lesson__slug", "experiment__slug")
+        for lesson, experiment in runs:
+            by_lesson.setdefault(lesson, []).append(experiment)
+        by_lesson = {lesson: sorted(ids) for lesson, ids in by_lesson.items()}
+        cache.set(key, (generation, by_lesson), page_cache.TIMEOUT)
+    return tuple(by_lesson.get(lesson_slug, ()))
+
+
+@dataclass
+class LabProgress:
+    """A lesson's lab on the course page: its published experiments, how many finished."""
+
+    done: int
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.done >= self.total
+
+
+def finished_experiment_ids(learner, experiment_ids: list[int]) -> set[int]:
+    """Of these experiments, the ones the learner finished (one query)."""
+    if not experiment_ids:
+        return set()
+    runs = learner.owns(
+        LabRun.objects.filter(experiment_id__in=experiment_ids, finished_at__isnull=False)
+    )
+    return set(runs.values_list("experiment_id", flat=True))
+
+
+# Lab questions.
+
+NO_SANDBOX = (
+    "No sandbox was found for your session: open the playground first (same browser), "
+    "do the task there, then submit the quiz while the playground is still open."
+)
+
+
+def inspect(session_key: str | None) -> dict | None:
+    """The session's live sandbox as the engine sees it now, or None when there is none
+    (or when the engine cannot say: the attempt is still recorded, the lab question
+    wrong, rather than the learner's other answers lost to an error page)."""
+    if not session_key:
+        return None
+    from playground import live
+
+    try:
+        return async_to_sync(live.inspect_session)(session_key)
+    except Exception:
+        log.exception("lessons: could not inspect a session's sandbox to grade a lab question")
+        return None
+
+
+def grade_lab_questions(questions: list, session_key: str | None) -> dict[int, dict]:
+    """Question id -> its lab result, for the lab questions among `questions`, from one
+    look at the session's live sandbox (none asked for when there is no lab question)."""
+    labs = [q for q in questions if q.kind == "lab"]
+    if not labs:
+        return {}
+    from playground.lab_checks import replay
+
+    inspected = inspect(session_key)
+    results = {}
+    for question in labs:
+        if inspected is None:
+            results[question.pk] = {
+                "sandbox": False,
+                "complete": False,
+                "reached": 0,
+                "total": len(question.lab_steps),
+                "found": [],
+                "missing": NO_SANDBOX,
+            }
+            continue
+        result = replay(question.lab_steps, inspected["journal"])
+        results[question.pk] = {
+            "sandbox": True,
+            "complete": bool(result.complete),
+            "reached": result.reached,
+            "total": result.total,
+            "found": list(result.found),
+            "missing": result.missing,
+        }
+    return results

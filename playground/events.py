@@ -1,0 +1,145 @@
+"""The playground's events, declared once: one typed constructor per event (no Django).
+
+Rules: every event the server sends is made here, so its shape is written in one
+place; the keys and their order are the wire format of docs/playground-protocol.md
+(the consumer only serialises what these return). The ops, the other half of the
+vocabulary, are declared in playground.protocol.OPS.
+"""
+
+from typing import Literal, NotRequired, TypedDict
+
+
+class Socket(TypedDict):
+    type: Literal["socket"]
+    socket: dict  # a whole row: playground.sandbox.SandboxSocket.row
+
+
+class Gone(TypedDict):
+    type: Literal["socket.gone"]
+    socket: str
+    reason: str
+
+
+# "from" is a Python keyword: the functional form declares it.
+Data = TypedDict(
+    "Data",
+    {
+        "type": Literal["data"],
+        "socket": str,
+        "data": str,
+        "bytes": NotRequired[int],  # absent from a hello chunk
+        "from": NotRequired[dict],  # UDP: {device, ip, port}
+        "eof": NotRequired[bool],
+        "kept": NotRequired[bool],  # a hello chunk
+    },
+)
+
+
+class Ok(TypedDict, total=False):
+    type: Literal["ok"]
+    ref: str | int | None
+    op: str
+    # and the op's own fields (protocol.OPS): socket, bytes, experiment, ...
+
+
+class Error(TypedDict):
+    type: Literal["error"]
+    ref: str | int | None
+    code: str
+    message: str
+    limit: NotRequired[str]
+    errno: NotRequired[int]
+
+
+class Closed(TypedDict):
+    type: Literal["sandbox.closed"]
+    limit: str
+    message: str
+
+
+class Lost(TypedDict):
+    type: Literal["sandbox.lost"]
+    reason: str
+    message: str
+
+
+class Progress(TypedDict):
+    type: Literal["experiment.progress"]
+    experiment: str
+    done: int
+    steps: int
+    finished: bool
+
+
+class Hello(TypedDict):
+    type: Literal["hello"]
+    protocol: int
+    devices: list[dict]
+    limits: dict
+    kernel_states: bool
+    kernel_states_note: str
+    network_namespace: bool
+    network_namespace_note: str
+    expires: dict
+    experiments: list[dict]
+    experiment: str | None
+    progress: dict[str, dict]
+    sockets: list[dict]
+    data: list
+    data_chunks: int
+
+
+def hello(**fields) -> Hello:
+    """The first message; its fields are listed in order by Hello."""
+    return {"type": "hello", **fields}
+
+
+def socket(row: dict) -> Socket:
+    return {"type": "socket", "socket": row}
+
+
+def gone(socket_id: str, reason: str) -> Gone:
+    return {"type": "socket.gone", "socket": socket_id, "reason": reason}
+
+
+def data(socket_id: str, text: str, size: int, sender: dict | None = None, eof=False) -> Data:
+    """Data that arrived: from `sender` ({device, ip, port}) for UDP; `eof`: the peer shut
+    down its sending side."""
+    event: Data = {"type": "data", "socket": socket_id, "data": text, "bytes": size}
+    if sender is not None:
+        event["from"] = sender
+    if eof:
+        event["eof"] = True
+    return event
+
+
+def kept(socket_id: str, text: str) -> Data:
+    """A hello chunk: kept text, no new arrival (so no `bytes`)."""
+    return {"type": "data", "socket": socket_id, "data": text, "kept": True}
+
+
+def ok(ref, op: str, **fields) -> Ok:
+    return {"type": "ok", "ref": ref, "op": op, **fields}
+
+
+def error(code: str, message: str, ref=None, **extra) -> Error:
+    """`extra`: `limit`, `errno`."""
+    return {"type": "error", "ref": ref, "code": code, "message": message, **extra}
+
+
+def closed(limit: str, message: str) -> Closed:
+    return {"type": "sandbox.closed", "limit": limit, "message": message}
+
+
+def lost(reason: str, message: str) -> Lost:
+    return {"type": "sandbox.lost", "reason": reason, "message": message}
+
+
+def progress(experiment: str, done: int, steps: int, finished: bool) -> Progress:
+    return {
+        "type": "experiment.progress",
+        "experiment": experiment,
+        "done": done,
+        "steps": steps,
+        "finished": finished,
+    }

@@ -1,0 +1,501 @@
+"""The labs' check language: checks over a sandbox's sockets and answers, the journal
+they are replayed over, and grading (no Django; playground.labs runs them in sandboxes).
+
+A step is {"text": "<plain text>", "check": CHECK}; an experiment's steps and a lab
+question's are reached in order. A CHECK is an object with exactly one of:
+
+- {"socket": MATCH}: some socket of the table matches;
+- {"no_socket": MATCH}: none does;
+- {"sockets": MATCH, "at_least": N, "distinct": FIELD?}: at least N match (with N
+  different values of FIELD, e.g. "remote_port");
+- {"connection": {"client": MATCH?, "accepted": MATCH?}}: a client socket and the
+  accepted socket at the other end of its connection (client local == accepted remote);
+- {"error": CODE, "op": OP?, "while": CHECK?}: a command (of that op) was answered
+  with that error code, while the state check held;
+- {"ok": OP}: a command of that op succeeded;
+- {"all": [CHECK, ...]}, {"any": [CHECK, ...]}.
+
+MATCH keys, all optional: device, protocol, role, state (a name or a list of names, as
+the rows carry them), port (local), remote_device, remote_port, remote (null: no remote
+address), closed_by_program, sent (bytes_sent > 0), received (bytes_received > 0).
+
+Rules:
+- Checks are evaluated at moments: each change of a socket as checks see it (its Row),
+  each socket gone, and each answer to a command. State checks (socket, no_socket,
+  sockets, connection) read the table of that moment, sockets the kernel still keeps
+  after the program closed them (TIME_WAIT) included. Event checks (error, ok) are
+  met only by the answer of that moment.
+- An answer meets at most one step, and step k's event checks see only answers after
+  step k-1 was reached: once an answer has met a step, the steps after it are
+  evaluated at that moment without it.
+- A command's own rows come before its answer, so {"all": [{"ok": "udp.sendto"},
+  {"socket": {"sent": true}}]} can hold; a peer's reaction (the accepted socket of a
+  connect, a datagram arriving) may come after it: check that in the next step.
+- The journal is bounded (JOURNAL_ENTRIES): Rows as the sandbox reported them (kernel
+  states when it reads them), sockets gone, and answers (op and code). An entry that
+  falls off the front is folded into the table the journal starts from, so a replay
+  still knows the sockets of that time. A Row equal to the socket's previous one is not
+  kept: a stream of data changes byte counts, not what a check reads.
+"""
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from playground.kernel import TCP_STATES, UDP_STATES
+from playground.limits import EngineConfig
+
+log = logging.getLogger(__name__)
+
+JOURNAL_ENTRIES = 200
+
+DEVICES = EngineConfig().devices
+STATES = sorted({*TCP_STATES.values(), *UDP_STATES.values()})
+ROLES = ("listener", "client", "accepted", "udp")
+STATE_KINDS = ("socket", "no_socket", "sockets", "connection")
+KINDS = (*STATE_KINDS, "error", "ok", "all", "any")
+MODIFIERS = {"sockets": {"at_least", "distinct"}, "error": {"op", "while"}}
+STEP = ("text", "check")
+DISTINCT = ("device", "protocol", "role", "state", "port", "remote_device", "remote_port")
+
+
+class Row(NamedTuple):
+    """A socket as checks see it: the compact form the table and the journal keep."""
+
+    id: str
+    device: str
+    protocol: str
+    role: str
+    port: int
+    remote_device: str | None
+    remote_port: int | None
+    state: str
+    closed_by_program: bool
+    sent: bool
+    received: bool
+
+
+def compact(row: dict, device_of: dict[str, str]) -> Row:
+    """The Row of a socket row (playground.sandbox.SandboxSocket.row)."""
+    remote = row["remote"]
+    return Row(
+        row["id"],
+        row["device"],
+        row["protocol"],
+        row["role"],
+        row["local"]["port"],
+        device_of.get(remote["ip"], remote["ip"]) if remote else None,
+        remote["port"] if remote else None,
+        row["state"],
+        row["closed_by_program"],
+        row["bytes_sent"] > 0,
+        row["bytes_received"] > 0,
+    )
+
+
+# Validation -------------------------------------------------------------------
+
+
+def _op_names() -> tuple[str, ...]:
+    from playground.protocol import OPS  # protocol's table; it imports nothing of this
+
+    return tuple(OPS)
+
+
+def _one_of(options) -> Callable[[object], str | None]:
+    return lambda v: None if isinstance(v, str) and v in options else f"one of {', '.join(options)}"
+
+
+def _port(value) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
+    return None if ok else "a port number from 1 to 65535"
+
+
+def _flag(value) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
+def _states(value) -> str | None:
+    names = [value] if isinstance(value, str) else value
+    if isinstance(names, list) and names and all(n in STATES for n in names):
+        return None
+    return f"a state or a list of states, from: {', '.join(STATES)}"
+
+
+FIELDS: dict[str, Callable[[object], str | None]] = {
+    "device": _one_of(DEVICES),
+    "protocol": _one_of(("tcp", "udp")),
+    "role": _one_of(ROLES),
+    "state": _states,
+    "port": _port,
+    "remote_device": _one_of(DEVICES),
+    "remote_port": _port,
+    "remote": lambda v: None if v is None else "null (no remote address)",
+    "closed_by_program": _flag,
+    "sent": _flag,
+    "received": _flag,
+}
+
+
+def _match_errors(match, where: str) -> list[str]:
+    if not isinstance(match, dict):
+        return [f"{where} must be an object of socket fields ({', '.join(FIELDS)})."]
+    errors = []
+    for key, value in match.items():
+        rule = FIELDS.get(key)
+        if rule is None:
+            errors.append(f"{where}: {key!r} is no socket field; use {', '.join(FIELDS)}.")
+        elif (wanted := rule(value)) is not None:
+            errors.append(f"{where}: {key!r} must be {wanted}, not {value!r}.")
+    return errors
+
+
+def _kind(check: dict) -> str:
+    return next(k for k in check if k in KINDS)
+
+
+def check_errors(check, where: str = "The check", answers: bool = True) -> list[str]:
+    """What is wrong with a check, in plain English ([] when it is valid).
+
+    `answers`: whether event checks (error, ok) may appear (not inside a `while`)."""
+    if not isinstance(check, dict):
+        return [f"{where} must be an object with one of: {', '.join(KINDS)}."]
+    kinds = [k for k in check if k in KINDS]
+    if len(kinds) != 1:
+        found = ", ".join(kinds) or "none"
+        return [f"{where} must have exactly one of {', '.join(KINDS)} (it has {found})."]
+    kind, value = kinds[0], check[kinds[0]]
+    errors = [
+        f"{where}: {key!r} does not go with {kind!r}."
+        for key in check
+        if key != kind and key not in MODIFIERS.get(kind, ())
+    ]
+    at = f"{where}: {kind!r}"
+    if kind in ("error", "ok") and not answers:
+        return [f"{at}: a 'while' holds only state checks ({', '.join(STATE_KINDS)})."]
+    if kind in ("socket", "no_socket", "sockets"):
+        errors += _match_errors(value, at)
+    if kind == "sockets":
+        at_least = check.get("at_least")
+        if not isinstance(at_least, int) or isinstance(at_least, bool) or at_least < 1:
+            errors.append(f"{where}: 'sockets' needs 'at_least', a whole number of 1 or more.")
+        if "distinct" in check and check["distinct"] not in DISTINCT:
+            errors.append(f"{where}: 'distinct' must be one of {', '.join(DISTINCT)}.")
+    elif kind == "connection":
+        if not isinstance(value, dict):
+            errors.append(f"{at} must be an object, {{}} or with 'client' and 'accepted'.")
+        else:
+            for end, match in value.items():
+                if end in ("client", "accepted"):
+                    errors += _match_errors(match, f"{at}: {end!r}")
+                else:
+                    errors.append(f"{at}: {end!r} is neither 'client' nor 'accepted'.")
+    elif kind == "error":
+        if not isinstance(value, str) or not value:
+            errors.append(f'{at} must be an error code, such as "ECONNREFUSED".')
+        if "op" in check and check["op"] not in _op_names():
+            errors.append(f"{where}: 'op' must be one of {', '.join(_op_names())}.")
+        if "while" in check:
+            errors += check_errors(check["while"], f"{where}: 'while'", answers=False)
+    elif kind == "ok" and value not in _op_names():
+        errors.append(f"{at} must be one of {', '.join(_op_names())}.")
+    elif kind in ("all", "any"):
+        if not isinstance(value, list) or not value:
+            errors.append(f"{at} must be a list of one check or more.")
+        else:
+            for n, part in enumerate(value, 1):
+                errors += check_errors(part, f"{at}, check {n}", answers)
+    return errors
+
+
+def steps_errors(steps) -> list[str]:
+    """What is wrong with a list of steps, in plain English ([] when they are valid)."""
+    if not isinstance(steps, list) or not steps:
+        return ["Steps must be a list of one step or more, each with 'text' and 'check'."]
+    errors = []
+    for n, step in enumerate(steps, 1):
+        if not isinstance(step, dict):
+            errors.append(f"Step {n} must be an object with 'text' and 'check'.")
+            continue
+        errors += [f"Step {n}: {key!r} is not a step field." for key in step if key not in STEP]
+        if not isinstance(step.get("text"), str) or not step["text"].strip():
+            errors.append(f"Step {n} needs a 'text': what to do, in plain words.")
+        if "check" not in step:
+            errors.append(f"Step {n} needs a 'check'.")
+        else:
+            errors += check_errors(step["check"], f"Step {n}'s check")
+    return errors
+
+
+# Words ------------------------------------------------------------------------
+
+
+def _a(words: str) -> str:
+    return f"{'an' if words[0] in 'aeiouAEIO' else 'a'} {words}"
+
+
+NOUNS = {
+    "listener": "listening socket",
+    "client": "client socket",
+    "accepted": "accepted socket",
+    "udp": "UDP socket",
+}
+
+
+def _socket_words(match: dict, plural: bool = False) -> str:
+    """E.g. "TCP listening socket on server port 3000 (in state LISTEN)"."""
+    role, protocol = match.get("role"), match.get("protocol")
+    noun = NOUNS.get(role, "UDP socket" if protocol == "udp" else "socket")
+    if protocol == "tcp":
+        noun = f"TCP {noun}"
+    words = [noun + ("s" if plural else "")]
+    device, port = match.get("device"), match.get("port")
+    if device or port:
+        words.append(f"on {device or 'either device'}" + (f" port {port}" if port else ""))
+    remote_device, remote_port = match.get("remote_device"), match.get("remote_port")
+    if remote_device or remote_port:
+        to = f"{remote_device or 'either device'}" + (f" port {remote_port}" if remote_port else "")
+        words.append(f"connected to {to}")
+    if "remote" in match:
+        words.append("with no remote address")
+    extra = []
+    if "state" in match:
+        states = [match["state"]] if isinstance(match["state"], str) else match["state"]
+        extra.append(f"in state {' or '.join(states)}")
+    closed = match.get("closed_by_program")
+    if closed is not None:
+        extra.append("closed by the program" if closed else "still open in the program")
+    for key, verb in (("sent", "sent"), ("received", "received")):
+        if key in match:
+            extra.append(f"that has {verb} data" if match[key] else f"that has {verb} nothing")
+    return " ".join(words) + (f" ({', '.join(extra)})" if extra else "")
+
+
+def _row_words(row: Row) -> str:
+    noun = NOUNS[row.role] if row.role == "udp" else f"TCP {NOUNS[row.role]}"
+    where = f"socket {row.id}, {_a(noun)} on {row.device} port {row.port}"
+    if row.remote_port is None:
+        where += " with no remote address"
+    else:
+        where += f" connected to {row.remote_device} port {row.remote_port}"
+    closed = ", closed by the program" if row.closed_by_program else ""
+    return f"{where}, in state {row.state}{closed}"
+
+
+def describe(check: dict) -> str:
+    """What the check needs, in plain English (for feedback); the check must be valid."""
+    kind = _kind(check)
+    value = check[kind]
+    if kind == "socket":
+        return _a(_socket_words(value))
+    if kind == "no_socket":
+        return f"no {_socket_words(value)}"
+    if kind == "sockets":
+        n = check["at_least"]
+        text = f"at least {n} {_socket_words(value, plural=n != 1)}"
+        if "distinct" in check:
+            text += f", with {n} different {check['distinct'].replace('_', ' ')}s"
+        return text
+    if kind == "connection":
+        client = _socket_words({"role": "client", **value.get("client", {})})
+        accepted = _socket_words({"role": "accepted", **value.get("accepted", {})})
+        return f"the two ends of one connection: {_a(client)} and {_a(accepted)}"
+    if kind == "error":
+        text = f"{_a(value)} error answering " + (check.get("op") or "a command")
+        return text + (f", while there is {describe(check['while'])}" if "while" in check else "")
+    if kind == "ok":
+        return f"an ok answer to {value}"
+    parts = [describe(part) for part in value]
+    if len(parts) == 1:
+        return parts[0]
+    if kind == "all":
+        return "; and ".join(parts) if len(parts) > 2 else " and ".join(parts)
+    return "either " + ", or ".join(parts)
+
+
+# Evaluation -------------------------------------------------------------------
+
+
+def _matches(match: dict, row: Row) -> bool:
+    for key, wanted in match.items():
+        if key == "state":
+            if row.state != wanted and (isinstance(wanted, str) or row.state not in wanted):
+                return False
+        elif key == "remote":
+            if row.remote_port is not None:
+                return False
+        elif getattr(row, key) != wanted:
+            return False
+    return True
+
+
+def _holds(check: dict, rows: Iterable[Row], answer: tuple | None) -> tuple[str, bool] | None:
+    """What meets the check at a moment (words for it, and whether the moment's answer
+    was used), or None. `rows`: the table then (re-iterable); `answer`: ("ok", op),
+    ("error", op, code) or None."""
+    kind = _kind(check)
+    value = check[kind]
+    if kind == "socket":
+        row = next((r for r in rows if _matches(value, r)), None)
+        return None if row is None else (_row_words(row), False)
+    if kind == "no_socket":
+        if any(_matches(value, r) for r in rows):
+            return None
+        return f"there was no {_socket_words(value)}", False
+    if kind == "sockets":
+        found = [r for r in rows if _matches(value, r)]
+        if "distinct" in check:
+            found = list({getattr(r, check["distinct"]): r for r in found}.values())
+        if len(found) < check["at_least"]:
+            return None
+        names = ", ".join(r.id for r in found)
+        return f"sockets {names}, {len(found)} {_socket_words(value, plural=True)}", False
+    if kind == "connection":
+        for c in rows:
+            if c.role != "client" or not _matches(value.get("client", {}), c):
+                continue
+            for a in rows:
+                if (
+                    a.role == "accepted"
+                    and (a.remote_device, a.remote_port) == (c.device, c.port)
+                    and (c.remote_device, c.remote_port) == (a.device, a.port)
+                    and _matches(value.get("accepted", {}), a)
+                ):
+                    return (
+                        f"socket {c.id} ({c.device} port {c.port}) and socket {a.id} "
+                        f"({a.device} port {a.port}) were the two ends of one connection",
+                        False,
+                    )
+        return None
+    if kind in ("error", "ok"):
+        if answer is None or answer[0] != kind:
+            return None
+        if kind == "ok":
+            return (f"{value} succeeded", True) if answer[1] == value else None
+        if answer[2] != value or check.get("op", answer[1]) != answer[1]:
+            return None
+        words = f"{answer[1]} was answered {value}"
+        if "while" in check:
+            held = _holds(check["while"], rows, None)
+            if held is None:
+                return None
+            words += f", while {held[0]}"
+        return words, True
+    results = []
+    for part in value:
+        held = _holds(part, rows, answer)
+        if kind == "any" and held is not None:
+            return held
+        if kind == "all":
+            if held is None:
+                return None
+            results.append(held)
+    if kind == "any":
+        return None
+    return "; ".join(r[0] for r in results), any(r[1] for r in results)
+
+
+class Tracker:
+    """Steps reached in order, moment by moment."""
+
+    def __init__(self, checks: list[dict], done: int = 0):
+        self.checks = checks
+        self.done = done
+        self.found: list[str] = []  # what met each step reached here
+
+    def moment(self, rows: Iterable[Row], answer: tuple | None = None) -> bool:
+        """Reach every step that holds now; True if one was reached."""
+        before = self.done
+        while self.done < len(self.checks):
+            held = _holds(self.checks[self.done], rows, answer)
+            if held is None:
+                break
+            self.found.append(f"Step {self.done + 1}: {held[0]}.")
+            self.done += 1
+            if held[1]:
+                answer = None  # met a step: the next ones see only later answers
+        return self.done != before
+
+
+# The journal and replay ---------------------------------------------------------
+
+
+class Journal:
+    """The bounded record of one sandbox: Rows, ("gone", id), ("ok", op) and
+    ("error", op, code), after the table it starts from."""
+
+    def __init__(self, size: int = JOURNAL_ENTRIES):
+        self.size = size
+        self.start: dict[str, Row] = {}
+        self.entries: deque = deque()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def add(self, entry: tuple) -> None:
+        if len(self.entries) >= self.size:
+            old = self.entries.popleft()
+            if isinstance(old, Row):
+                self.start[old.id] = old
+            elif old[0] == "gone":
+                self.start.pop(old[1], None)
+        self.entries.append(entry)
+
+    def export(self) -> list[dict]:
+        """JSON-ready: {"table": [row, ...]} first, then {"socket": row}, {"gone": id},
+        {"ok": op} and {"error": code, "op": op}; a row is a Row as an object."""
+        exported: list[dict] = [{"table": [row._asdict() for row in self.start.values()]}]
+        for entry in self.entries:
+            if isinstance(entry, Row):
+                exported.append({"socket": entry._asdict()})
+            elif entry[0] == "gone":
+                exported.append({"gone": entry[1]})
+            elif entry[0] == "ok":
+                exported.append({"ok": entry[1]})
+            else:
+                exported.append({"error": entry[2], "op": entry[1]})
+        return exported
+
+
+@dataclass(frozen=True)
+class LabResult:
+    reached: int
+    total: int
+    complete: bool
+    found: list[str]  # one line per step reached: what met it
+    missing: str  # what the first step not reached needs; "" when complete
+
+
+def replay(steps: list[dict], journal: list[dict]) -> LabResult:
+    """Grade steps against an exported journal (Journal.export), as the engine would have."""
+    if problems := steps_errors(steps):
+        raise ValueError(" ".join(problems))
+    tracker = Tracker([step["check"] for step in steps])
+    table: dict[str, Row] = {}
+    entries = list(journal)
+    if entries and "table" in entries[0]:
+        table = {row["id"]: Row(**row) for row in entries.pop(0)["table"]}
+    tracker.moment(table.values())
+    for entry in entries:
+        if tracker.done == len(steps):
+            break
+        answer = None
+        if "socket" in entry:
+            row = Row(**entry["socket"])
+            table[row.id] = row
+        elif "gone" in entry:
+            table.pop(entry["gone"], None)
+        elif "ok" in entry:
+            answer = ("ok", entry["ok"])
+        elif "error" in entry:
+            answer = ("error", entry.get("op"), entry["error"])
+        tracker.moment(table.values(), answer)
+    complete = tracker.done == len(steps)
+    missing = (
+        ""
+        if complete
+        else f"Step {tracker.done + 1} needs {describe(steps[tracker.done]['check'])}."
+    )
+    return LabResult(tracker.done, len(steps), complete, tracker.found, missing)

@@ -1,0 +1,314 @@
+"""Labs in the engine: each sandbox's journal, its active experiment and its progress
+(no Django). The check language, the journal and replay are playground.lab_checks.
+
+Rules:
+- Hooks never block the event path and never break a sandbox: the catalogue and the
+  owner's progress are loaded when the sandbox is made (each bounded by HOOK_SECONDS; a
+  failure is logged once until the hooks work again, and the sandbox goes on without
+  experiments or without that progress); progress is recorded by at most one task per
+  sandbox at a time, which sends the newest value of each experiment.
+- The progress of an unknown owner ({}) lives and dies with the sandbox: nothing is
+  loaded or recorded for it.
+"""
+
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from playground import events
+from playground.lab_checks import Journal, Row, Tracker, compact, steps_errors
+from playground.sandbox import SandboxError
+
+log = logging.getLogger(__name__)
+
+HOOK_SECONDS = 10.0  # a hook that takes longer counts as failed
+CATALOGUE_SECONDS = 10.0  # one catalogue serves the sandboxes made this long after it
+
+
+class LabHooks:
+    """Where experiments and progress are kept; this default keeps none.
+
+    `owner` is {"user": <user id>}, {"learner": "<learner key>"} or {} (unknown)."""
+
+    async def catalogue(self) -> list[dict]:
+        """[{"id", "title", "lesson", "teaches", "steps": [{"text", "check"}]}], in order."""
+        return []
+
+    async def load(self, owner: dict) -> dict[str, dict]:
+        """Experiment id -> {"done": int, "finished": bool}."""
+        return {}
+
+    async def record(
+        self, owner: dict, experiment: str, done: int, steps: int, finished: bool
+    ) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str
+    title: str
+    lesson: str
+    teaches: str
+    texts: tuple[str, ...]
+    checks: tuple[dict, ...]
+
+    def public(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "lesson": self.lesson,
+            "teaches": self.teaches,
+            "steps": list(self.texts),
+        }
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    experiments: dict[str, Experiment]
+    public: list[dict]  # as `hello` lists them, shared by every sandbox
+
+
+def catalogue_of(items: list[dict]) -> Catalogue:
+    """The valid experiments of a hooks catalogue; an invalid one is left out, with a log."""
+    experiments = {}
+    for item in items:
+        try:
+            steps = item["steps"]
+            problems = steps_errors(steps)
+            if not problems:
+                experiments[str(item["id"])] = Experiment(
+                    str(item["id"]),
+                    str(item["title"]),
+                    str(item.get("lesson", "")),
+                    str(item.get("teaches", "")),
+                    tuple(step["text"] for step in steps),
+                    tuple(step["check"] for step in steps),
+                )
+        except (KeyError, TypeError) as error:
+            problems = [f"It lacks {error}."]
+        if problems:
+            name = item.get("id") if isinstance(item, dict) else None
+            log.error("playground: experiment %s left out: %s", name, " ".join(problems))
+    return Catalogue(experiments, [e.public() for e in experiments.values()])
+
+
+class _Faults:
+    """One log line when the hooks start failing, one when they work again."""
+
+    down = False
+
+    def failed(self, what: str, error: BaseException) -> None:
+        if not self.down:
+            self.down = True
+            log.error(
+                "playground: the lab hooks failed (%s); sandboxes go on without experiments "
+                "or progress",
+                what,
+                exc_info=error,
+            )
+
+    def worked(self) -> None:
+        if self.down:
+            self.down = False
+            log.warning("playground: the lab hooks work again")
+
+
+faults = _Faults()
+EMPTY = Catalogue({}, [])
+
+
+class Labs:
+    """A registry's hooks and its catalogue, shared by the Labs of its sandboxes."""
+
+    def __init__(self, hooks: LabHooks | None = None):
+        self.hooks = hooks or LabHooks()
+        self._catalogue: asyncio.Task | None = None
+        self._fresh_until = 0.0
+        self.recording: dict[asyncio.Task, dict] = {}  # each Lab's recording task -> owner
+
+    async def settled(self, owner: dict | None = None) -> None:
+        """Until the progress recorded so far (of that owner) is recorded or failed to be."""
+        tasks = [task for task, whose in self.recording.items() if owner in (None, whose)]
+        if tasks:
+            await asyncio.wait(tasks)
+
+    def lab(self, devices: dict[str, str], emit: Callable[[dict], None], owner: dict) -> "Lab":
+        return Lab(self, devices, emit, owner)
+
+    async def catalogue(self) -> Catalogue:
+        """One hooks call serves every sandbox made within CATALOGUE_SECONDS."""
+        task = self._catalogue
+        if task is None or (task.done() and time.monotonic() >= self._fresh_until):
+            task = self._catalogue = asyncio.get_running_loop().create_task(self._fetch())
+        return await asyncio.shield(task)
+
+    async def _fetch(self) -> Catalogue:
+        try:
+            async with asyncio.timeout(HOOK_SECONDS):
+                catalogue = catalogue_of(await self.hooks.catalogue())
+        except Exception as error:
+            faults.failed("catalogue", error)
+            catalogue = EMPTY
+        else:
+            faults.worked()
+        self._fresh_until = time.monotonic() + CATALOGUE_SECONDS
+        return catalogue
+
+
+class Lab:
+    """One sandbox's table, journal, progress and active experiment.
+
+    `seen` takes every event the sandbox emits, `answered` every command's answer;
+    `emit` sends to every tab of the sandbox."""
+
+    def __init__(self, labs: Labs, devices: dict[str, str], emit, owner: dict):
+        self.labs = labs
+        self.emit = emit
+        self.owner = dict(owner or {})
+        self._device_of = {ip: name for name, ip in devices.items()}
+        self.table: dict[str, Row] = {}
+        self.journal = Journal()
+        self.catalogue = EMPTY
+        self.progress: dict[str, tuple[int, bool]] = {}  # id -> (done, finished)
+        self.active: Experiment | None = None
+        self.tracker: Tracker | None = None
+        self._unrecorded: dict[str, tuple[int, int, bool]] = {}
+        self._recorder: asyncio.Task | None = None
+        self.loading = asyncio.get_running_loop().create_task(self._load())
+
+    async def _load(self) -> None:
+        self.catalogue, loaded = await asyncio.gather(self.labs.catalogue(), self._progress())
+        for experiment_id, record in loaded.items():
+            experiment = self.catalogue.experiments.get(experiment_id)
+            try:
+                done, finished = int(record["done"]), bool(record["finished"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if experiment is not None:
+                self.progress[experiment_id] = (max(0, min(done, len(experiment.checks))), finished)
+
+    async def _progress(self) -> dict:
+        if not self.owner:
+            return {}
+        # The owner's progress still being recorded by a sandbox closed just before.
+        await self.labs.settled(self.owner)
+        try:
+            async with asyncio.timeout(HOOK_SECONDS):
+                loaded = await self.labs.hooks.load(dict(self.owner))
+        except Exception as error:
+            faults.failed("load", error)
+            return {}
+        faults.worked()
+        return loaded if isinstance(loaded, dict) else {}
+
+    def adopt(self, owner: dict | None) -> None:
+        """A later WebSocket that names the owner, when the first one could not."""
+        if owner and not self.owner:
+            self.owner = dict(owner)
+
+    def hello(self) -> dict:
+        return {
+            "experiments": self.catalogue.public,
+            "experiment": self.active.id if self.active else None,
+            "progress": {e.id: self._state(e) for e in self.catalogue.experiments.values()},
+        }
+
+    def _state(self, experiment: Experiment) -> dict:
+        done, finished = self.progress.get(experiment.id, (0, False))
+        return {"done": done, "steps": len(experiment.checks), "finished": finished}
+
+    # Moments -----------------------------------------------------------------------
+
+    def seen(self, event: dict) -> None:
+        kind = event["type"]
+        if kind == "socket":
+            row = compact(event["socket"], self._device_of)
+            if self.table.get(row.id) == row:
+                return
+            self.table[row.id] = row
+            self.journal.add(row)
+        elif kind == "socket.gone":
+            if self.table.pop(event["socket"], None) is None:
+                return
+            self.journal.add(("gone", event["socket"]))
+        else:
+            return
+        self._moment(None)
+
+    def answered(self, op: str, event: dict) -> None:
+        if op == "experiment.start":
+            return  # not something done with sockets
+        op = sys.intern(op)  # one of OPS: kept once, not once per answer
+        answer = ("ok", op) if event["type"] == "ok" else ("error", op, event["code"])
+        self.journal.add(answer)
+        self._moment(answer)
+
+    def _moment(self, answer: tuple | None) -> None:
+        if self.tracker is not None and self.tracker.moment(self.table.values(), answer):
+            self._progressed()
+
+    # The active experiment ---------------------------------------------------------
+
+    def start(self, experiment_id: str) -> dict:
+        """Make it the sandbox's active experiment: resumed at its recorded step, or
+        started over when every step was done. The `ok` fields."""
+        experiment = self.catalogue.experiments.get(experiment_id)
+        if experiment is None:
+            known = ", ".join(self.catalogue.experiments) or "none here"
+            raise SandboxError(
+                "unknown_experiment",
+                f"There is no experiment {experiment_id[:64]!r}. Experiments: {known}.",
+            )
+        done, _ = self.progress.get(experiment_id, (0, False))
+        if done >= len(experiment.checks):
+            done = 0
+        self.active, self.tracker = experiment, Tracker(list(experiment.checks), done)
+        self.tracker.moment(self.table.values())  # steps that already hold
+        return self._progressed()
+
+    def _progressed(self) -> dict:
+        experiment, done = self.active, self.tracker.done
+        steps = len(experiment.checks)
+        finished = self.progress.get(experiment.id, (0, False))[1] or done == steps
+        self.progress[experiment.id] = (done, finished)
+        self.emit(events.progress(experiment.id, done, steps, finished))
+        self._record(experiment.id, done, steps, finished)
+        return {"experiment": experiment.id, "done": done, "steps": steps, "finished": finished}
+
+    # Recording ---------------------------------------------------------------------
+
+    def _record(self, experiment: str, done: int, steps: int, finished: bool) -> None:
+        if not self.owner:
+            return
+        self._unrecorded[experiment] = (done, steps, finished)
+        if self._recorder is None:
+            self._recorder = asyncio.get_running_loop().create_task(self._recording())
+            self.labs.recording[self._recorder] = self.owner
+            self._recorder.add_done_callback(self.labs.recording.pop)
+
+    async def _recording(self) -> None:
+        try:
+            while self._unrecorded:
+                experiment = next(iter(self._unrecorded))
+                done, steps, finished = self._unrecorded.pop(experiment)
+                try:
+                    async with asyncio.timeout(HOOK_SECONDS):
+                        await self.labs.hooks.record(
+                            dict(self.owner), experiment, done, steps, finished
+                        )
+                except Exception as error:
+                    faults.failed("record", error)
+                else:
+                    faults.worked()
+        finally:
+            self._recorder = None
+
+    def close(self) -> None:
+        """The sandbox is closed: nothing more to check. What is still to be recorded is,
+        in the background (Labs.settled)."""
+        self.tracker = None
+        self.loading.cancel()  # no use now (a WebSocket waiting for it makes another sandbox)
