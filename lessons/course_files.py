@@ -40,8 +40,29 @@ _Dumper.add_representer(
 )
 
 
+# The order a check's keys are written in: PostgreSQL's jsonb keeps a mapping's keys in
+# an order of its own, so a check read back from the database is put in this one, and
+# the course files use it too (an exported file is then the file that was loaded).
+CHECK_KEY_ORDER = (
+    *("socket", "no_socket", "sockets", "connection", "error", "ok", "packet", "all", "any"),
+    *("op", "at_least", "distinct", "while", "client", "accepted"),
+    *("device", "protocol", "role", "port", "state", "remote_device", "remote_port", "remote"),
+    *("closed_by_program", "sent", "received", "from", "to", "flags", "has", "length_min"),
+)
+_RANK = {key: rank for rank, key in enumerate(CHECK_KEY_ORDER)}
+
+
+def _in_order(value):
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (_RANK.get(k, len(_RANK)), str(k)))
+        return {key: _in_order(value[key]) for key in keys}
+    if isinstance(value, list):
+        return [_in_order(item) for item in value]
+    return value
+
+
 def _steps_for_file(steps: list[dict]) -> list[dict]:
-    return [{"text": step["text"], "check": Flow(step["check"])} for step in steps]
+    return [{"text": step["text"], "check": Flow(_in_order(step["check"]))} for step in steps]
 
 
 def _steps(raw, where: str) -> list:

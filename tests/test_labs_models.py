@@ -279,7 +279,7 @@ def test_it_refuses_an_anchor_the_lesson_does_not_have_in_the_admin(staff_client
     assert "has no section &#x27;nowhere-in-this-lesson&#x27;" in response.content.decode()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_gives_the_engine_an_admin_edit_at_once(staff_client, experiment):
     hooks = DjangoLabHooks()
     before = async_to_sync(hooks.catalogue)()

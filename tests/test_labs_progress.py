@@ -13,6 +13,8 @@ from lessons.labs import DjangoLabHooks
 from lessons.models import Experiment, LabRun
 from tests.forms import post_data
 
+# The hooks reach the database as the engine does (channels' database_sync_to_async),
+# which closes a connection found inside a transaction: so these tests commit theirs.
 hooks = DjangoLabHooks()
 record = async_to_sync(hooks.record)
 load = async_to_sync(hooks.load)
@@ -34,7 +36,7 @@ def finish(owner, slug):
     record(owner, slug, steps_of(slug), steps_of(slug), True)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_records_progress_forward_only(course):
     owner = {"learner": "a" * 32}
     steps = steps_of("ports-stay")
@@ -52,7 +54,7 @@ def test_it_records_progress_forward_only(course):
     assert (run.steps_done, run.steps, run.finished_at) == (steps, steps, finished_at)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_keeps_one_run_per_learner_and_experiment(course, django_user_model):
     user = django_user_model.objects.create_user("ada", password="correct-horse-battery")
     for owner in ({"user": user.pk}, {"learner": "b" * 32}, {"learner": "c" * 32}):
@@ -63,7 +65,7 @@ def test_it_keeps_one_run_per_learner_and_experiment(course, django_user_model):
     assert load({"user": user.pk}) == {"three-sockets": {"done": 2, "finished": False}}
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_records_nothing_for_an_unknown_owner_or_an_unpublished_experiment(course):
     for owner in ({}, {"learner": ""}, {"user": "1"}, {"learner": "x" * 33}):
         record(owner, "ports-stay", 1, 5, False)
@@ -77,7 +79,7 @@ def test_it_records_nothing_for_an_unknown_owner_or_an_unpublished_experiment(co
     assert "ports-stay" not in ids and "three-sockets" in ids
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_offers_the_published_experiments_with_their_steps_in_course_order(course):
     catalogue = async_to_sync(hooks.catalogue)()
     published = Experiment.objects.filter(published=True)
@@ -90,7 +92,7 @@ def test_it_offers_the_published_experiments_with_their_steps_in_course_order(co
     assert item["steps"] == [{"text": s.text, "check": s.step_check} for s in steps]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_moves_lab_runs_to_the_account_on_log_in_keeping_the_further_one(
     client, course, django_user_model
 ):
@@ -126,7 +128,7 @@ def card(page, slug) -> str:
     return page.split(f'href="/lessons/{slug}/"', 1)[1].split("</li>", 1)[0]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_shows_read_quiz_and_lab_in_each_lessons_status_on_the_course_page(client, course):
     page = client.get("/").content.decode()
     assert "Lab: 0 of 2 experiments finished" in card(page, "the-5-tuple")
@@ -145,7 +147,7 @@ def test_it_shows_read_quiz_and_lab_in_each_lessons_status_on_the_course_page(cl
     assert re.search(r'class="status status-done">Lab done</span>', status)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_counts_the_experiments_in_the_course_progress(client, course):
     steps = 11 + Experiment.objects.filter(published=True).count()
     owner = visitor(client, "/lessons/connections/")
@@ -165,7 +167,7 @@ def lab_state(page) -> str:
     return page.split("data-lab-state", 1)[1].split("</div>", 1)[0]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_shows_the_lessons_lab_state_at_its_end(client, course):
     page = client.get(LESSON).content.decode()
     assert "Lab: 0 of 2 experiments finished." in lab_state(page)
@@ -180,7 +182,7 @@ def test_it_shows_the_lessons_lab_state_at_its_end(client, course):
     assert "data-lab-state" not in client.get("/lessons/introduction/").content.decode()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_never_serves_one_readers_lab_state_to_another_from_the_cached_page(course):
     done, started, newcomer = Client(), Client(), Client()
     finish(visitor(done), "three-sockets")
@@ -196,7 +198,7 @@ def test_it_never_serves_one_readers_lab_state_to_another_from_the_cached_page(c
     assert "Lab: 0 of 2" in lab_state(newcomer.get(LESSON).content.decode())
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_shows_an_experiment_published_in_the_admin_on_its_lesson_at_once(staff_client, course):
     reader = Client()  # the client fixture is the staff member's
     assert "Lab: 0 of 2" in lab_state(reader.get(LESSON).content.decode())
@@ -210,7 +212,7 @@ def test_it_shows_an_experiment_published_in_the_admin_on_its_lesson_at_once(sta
     assert "experiment=two-clients" not in lab_state(page)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_shows_per_experiment_starts_finishes_and_stops_in_the_lab_analysis(
     staff_client, course
 ):
@@ -240,7 +242,7 @@ def test_it_shows_per_experiment_starts_finishes_and_stops_in_the_lab_analysis(
     )
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_it_keeps_the_lab_analysis_from_students(student_client, course):
     response = student_client.get("/admin/lessons/experiment/analysis/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
