@@ -11,7 +11,13 @@
 3. the cost of one kernel socket-table dump with all those sockets present, and of
    making one socket through the network namespace helper;
 4. 30 WebSockets of one session that never read, for 60 s while the sandbox is
-   busy: how much the server grew (target: under 5 MiB) and that all were closed.
+   busy: how much the server grew (target: under 5 MiB) and that all were closed;
+5. watching the packets: the same 500 sandboxes each sending "hi" every second on a
+   new connection, first without capture, then each capturing its packets
+   (playground.capture): the round trip of one more sandbox meanwhile (target: at
+   most 1.5x the echo), the kernel state change to event p99 (target: under 300 ms),
+   the delay from a packet's kernel timestamp to its `packet` event at the client
+   (p50/p99), and memory per sandbox with its packet history (target: under 150 KB).
 
 Run it with `make bench` (or `.venv/bin/python -m bench.playground`). It is not a
 test: it prints figures; docs/benchmarks.md records them.
@@ -29,6 +35,7 @@ from pathlib import Path
 
 import websockets
 
+from bench.capture import Watched, history_cost, reset, state_latency, traffic
 from bench.hostile import HostSockets, helper_cost, namespace_dump_cost, slow_readers
 from tests.live_server import DaphneServer
 
@@ -87,12 +94,15 @@ async def answer(ws, ref) -> dict:
 
 
 async def round_trips(
-    server, key, count: int, experiment: str | None = None
+    server, key, count: int, experiment: str | None = None, capture: bool = False
 ) -> tuple[list[float], list[float]]:
     play = await connect(server, "/ws/playground/", key)
     await play.recv()  # hello
     if experiment:
         await start_experiment(play, experiment)
+    if capture:  # its own packets then come as events too, among the answers
+        await play.send(json.dumps({"op": "capture", "on": True, "ref": "p"}))
+        await answer(play, "p")
     await play.send(json.dumps({"op": "tcp.listen", "device": "server", "port": 3000, "ref": "l"}))
     await answer(play, "l")
     connect_cmd = {
@@ -202,23 +212,133 @@ async def busy(ws, client: str, seconds: float) -> None:
     await ws.close()
 
 
+async def talking(
+    server, watched: list, key: str, args, capture: bool, delays: list[tuple[float, float]]
+) -> dict:
+    """Every watched sandbox talks (capturing or not) while one more sandbox measures
+    its round trips; then all shut down at once. The figures of that phase."""
+    stop, connected = asyncio.Event(), asyncio.Event()
+    count = [0]
+
+    def one_more() -> None:
+        count[0] += 1
+        if count[0] == len(watched):
+            connected.set()
+
+    started = time.perf_counter()
+    tasks = [
+        asyncio.ensure_future(traffic(w, stop, args.capture_interval, capture, one_more))
+        for w in watched
+    ]
+    await connected.wait()  # every sandbox has its new connection
+    packets_before = sum(w.packets for w in watched)
+    # Steady: packets sent from a second after the last connect to the stop (the burst
+    # of 500 handshakes at once is over by then).
+    steady_from = time.time() + 1
+    play, echo = await round_trips(server, key, args.round_trips, capture=capture)
+    # At least `capture_seconds` of talking, the round trips measured inside it.
+    await asyncio.sleep(max(0.0, args.capture_seconds - (time.perf_counter() - started)))
+    stop.set()
+    steady_to = time.time()
+    steady = [delay for sent, delay in delays if steady_from <= sent <= steady_to]
+    clients = await asyncio.gather(*tasks)
+    seconds = time.perf_counter() - started
+    latencies = await asyncio.gather(
+        *(state_latency(w, client) for w, client in zip(watched, clients, strict=True))
+    )
+    # Reset: the kernel forgets the connection at once, so the next phase's kernel
+    # table is as large as this one's was.
+    await asyncio.gather(*(reset(w, client) for w, client in zip(watched, clients, strict=True)))
+    return {
+        "seconds": seconds,
+        "play": play,
+        "echo": echo,
+        "packets": sum(w.packets for w in watched) - packets_before,
+        "steady": [d * 1e3 for d in steady],
+        "from_command": [r[0] * 1e3 for r in latencies],
+        "from_change": [r[1] * 1e3 for r in latencies],
+    }
+
+
+async def watch_packets(server, opened: list, keys: list[str], args, base_kib: int) -> dict:
+    """Section 5: the opened sandboxes talk without capture, then capturing."""
+    delays: list[tuple[float, float]] = []
+    watched = [Watched(ws, delays) for ws, _ in opened]
+    figures = {"sandboxes": len(opened)}
+    figures["off"] = await talking(server, watched, keys[0], args, False, delays)
+    figures["on"] = await talking(server, watched, keys[1], args, True, delays)
+    figures["kib"] = (rss_kib(server.process.pid) - base_kib) / len(opened)
+    figures["delays"] = [delay * 1e3 for _, delay in delays]
+    figures["dropped"] = sum(w.dropped for w in watched)
+    for w in watched:  # the WebSockets are closed by the caller; their readers end then
+        w.task.cancel()
+    return figures
+
+
+def print_state(figures: dict, n: int) -> None:
+    change, command = figures["from_change"], figures["from_command"]
+    print(f"   kernel state change to event (shutdown -> CLOSE_WAIT), all {n} at once:")
+    print(
+        f"   from the change (its ok):   p50 {percentile(change, 50):7.1f} ms   p99 "
+        f"{percentile(change, 99):7.1f} ms   (target p99 < {TARGET_STATE_P99_MS} ms)"
+    )
+    print(
+        f"   from sending the command:   p50 {percentile(command, 50):7.1f} ms   p99 "
+        f"{percentile(command, 99):7.1f} ms"
+    )
+
+
+def print_capture(figures: dict, args) -> None:
+    n, off, on = figures["sandboxes"], figures["off"], figures["on"]
+    print(
+        f'\n5. Watching the packets: {n} sandboxes, each sending "hi" every '
+        f"{args.capture_interval:g} s on a connection of its own"
+    )
+    print(f"   a. capture off ({off['seconds']:.0f} s): round trip of one more sandbox meanwhile:")
+    print_round_trips(off["play"], off["echo"])
+    print_state(off, n)
+    print(
+        f"   b. every sandbox capturing ({on['seconds']:.0f} s, {on['packets']:,} packet "
+        "events): round trip of one more sandbox, capturing too, meanwhile:"
+    )
+    print_round_trips(on["play"], on["echo"])
+    print_state(on, n)
+    delays, steady = figures["delays"], on["steady"]
+    print("   packet's kernel timestamp to its event at the client:")
+    print(
+        f"   while they talk:            p50 {percentile(steady, 50):7.2f} ms   p99 "
+        f"{percentile(steady, 99):7.2f} ms   ({len(steady):,} packet events)"
+    )
+    print(
+        f"   all, with the bursts of {n} connects and {n} shutdowns at once: p50 "
+        f"{percentile(delays, 50):7.2f} ms   p99 {percentile(delays, 99):7.2f} ms   "
+        f"({len(delays):,} packet events; {figures['dropped']:,} packets dropped by the "
+        "per-sandbox rate limit)"
+    )
+    print(
+        f"   server memory per sandbox now, packet history included: {figures['kib']:6.1f} KiB"
+        f"   (target < {TARGET_KB_PER_SANDBOX} KB); a full history (200 packets with 64-byte "
+        f"payloads) costs {history_cost(200, 64) / 1024:4.1f} KiB"
+    )
+
+
 async def main(args) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="sockets-bench-"))
     env = {
         # Round trips are measured back to back, far above a visitor's 20 a second.
         "PLAYGROUND_COMMANDS_PER_SECOND": "1000000",
         "PLAYGROUND_COMMAND_BURST": "1000000",
-        "PLAYGROUND_SANDBOXES_PER_PROCESS": str(args.sandboxes + 4),
+        "PLAYGROUND_SANDBOXES_PER_PROCESS": str(args.sandboxes + 6),
         # One client address opens every sandbox here, so its quota is lifted. The
         # slow readers meet the real websockets_per_session: the ones past it are
         # refused at once, the rest must be closed for not reading.
-        "PLAYGROUND_SANDBOXES_PER_ADDRESS": str(args.sandboxes + 4),
+        "PLAYGROUND_SANDBOXES_PER_ADDRESS": str(args.sandboxes + 6),
         "PLAYGROUND_RESERVED_SANDBOXES": "0",
     }
     with DaphneServer(workdir, application="bench.asgi:application", **env) as server:
         pid = server.process.pid
         pin(pid)
-        keys = new_sessions(server, args.sandboxes + 4)
+        keys = new_sessions(server, args.sandboxes + 6)  # the last two: section 5's
         print(f"Daphne pid {pid} at {server.url}; {args.round_trips} round trips each")
 
         print("\n1. Command round trip (send on a connected TCP socket, until its ok)")
@@ -230,7 +350,7 @@ async def main(args) -> None:
             base = rss_kib(pid)
             started = time.perf_counter()
             opened = await asyncio.gather(
-                *(open_sandbox(server, key, args.experiment) for key in keys[2:])
+                *(open_sandbox(server, key, args.experiment) for key in keys[2:-2])
             )
             setup = time.perf_counter() - started
             per_sandbox = (rss_kib(pid) - base) / len(opened)
@@ -261,6 +381,7 @@ async def main(args) -> None:
             f"   from sending the command:   p50 {percentile(from_command, 50):7.1f} ms   p99 "
             f"{percentile(from_command, 99):7.1f} ms   (includes the queue of 500 commands)"
         )
+        capture_figures = await watch_packets(server, opened, keys[-2:], args, base)
         await asyncio.gather(*(ws.close() for ws, _ in opened))
 
         costs, rows = await asyncio.to_thread(namespace_dump_cost, args.sandboxes, args.dumps)
@@ -296,6 +417,8 @@ async def main(args) -> None:
             f"{outcome['closed']} of {outcome['opened']}"
         )
 
+    print_capture(capture_figures, args)
+
     # The bare echo baseline in a fresh server of its own, so neither measurement
     # reuses memory the other freed.
     with DaphneServer(
@@ -321,6 +444,9 @@ if __name__ == "__main__":
     parser.add_argument("--host-sockets", type=int, default=20_000)
     parser.add_argument("--slow-readers", type=int, default=30)
     parser.add_argument("--slow-seconds", type=float, default=60)
+    # Each capturing sandbox of section 5 sends on its connection this often.
+    parser.add_argument("--capture-interval", type=float, default=1.0)
+    parser.add_argument("--capture-seconds", type=float, default=20)
     # Its checks look at kernel states (TIME_WAIT) and at answers (EADDRINUSE).
     parser.add_argument("--experiment", default="ports-stay")
     asyncio.run(main(parser.parse_args()))

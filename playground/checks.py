@@ -1,5 +1,9 @@
 """System check: the playground's limits, address range and descriptor budget make sense.
 
+Packet capture: `capture_history` and `payload_preview` are whole numbers (0 keeps
+no history, or shows no payload), and a full history fits in a `hello` with room to
+spare (HELLO_PACKETS_BYTES, at the longest a packet event can be as JSON).
+
 The descriptor budget: every sandbox socket and every WebSocket is an open file
 of the server process. At worst each of `sandboxes_per_process` sandboxes holds
 `sockets_per_sandbox` sockets, one more being accepted, and
@@ -20,8 +24,23 @@ from playground.netns import Namespace
 
 # The JSON around a `send` command's data, so a full send fits in one message.
 ENVELOPE_BYTES = 256
-# Limits that may be 0 (no reserve).
-MAY_BE_ZERO = {"reserved_sandboxes"}
+# Limits that may be 0 (no reserve, no packet history, no payload shown).
+MAY_BE_ZERO = {"reserved_sandboxes", "capture_history", "payload_preview"}
+WHOLE_NUMBERS = {"capture_history", "payload_preview"}
+# The kept packets go in the hello, one WebSocket message of at most 1 MiB
+# (playground.protocol.MESSAGE_BYTES) with the sockets and the rest: half of it at most.
+HELLO_PACKETS_BYTES = 512 * 1024
+# A packet event as JSON without its payload, at the longest (every field at its widest),
+# and the most a payload byte can take (a control character escaped as \u001f).
+PACKET_EVENT_BYTES = 520
+PAYLOAD_BYTE_JSON = 6
+
+
+def hello_packets_bytes(limits: Limits) -> int:
+    """The most a full packet history can take in a hello."""
+    return int(limits.capture_history) * (
+        PACKET_EVENT_BYTES + PAYLOAD_BYTE_JSON * int(limits.payload_preview)
+    )
 
 
 def worst_case_descriptors(limits: Limits) -> int:
@@ -52,6 +71,13 @@ def check_playground(app_configs=None, **kwargs):
                     id="playground.E002",
                 )
             )
+        elif name in WHOLE_NUMBERS and value != int(value):
+            errors.append(
+                Error(
+                    f"PLAYGROUND_LIMITS[{name!r}] must be a whole number, not {value!r}.",
+                    id="playground.E012",
+                )
+            )
     if errors:
         return errors
     limits = Limits(**{k: v for k, v in configured.items() if k in names})
@@ -73,6 +99,17 @@ def check_playground(app_configs=None, **kwargs):
                 f"PLAYGROUND_LIMITS: reserved_sandboxes ({limits.reserved_sandboxes}) must be "
                 f"less than sandboxes_per_process ({limits.sandboxes_per_process}).",
                 id="playground.E008",
+            )
+        )
+    if hello_packets_bytes(limits) > HELLO_PACKETS_BYTES:
+        errors.append(
+            Error(
+                f"PLAYGROUND_LIMITS: a full packet history (capture_history "
+                f"{limits.capture_history} x payload_preview {limits.payload_preview}) could take "
+                f"{hello_packets_bytes(limits)} bytes of a hello, more than "
+                f"{HELLO_PACKETS_BYTES}.",
+                hint="Keep fewer packets (capture_history) or show less of each (payload_preview).",
+                id="playground.E013",
             )
         )
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -21,7 +21,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from playground import events, protocol
+from playground import capture, events, protocol
 from playground.flow import TokenBucket
 from playground.kernel import KernelWatcher
 from playground.limits import Limits
@@ -40,9 +40,15 @@ def oversize(text: str | None, limits: Limits) -> bool:
 
 
 async def answer(
-    sandbox: Sandbox, bucket: TokenBucket, limits: Limits, text: str | None, too_big: bool = False
+    sandbox: Sandbox,
+    bucket: TokenBucket,
+    limits: Limits,
+    text: str | None,
+    too_big: bool = False,
+    tab: Sink | None = None,
 ) -> dict:
-    """The `ok` or `error` event answering one frame (`text` None: a binary frame).
+    """The `ok` or `error` event answering one frame (`text` None: a binary frame), sent
+    by the WebSocket whose sink is `tab` (ops such as `capture` are that tab's).
 
     Every frame pays a token first, so neither binary nor oversize frames are free.
     The sandbox's lab sees the answer to every command read, before it is sent: the
@@ -69,15 +75,15 @@ async def answer(
     except Exception:  # a bug must not end the visitor's connection
         log.exception("playground message could not be parsed")
         return events.error("internal_error", "That message could not be read; please try again.")
-    event = await _execute(sandbox, command)
+    event = await _execute(sandbox, command, tab)
     if sandbox.lab is not None:
         sandbox.lab.answered(command.op, event)
     return event
 
 
-async def _execute(sandbox: Sandbox, command: protocol.Command) -> dict:
+async def _execute(sandbox: Sandbox, command: protocol.Command, tab: Sink | None) -> dict:
     try:
-        result = await protocol.execute(sandbox, command)
+        result = await protocol.execute(sandbox, command, tab)
     except SandboxError as error:
         return protocol.error_event(error, ref=command.ref)
     except Exception:  # a bug must not end the visitor's connection
@@ -103,11 +109,17 @@ def hello_events(registry: Registry, key: str, sandbox: Sandbox) -> list[dict]:
         kernel_states_note=registry.kernel_reason,
         network_namespace=getattr(registry, "namespace", False),
         network_namespace_note=getattr(registry, "namespace_note", ""),
+        capture=(
+            sandbox.capture.public()
+            if sandbox.capture is not None
+            else capture.unavailable(None, registry.limits)
+        ),
         expires=registry.expires_in(key),
         experiments=lab["experiments"],
         experiment=lab["experiment"],
         progress=lab["progress"],
         sockets=sandbox.snapshot(),
+        packets=sandbox.capture.kept_events() if sandbox.capture is not None else [],
         data=[],  # kept data follows in `data_chunks` hello chunks
         data_chunks=len(chunks),
     )
@@ -158,7 +170,7 @@ class LocalAttachment(Attachment):
             self.watcher = registry.watcher
 
     async def frame(self, text: str | None) -> None:
-        self.sink(await answer(self.sandbox, self.bucket, self.limits, text))
+        self.sink(await answer(self.sandbox, self.bucket, self.limits, text, tab=self.sink))
 
     def detach(self) -> None:
         if self.attached:

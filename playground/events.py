@@ -71,6 +71,30 @@ class Progress(TypedDict):
     finished: bool
 
 
+# "from" is a keyword again; TCP's fields are absent from a UDP packet.
+Packet = TypedDict(
+    "Packet",
+    {
+        "type": Literal["packet"],
+        "n": int,  # this sandbox's packets, dropped ones included: 1, 2, ...
+        "time": str,  # the kernel's timestamp, ISO 8601 with microseconds
+        "protocol": str,  # tcp | udp
+        "from": dict,  # {device, ip, port}
+        "to": dict,
+        "flags": NotRequired[list[str]],  # in the order SYN, FIN, RST, PSH, ACK, URG
+        "seq": NotRequired[int],
+        "ack": NotRequired[int],
+        "seq_relative": NotRequired[int | None],
+        "ack_relative": NotRequired[int | None],
+        "window": NotRequired[int],
+        "length": int,  # the payload's length
+        "payload": str,  # its first payload_preview bytes as text
+        "sockets": list[str],  # the sending socket, then the receiving one, if known
+        "dropped": int,  # packets not sent since the previous packet event (rate limit)
+    },
+)
+
+
 class Hello(TypedDict):
     type: Literal["hello"]
     protocol: int
@@ -80,11 +104,13 @@ class Hello(TypedDict):
     kernel_states_note: str
     network_namespace: bool
     network_namespace_note: str
+    capture: dict  # {available, note, on, packets_per_second, history}
     expires: dict
     experiments: list[dict]
     experiment: str | None
     progress: dict[str, dict]
     sockets: list[dict]
+    packets: list[dict]  # the kept packet events, oldest first
     data: list
     data_chunks: int
 
@@ -133,6 +159,38 @@ def closed(limit: str, message: str) -> Closed:
 
 def lost(reason: str, message: str) -> Lost:
     return {"type": "sandbox.lost", "reason": reason, "message": message}
+
+
+def packet(
+    *,
+    n: int,
+    time: str,
+    protocol: str,
+    sender: dict,
+    receiver: dict,
+    tcp: dict | None,
+    length: int,
+    payload: str,
+    sockets: list[str],
+    dropped: int,
+) -> Packet:
+    """A captured packet (playground.packets.event); `tcp`: flags, seq, ack, seq_relative,
+    ack_relative and window, None for UDP."""
+    event: Packet = {
+        "type": "packet",
+        "n": n,
+        "time": time,
+        "protocol": protocol,
+        "from": sender,
+        "to": receiver,
+    }
+    if tcp is not None:
+        event.update(tcp)
+    event["length"] = length
+    event["payload"] = payload
+    event["sockets"] = sockets
+    event["dropped"] = dropped
+    return event
 
 
 def progress(experiment: str, done: int, steps: int, finished: bool) -> Progress:

@@ -13,26 +13,34 @@ question's are reached in order. A CHECK is an object with exactly one of:
 - {"error": CODE, "op": OP?, "while": CHECK?}: a command (of that op) was answered
   with that error code, while the state check held;
 - {"ok": OP}: a command of that op succeeded;
+- {"packet": PMATCH}: a packet of the sandbox was captured (playground.capture);
 - {"all": [CHECK, ...]}, {"any": [CHECK, ...]}.
 
 MATCH keys, all optional: device, protocol, role, state (a name or a list of names, as
 the rows carry them), port (local), remote_device, remote_port, remote (null: no remote
 address), closed_by_program, sent (bytes_sent > 0), received (bytes_received > 0).
 
+PMATCH keys, all optional: protocol (tcp or udp), from (the sending device), to (the
+receiving device), port (either end's port), flags (a list: exactly these TCP flags,
+e.g. ["SYN", "ACK"]), has (a list: at least these flags, e.g. ["RST"]), length_min
+(payload bytes at least).
+
 Rules:
 - Checks are evaluated at moments: each change of a socket as checks see it (its Row),
   each socket gone, and each answer to a command. State checks (socket, no_socket,
   sockets, connection) read the table of that moment, sockets the kernel still keeps
-  after the program closed them (TIME_WAIT) included. Event checks (error, ok) are
-  met only by the answer of that moment.
-- An answer meets at most one step, and step k's event checks see only answers after
+  after the program closed them (TIME_WAIT) included. Event checks (error, ok,
+  packet) are met only by the answer, or the packet, of that moment: a packet
+  is a moment of its own, as its `packet` event reaches the sandbox's tabs.
+- An answer (or a packet) meets at most one step, and step k's event checks see only answers after
   step k-1 was reached: once an answer has met a step, the steps after it are
   evaluated at that moment without it.
 - A command's own rows come before its answer, so {"all": [{"ok": "udp.sendto"},
   {"socket": {"sent": true}}]} can hold; a peer's reaction (the accepted socket of a
   connect, a datagram arriving) may come after it: check that in the next step.
 - The journal is bounded (JOURNAL_ENTRIES): Rows as the sandbox reported them (kernel
-  states when it reads them), sockets gone, and answers (op and code). An entry that
+  states when it reads them), sockets gone, answers (op and code) and packets (their
+  PacketRow, a few fields; only captured ones, so only while capture is on). An entry that
   falls off the front is folded into the table the journal starts from, so a replay
   still knows the sockets of that time. A Row equal to the socket's previous one is not
   kept: a stream of data changes byte counts, not what a check reads.
@@ -55,9 +63,11 @@ DEVICES = EngineConfig().devices
 STATES = sorted({*TCP_STATES.values(), *UDP_STATES.values()})
 ROLES = ("listener", "client", "accepted", "udp")
 STATE_KINDS = ("socket", "no_socket", "sockets", "connection")
-KINDS = (*STATE_KINDS, "error", "ok", "all", "any")
+EVENT_KINDS = ("error", "ok", "packet")
+KINDS = (*STATE_KINDS, *EVENT_KINDS, "all", "any")
 MODIFIERS = {"sockets": {"at_least", "distinct"}, "error": {"op", "while"}}
 STEP = ("text", "check")
+FLAG_NAMES = ("SYN", "FIN", "RST", "PSH", "ACK", "URG")  # as packet events list them
 DISTINCT = ("device", "protocol", "role", "state", "port", "remote_device", "remote_port")
 
 
@@ -75,6 +85,39 @@ class Row(NamedTuple):
     closed_by_program: bool
     sent: bool
     received: bool
+
+
+class PacketRow(NamedTuple):
+    """A packet as checks see it (from its `packet` event)."""
+
+    protocol: str
+    sender: str | None  # device
+    receiver: str | None
+    sport: int
+    dport: int
+    flags: tuple[str, ...]
+    length: int
+
+
+def compact_packet(event: dict) -> PacketRow:
+    """The PacketRow of a `packet` event (playground.packets.event)."""
+    return PacketRow(
+        event["protocol"],
+        event["from"]["device"],
+        event["to"]["device"],
+        event["from"]["port"],
+        event["to"]["port"],
+        tuple(event.get("flags", ())),
+        event["length"],
+    )
+
+
+def needs_packets(check: dict) -> bool:
+    """Whether a (valid) check looks at packets anywhere."""
+    kind = _kind(check)
+    if kind == "packet":
+        return True
+    return kind in ("all", "any") and any(needs_packets(part) for part in check[kind])
 
 
 def compact(row: dict, device_of: dict[str, str]) -> Row:
@@ -98,10 +141,15 @@ def compact(row: dict, device_of: dict[str, str]) -> Row:
 # Validation -------------------------------------------------------------------
 
 
-def _op_names() -> tuple[str, ...]:
-    from playground.protocol import OPS  # protocol's table; it imports nothing of this
+# Ops whose answers no check reads: they change what is shown, not the sockets.
+UNCHECKED_OPS = frozenset({"experiment.start", "capture"})
 
-    return tuple(OPS)
+
+def _op_names() -> tuple[str, ...]:
+    """The ops a check may name: protocol's table (it imports nothing of this)."""
+    from playground.protocol import OPS
+
+    return tuple(op for op in OPS if op not in UNCHECKED_OPS)
 
 
 def _one_of(options) -> Callable[[object], str | None]:
@@ -139,6 +187,44 @@ FIELDS: dict[str, Callable[[object], str | None]] = {
 }
 
 
+def _flag_list(value) -> str | None:
+    ok = isinstance(value, list) and value and all(f in FLAG_NAMES for f in value)
+    if ok and len(set(value)) == len(value):
+        return None
+    return f"a list of TCP flags, each once, from: {', '.join(FLAG_NAMES)}"
+
+
+def _length(value) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return None if ok else "a whole number of bytes, 0 or more"
+
+
+PACKET_FIELDS: dict[str, Callable[[object], str | None]] = {
+    "protocol": _one_of(("tcp", "udp")),
+    "from": _one_of(DEVICES),
+    "to": _one_of(DEVICES),
+    "port": _port,
+    "flags": _flag_list,
+    "has": _flag_list,
+    "length_min": _length,
+}
+
+
+def _packet_errors(match, where: str) -> list[str]:
+    if not isinstance(match, dict):
+        return [f"{where} must be an object of packet fields ({', '.join(PACKET_FIELDS)})."]
+    errors = []
+    for key, value in match.items():
+        rule = PACKET_FIELDS.get(key)
+        if rule is None:
+            errors.append(f"{where}: {key!r} is no packet field; use {', '.join(PACKET_FIELDS)}.")
+        elif (wanted := rule(value)) is not None:
+            errors.append(f"{where}: {key!r} must be {wanted}, not {value!r}.")
+    if match.get("protocol") == "udp" and ("flags" in match or "has" in match):
+        errors.append(f"{where}: UDP packets have no flags; drop 'flags' and 'has'.")
+    return errors
+
+
 def _match_errors(match, where: str) -> list[str]:
     if not isinstance(match, dict):
         return [f"{where} must be an object of socket fields ({', '.join(FIELDS)})."]
@@ -159,7 +245,7 @@ def _kind(check: dict) -> str:
 def check_errors(check, where: str = "The check", answers: bool = True) -> list[str]:
     """What is wrong with a check, in plain English ([] when it is valid).
 
-    `answers`: whether event checks (error, ok) may appear (not inside a `while`)."""
+    `answers`: whether event checks (error, ok, packet) may appear (not inside a `while`)."""
     if not isinstance(check, dict):
         return [f"{where} must be an object with one of: {', '.join(KINDS)}."]
     kinds = [k for k in check if k in KINDS]
@@ -173,10 +259,12 @@ def check_errors(check, where: str = "The check", answers: bool = True) -> list[
         if key != kind and key not in MODIFIERS.get(kind, ())
     ]
     at = f"{where}: {kind!r}"
-    if kind in ("error", "ok") and not answers:
+    if kind in EVENT_KINDS and not answers:
         return [f"{at}: a 'while' holds only state checks ({', '.join(STATE_KINDS)})."]
     if kind in ("socket", "no_socket", "sockets"):
         errors += _match_errors(value, at)
+    elif kind == "packet":
+        errors += _packet_errors(value, at)
     if kind == "sockets":
         at_least = check.get("at_least")
         if not isinstance(at_least, int) or isinstance(at_least, bool) or at_least < 1:
@@ -284,6 +372,42 @@ def _row_words(row: Row) -> str:
     return f"{where}, in state {row.state}{closed}"
 
 
+def _flags_words(flags) -> str:
+    ordered = [f for f in FLAG_NAMES if f in flags]
+    return ordered[0] if len(ordered) == 1 else ", ".join(ordered[:-1]) + " and " + ordered[-1]
+
+
+def _packet_words(match: dict) -> str:
+    """E.g. "a TCP packet from the laptop to the server with the flags SYN and ACK"."""
+    protocol = match.get("protocol")
+    words = [_a(f"{protocol.upper()} packet") if protocol else "a packet"]
+    if "from" in match:
+        words.append(f"from the {match['from']}")
+    if "to" in match:
+        words.append(f"to the {match['to']}")
+    if "port" in match:
+        words.append(f"to or from port {match['port']}")
+    if "flags" in match:
+        flags = match["flags"]
+        words.append(f"with exactly the flag{'s' if len(flags) > 1 else ''} {_flags_words(flags)}")
+    if "has" in match:
+        has = match["has"]
+        joiner = "and " if "flags" in match else "with "
+        words.append(f"{joiner}the flag{'s' if len(has) > 1 else ''} {_flags_words(has)} set")
+    if "length_min" in match:
+        n = match["length_min"]
+        words.append(f"carrying at least {n} byte{'' if n == 1 else 's'} of data")
+    return " ".join(words)
+
+
+def _packet_row_words(packet: PacketRow) -> str:
+    flags = f", flags {' '.join(packet.flags) or 'none'}" if packet.protocol == "tcp" else ""
+    return (
+        f"a {packet.protocol.upper()} packet from the {packet.sender} port {packet.sport} to "
+        f"the {packet.receiver} port {packet.dport}{flags}, {packet.length} bytes of data"
+    )
+
+
 def describe(check: dict) -> str:
     """What the check needs, in plain English (for feedback); the check must be valid."""
     kind = _kind(check)
@@ -307,6 +431,8 @@ def describe(check: dict) -> str:
         return text + (f", while there is {describe(check['while'])}" if "while" in check else "")
     if kind == "ok":
         return f"an ok answer to {value}"
+    if kind == "packet":
+        return _packet_words(value)
     parts = [describe(part) for part in value]
     if len(parts) == 1:
         return parts[0]
@@ -331,10 +457,30 @@ def _matches(match: dict, row: Row) -> bool:
     return True
 
 
+def _packet_matches(match: dict, packet: PacketRow) -> bool:
+    for key, wanted in match.items():
+        if key == "protocol" and packet.protocol != wanted:
+            return False
+        if key == "from" and packet.sender != wanted:
+            return False
+        if key == "to" and packet.receiver != wanted:
+            return False
+        if key == "port" and wanted not in (packet.sport, packet.dport):
+            return False
+        if key == "flags" and set(packet.flags) != set(wanted):
+            return False
+        if key == "has" and not set(wanted) <= set(packet.flags):
+            return False
+        if key == "length_min" and packet.length < wanted:
+            return False
+    # Flags are TCP's: a flags check is never met by a UDP packet.
+    return packet.protocol == "tcp" or not ("flags" in match or "has" in match)
+
+
 def _holds(check: dict, rows: Iterable[Row], answer: tuple | None) -> tuple[str, bool] | None:
     """What meets the check at a moment (words for it, and whether the moment's answer
     was used), or None. `rows`: the table then (re-iterable); `answer`: ("ok", op),
-    ("error", op, code) or None."""
+    ("error", op, code), ("packet", PacketRow) or None."""
     kind = _kind(check)
     value = check[kind]
     if kind == "socket":
@@ -369,6 +515,10 @@ def _holds(check: dict, rows: Iterable[Row], answer: tuple | None) -> tuple[str,
                         False,
                     )
         return None
+    if kind == "packet":
+        if answer is None or answer[0] != "packet" or not _packet_matches(value, answer[1]):
+            return None
+        return _packet_row_words(answer[1]), True
     if kind in ("error", "ok"):
         if answer is None or answer[0] != kind:
             return None
@@ -445,7 +595,8 @@ class Journal:
 
     def export(self) -> list[dict]:
         """JSON-ready: {"table": [row, ...]} first, then {"socket": row}, {"gone": id},
-        {"ok": op} and {"error": code, "op": op}; a row is a Row as an object."""
+        {"ok": op}, {"error": code, "op": op} and {"packet": packet}; a row is a Row as
+        an object, a packet a PacketRow."""
         exported: list[dict] = [{"table": [row._asdict() for row in self.start.values()]}]
         for entry in self.entries:
             if isinstance(entry, Row):
@@ -454,6 +605,9 @@ class Journal:
                 exported.append({"gone": entry[1]})
             elif entry[0] == "ok":
                 exported.append({"ok": entry[1]})
+            elif entry[0] == "packet":
+                packet = entry[1]
+                exported.append({"packet": {**packet._asdict(), "flags": list(packet.flags)}})
             else:
                 exported.append({"error": entry[2], "op": entry[1]})
         return exported
@@ -491,6 +645,10 @@ def replay(steps: list[dict], journal: list[dict]) -> LabResult:
             answer = ("ok", entry["ok"])
         elif "error" in entry:
             answer = ("error", entry.get("op"), entry["error"])
+        elif "packet" in entry:
+            fields = dict(entry["packet"])
+            fields["flags"] = tuple(fields.get("flags", ()))
+            answer = ("packet", PacketRow(**fields))
         tracker.moment(table.values(), answer)
     complete = tracker.done == len(steps)
     missing = (

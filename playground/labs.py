@@ -9,6 +9,10 @@ Rules:
   sandbox at a time, which sends the newest value of each experiment.
 - The progress of an unknown owner ({}) lives and dies with the sandbox: nothing is
   loaded or recorded for it.
+- An active experiment that checks packets keeps its sandbox's packet capture on
+  (playground.capture) until another experiment replaces it or the sandbox closes;
+  packets reach the checks as the `packet` events the sandbox sends, rate limit
+  included, so a check sees what the page shows.
 """
 
 import asyncio
@@ -19,7 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from playground import events
-from playground.lab_checks import Journal, Row, Tracker, compact, steps_errors
+from playground.lab_checks import (
+    UNCHECKED_OPS,
+    Journal,
+    Row,
+    Tracker,
+    compact,
+    compact_packet,
+    needs_packets,
+    steps_errors,
+)
 from playground.sandbox import SandboxError
 
 log = logging.getLogger(__name__)
@@ -55,6 +68,7 @@ class Experiment:
     teaches: str
     texts: tuple[str, ...]
     checks: tuple[dict, ...]
+    packets: bool = False  # a check looks at packets: capture is on while it is active
 
     def public(self) -> dict:
         return {
@@ -87,6 +101,7 @@ def catalogue_of(items: list[dict]) -> Catalogue:
                     str(item.get("teaches", "")),
                     tuple(step["text"] for step in steps),
                     tuple(step["check"] for step in steps),
+                    any(needs_packets(step["check"]) for step in steps),
                 )
         except (KeyError, TypeError) as error:
             problems = [f"It lacks {error}."]
@@ -136,8 +151,14 @@ class Labs:
         if tasks:
             await asyncio.wait(tasks)
 
-    def lab(self, devices: dict[str, str], emit: Callable[[dict], None], owner: dict) -> "Lab":
-        return Lab(self, devices, emit, owner)
+    def lab(
+        self,
+        devices: dict[str, str],
+        emit: Callable[[dict], None],
+        owner: dict,
+        capture: Callable[[bool], None] | None = None,
+    ) -> "Lab":
+        return Lab(self, devices, emit, owner, capture)
 
     async def catalogue(self) -> Catalogue:
         """One hooks call serves every sandbox made within CATALOGUE_SECONDS."""
@@ -163,11 +184,12 @@ class Lab:
     """One sandbox's table, journal, progress and active experiment.
 
     `seen` takes every event the sandbox emits, `answered` every command's answer;
-    `emit` sends to every tab of the sandbox."""
+    `emit` sends to every tab of the sandbox; `capture(on)` asks for its packets."""
 
-    def __init__(self, labs: Labs, devices: dict[str, str], emit, owner: dict):
+    def __init__(self, labs: Labs, devices: dict[str, str], emit, owner: dict, capture=None):
         self.labs = labs
         self.emit = emit
+        self._capture = capture or (lambda on: None)
         self.owner = dict(owner or {})
         self._device_of = {ip: name for name, ip in devices.items()}
         self.table: dict[str, Row] = {}
@@ -235,13 +257,18 @@ class Lab:
             if self.table.pop(event["socket"], None) is None:
                 return
             self.journal.add(("gone", event["socket"]))
+        elif kind == "packet":
+            packet = ("packet", compact_packet(event))
+            self.journal.add(packet)
+            self._moment(packet)
+            return
         else:
             return
         self._moment(None)
 
     def answered(self, op: str, event: dict) -> None:
-        if op == "experiment.start":
-            return  # not something done with sockets
+        if op in UNCHECKED_OPS:
+            return
         op = sys.intern(op)  # one of OPS: kept once, not once per answer
         answer = ("ok", op) if event["type"] == "ok" else ("error", op, event["code"])
         self.journal.add(answer)
@@ -267,6 +294,7 @@ class Lab:
         if done >= len(experiment.checks):
             done = 0
         self.active, self.tracker = experiment, Tracker(list(experiment.checks), done)
+        self._capture(experiment.packets)
         self.tracker.moment(self.table.values())  # steps that already hold
         return self._progressed()
 
@@ -311,4 +339,5 @@ class Lab:
         """The sandbox is closed: nothing more to check. What is still to be recorded is,
         in the background (Labs.settled)."""
         self.tracker = None
+        self._capture(False)
         self.loading.cancel()  # no use now (a WebSocket waiting for it makes another sandbox)

@@ -30,6 +30,12 @@ class Limits:
     # File descriptors the site keeps for itself: a sandbox socket whose descriptor
     # would leave fewer free is refused (limit_descriptors).
     descriptor_reserve: int = 256
+    # Packet capture (playground.capture), per sandbox: packet events a second (with a
+    # burst of as many; the others are counted as dropped), packet events kept for a
+    # reload's hello, and payload bytes shown of each packet.
+    capture_packets_per_second: float = 50
+    capture_history: int = 200
+    payload_preview: int = 64
 
     def public(self) -> dict:
         return asdict(self)

@@ -9,8 +9,10 @@ Rules:
 - The namespace belongs to a small helper process (`python -m playground.netns`)
   that unshares a user and a network namespace (no privilege needed where user
   namespaces are allowed), brings its loopback device up and then only creates
-  sockets on request: IPv4 TCP and UDP sockets and one NETLINK_SOCK_DIAG socket.
-  It binds and connects nothing itself. Each socket is handed back over a Unix
+  sockets on request: IPv4 TCP and UDP sockets, NETLINK_SOCK_DIAG sockets and
+  AF_PACKET sockets of protocol 0, which receive nothing until the server has
+  attached its filter and bound them (playground.capture). It binds and
+  connects nothing itself. Each socket is handed back over a Unix
   socket (SCM_RIGHTS) and keeps the namespace it was created in, so the server
   binds, listens, connects and accepts on it with asyncio as usual.
 - One namespace per server process: addresses are unique inside it.
@@ -19,7 +21,9 @@ Rules:
   and `start` makes a new one.
 - Where no namespace can be made (not Linux, user namespaces switched off), or
   it is switched off, `available` is False with the reason, and sockets are made
-  in the server's own namespace as before.
+  in the server's own namespace as before, except packet sockets: those are
+  only ever made in the namespace (`packet_socket`), so the server never
+  captures the host's own traffic.
 """
 
 import asyncio
@@ -38,12 +42,17 @@ from collections.abc import Callable
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 NETLINK_SOCK_DIAG = 4
+# Absent on other systems; distinct placeholders keep the request table unambiguous.
+AF_NETLINK = getattr(socket, "AF_NETLINK", -1)
+AF_PACKET = getattr(socket, "AF_PACKET", -2)
 _IFREQ = struct.Struct("16sH14x")
 # What the helper may make, by request byte: (family, type, protocol).
 KINDS = {
     b"t": (socket.AF_INET, socket.SOCK_STREAM, 0),
     b"u": (socket.AF_INET, socket.SOCK_DGRAM, 0),
-    b"d": (getattr(socket, "AF_NETLINK", -1), socket.SOCK_RAW, NETLINK_SOCK_DIAG),
+    b"d": (AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG),
+    # Protocol 0: it receives nothing until bound with one (playground.capture).
+    b"p": (AF_PACKET, socket.SOCK_RAW, 0),
 }
 _REQUESTS = {value: key for key, value in KINDS.items()}
 READY = b"ready"
@@ -112,9 +121,19 @@ class Namespace:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(self.on_lost)
 
+    def packet_socket(self) -> socket.socket:
+        """A packet socket of the namespace, bound to nothing yet: it sees no packet
+        until bound. NamespaceLost where there is no namespace: never one of the host's."""
+        if not self.enabled or not self.available:
+            raise NamespaceLost(errno.ENETDOWN, self.reason or "no network namespace")
+        return self.socket(AF_PACKET, socket.SOCK_RAW, 0)
+
     def socket(self, family: int, kind: int, proto: int = 0) -> socket.socket:
-        """A new socket in the namespace, or in this process's own without one."""
+        """A new socket in the namespace, or in this process's own without one (never a
+        packet socket: see `packet_socket`)."""
         if not self.enabled:
+            if family == AF_PACKET:
+                raise ValueError("packet sockets are made only in the playground's namespace")
             return socket.socket(family, kind, proto)
         request = _REQUESTS.get((family, kind, proto))
         if request is None:

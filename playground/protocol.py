@@ -24,11 +24,14 @@ from playground.sandbox import Sandbox, SandboxError
 @dataclass(frozen=True)
 class Op:
     """An op: its fields (name -> type, or a nested object of them), the optional ones,
-    and what it does: `run(sandbox, fields)` -> the fields of its `ok`."""
+    and what it does: `run(sandbox, fields)` -> the fields of its `ok`. An op `per_tab`
+    is about the WebSocket that sent it: its fields also hold "tab", that WebSocket's
+    sink (None when no WebSocket sent it)."""
 
     fields: dict
     run: Callable[[Sandbox, dict], Awaitable[dict]]
     optional: dict = field(default_factory=dict)
+    per_tab: bool = False
 
 
 async def _row(made) -> dict:
@@ -42,6 +45,15 @@ async def _sent(socket_id: str, sent) -> dict:
 async def _done(done, **fields) -> dict:
     await done
     return fields
+
+
+async def _capture(sandbox: Sandbox, on: bool, tab) -> dict:
+    """The tab's wish for packets; whether the sandbox captures now (another tab or the
+    active experiment may keep it on; where capture is unavailable, never)."""
+    capture = sandbox.capture
+    if capture is None or tab is None:
+        return {"capture": bool(capture and capture.on)}
+    return {"capture": capture.want(tab, on)}
 
 
 async def _start(sandbox: Sandbox, experiment: str) -> dict:
@@ -79,8 +91,12 @@ OPS: dict[str, Op] = {
         {"socket": str}, lambda s, a: _done(s.shutdown(a["socket"]), socket=a["socket"])
     ),
     "close": Op({"socket": str}, lambda s, a: _done(s.close(a["socket"]), socket=a["socket"])),
+    "tcp.reset": Op(
+        {"socket": str}, lambda s, a: _done(s.tcp_reset(a["socket"]), socket=a["socket"])
+    ),
     "reset": Op({}, lambda s, a: _done(s.reset())),
     "experiment.start": Op({"experiment": str}, lambda s, a: _start(s, a["experiment"])),
+    "capture": Op({"on": bool}, lambda s, a: _capture(s, a["on"], a["tab"]), per_tab=True),
 }
 TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "an object"}
 PROTOCOL_VERSION = 2
@@ -174,9 +190,11 @@ def parse(text: str) -> Command:
     return Command(op, args, ref)
 
 
-async def execute(sandbox: Sandbox, command: Command) -> dict:
-    """Run a parsed command; the `ok` event's fields (without type and ref)."""
-    return await OPS[command.op].run(sandbox, command.args)
+async def execute(sandbox: Sandbox, command: Command, tab=None) -> dict:
+    """Run a parsed command; the `ok` event's fields (without type and ref). `tab`: the
+    sink of the WebSocket that sent it (for the ops that are per tab)."""
+    op = OPS[command.op]
+    return await op.run(sandbox, {**command.args, "tab": tab} if op.per_tab else command.args)
 
 
 def error_event(error: SandboxError, ref=None) -> dict:

@@ -20,6 +20,9 @@ Rules:
   the registry's lock, until its catalogue and its owner's progress are loaded
   (or failed to), so its `hello` lists them; an attach given up meanwhile leaves
   the sandbox to its grace period like a detach.
+- Packets (playground.capture): one packet reader for the process, in its
+  namespace; each sandbox captures while a WebSocket of it asked to (a detach
+  takes its wish with it) or while its active experiment checks packets.
 """
 
 import asyncio
@@ -31,6 +34,7 @@ from collections.abc import Callable
 
 from playground import events
 from playground.addresses import AddressPool, PoolExhausted
+from playground.capture import PacketReader, SandboxCapture
 from playground.flow import TokenBucket
 from playground.kernel import KernelTable, KernelWatcher
 from playground.labs import LabHooks, Labs
@@ -62,6 +66,7 @@ class Registry:
         self.pool = AddressPool(config.address_range, config.lock_file)
         self.netns = Namespace(config.network_namespace)
         self.netns.on_lost = self._network_lost
+        self.packets = PacketReader(self.netns, self.pool.network, limits)
         self.watcher = KernelWatcher(
             KernelTable(self.pool.network, config.use_kernel, self.netns), config.kernel_tick
         )
@@ -87,6 +92,8 @@ class Registry:
         self.netns.loop = loop
         if not await loop.run_in_executor(None, self.netns.start) and self.netns.enabled:
             log.warning("playground: %s; sandboxes use the host's network", self.netns.reason)
+        elif self.netns.available and not await loop.run_in_executor(None, self.packets.probe):
+            log.warning("playground: %s", self.packets.reason)
         await self.watcher.open()
 
     def _network_lost(self) -> None:
@@ -110,9 +117,15 @@ class Registry:
             loop = asyncio.get_running_loop()
             if await loop.run_in_executor(None, self.netns.start):
                 await self.watcher.reopen()
+                await loop.run_in_executor(None, self.packets.probe)
                 log.info("playground: a new network namespace is ready")
             else:
                 log.error("playground: %s", self.netns.reason)
+
+    @property
+    def capture_available(self) -> bool:
+        """Whether sandboxes' packets can be watched (playground.capture)."""
+        return self.packets.available
 
     @property
     def kernel_states(self) -> bool:
@@ -233,7 +246,10 @@ class Registry:
             on_activity=lambda: self._activity(entry),
             make_socket=self.netns.socket,
         )
-        sandbox.lab = self.labs.lab(sandbox.devices, sandbox.emit, owner)
+        sandbox.capture = SandboxCapture(sandbox, self.packets, self.limits)
+        sandbox.lab = self.labs.lab(
+            sandbox.devices, sandbox.emit, owner, capture=sandbox.capture.want_for_lab
+        )
         entry = _Entry(sandbox, address, self.limits)
         self._entries[key] = entry
         self.watcher.register(sandbox)
@@ -279,6 +295,7 @@ class Registry:
         if entry is None:
             return
         entry.sandbox.unsubscribe(sink)
+        entry.sandbox.capture.forget(sink)
         if sink in entry.sinks:
             entry.sinks.remove(sink)
         if not entry.sinks:
@@ -329,5 +346,6 @@ class Registry:
             await self.discard(key)
         await self.labs.settled()  # the progress of the last moments is kept
         await self.watcher.aclose()
+        self.packets.close()
         self.netns.stop()
         self.pool.close()

@@ -30,6 +30,12 @@ Safety rules (each has a test in tests/test_playground_safety.py):
    capped as well. A `data` event carries at most READ_BYTES of what was read,
    so it stays well under the largest WebSocket message the server may send.
 5. Data to send must be valid Unicode text (a lone surrogate is `bad_data`).
+6. A reset (`tcp_reset`) closes the socket with SO_LINGER {on, 0}, so the kernel
+   sends an RST instead of a FIN; its peer's socket is reported gone with
+   ECONNRESET. Neither lingers: the kernel keeps no state for a reset connection.
+
+The sandbox's packets are watched by playground.capture, which reads `sockets`,
+`lingering`, `connecting` and `departed` to name the sockets each packet belongs to.
 """
 
 import asyncio
@@ -38,6 +44,7 @@ import itertools
 import os
 import resource
 import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,6 +90,7 @@ class SandboxSocket:
     lingering_since: float = 0.0  # monotonic time the program let go of it
     write_shut: bool = False
     peer_finished: bool = False
+    reset: bool = False  # closed by tcp_reset (an RST)
     listener: str | None = None
     inode: int = 0
     transport: asyncio.BaseTransport | None = None
@@ -136,7 +144,7 @@ class _Stream(asyncio.Protocol):
 
     def connection_lost(self, exc):
         if self.sock is not None:
-            self.sandbox._lost(self.sock)
+            self.sandbox._lost(self.sock, exc)
 
 
 class _Datagram(asyncio.DatagramProtocol):
@@ -173,6 +181,11 @@ class Sandbox:
         self.sockets: dict[str, SandboxSocket] = {}
         # Sockets the program closed but the kernel still holds, by 4-tuple.
         self.lingering: dict[tuple, SandboxSocket] = {}
+        # Client sockets whose connect is under way, by 4-tuple: the id they will have
+        # (their handshake's packets name it before the row exists).
+        self.connecting: dict[tuple, str] = {}
+        # The ids of the last connections gone, by 4-tuple (at most sockets_per_sandbox).
+        self.departed: dict[tuple, str] = {}
         self._sinks: list[Sink] = []
         self._ids = itertools.count(1)
         self._on_activity = on_activity or (lambda: None)
@@ -182,6 +195,8 @@ class Sandbox:
         self._pending = 0
         # Sees every event after the sinks do, and every command's answer (playground.labs.Lab).
         self.lab = None
+        # Its packets, where they can be watched (playground.capture.SandboxCapture).
+        self.capture = None
 
     # Events ------------------------------------------------------------
 
@@ -203,6 +218,12 @@ class Sandbox:
         self.emit(events.socket(sock.row()))
 
     def _gone(self, sock: SandboxSocket, reason: str) -> None:
+        if sock.protocol == "tcp" and sock.remote:
+            # Its last packets (an RST, the final ACK) may be read after it went.
+            self.departed.pop((*sock.local, *sock.remote), None)
+            self.departed[(*sock.local, *sock.remote)] = sock.id
+            if len(self.departed) > self.limits.sockets_per_sandbox:
+                del self.departed[next(iter(self.departed))]
         self.emit(events.gone(sock.id, reason))
 
     def snapshot(self) -> list[dict]:
@@ -294,8 +315,8 @@ class Sandbox:
                 "limit_descriptors", explain.descriptors(), limit="descriptor_reserve"
             )
 
-    def _new(self, **fields) -> SandboxSocket:
-        sock = SandboxSocket(id=f"s{next(self._ids)}", **fields)
+    def _new(self, socket_id: str | None = None, **fields) -> SandboxSocket:
+        sock = SandboxSocket(id=socket_id or f"s{next(self._ids)}", **fields)
         self.sockets[sock.id] = sock
         return sock
 
@@ -367,12 +388,17 @@ class Sandbox:
             raw = self._bind(socket.SOCK_STREAM, ip, 0)
             self._descriptor_room(raw)
             loop = asyncio.get_running_loop()
+            connection = (*raw.getsockname(), *target)
+            self.connecting[connection] = socket_id = f"s{next(self._ids)}"
             try:
                 await loop.sock_connect(raw, target)
             except OSError as exc:
                 raw.close()
                 raise self._explain(exc, *target) from None
+            finally:
+                del self.connecting[connection]
             sock = self._new(
+                socket_id,
                 device=device,
                 protocol="tcp",
                 role="client",
@@ -467,6 +493,25 @@ class Sandbox:
     async def close(self, socket_id) -> None:
         self._close(self._socket(socket_id))
 
+    async def tcp_reset(self, socket_id) -> None:
+        """Abort the connection (rule 6): SO_LINGER {on, 0}, then close, so an RST."""
+        sock = self._socket(socket_id)
+        if sock.protocol != "tcp":
+            raise SandboxError(
+                "wrong_protocol", f"{sock.id} is a UDP socket: it has no connection to reset."
+            )
+        if sock.role == "listener" or sock.transport is None:
+            raise SandboxError(
+                "not_connected",
+                f"{sock.id} has no connection to reset. Reset a connected socket (the client, "
+                "or the one the listener accepted).",
+            )
+        raw = sock.transport.get_extra_info("socket")
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.closed_by_program = sock.reset = True
+        sock.transport.abort()  # connection_lost follows, then _lost()
+        self._on_activity()
+
     async def reset(self) -> None:
         for sock in list(self.sockets.values()):
             self._close(sock)
@@ -486,6 +531,8 @@ class Sandbox:
         """Destroy the sandbox: every socket closes, nothing more is reported."""
         self.closed = True
         self._sinks.clear()
+        if self.capture is not None:
+            self.capture.close()
         for sock in list(self.sockets.values()):
             if sock.server is not None:
                 sock.server.close()
@@ -562,11 +609,15 @@ class Sandbox:
         self.emit(events.data(sock.id, "", 0, eof=True))
         self._changed(sock)
 
-    def _lost(self, sock: SandboxSocket) -> None:
+    def _lost(self, sock: SandboxSocket, exc: BaseException | None = None) -> None:
         if self.closed or self.sockets.get(sock.id) is not sock:
             return
         sock.transport = None
-        if sock.protocol == "tcp" and sock.remote and self.kernel_states:
+        if sock.reset:  # rule 6: the kernel keeps nothing of it
+            self._drop(sock, "reset: closed with SO_LINGER 0, so the kernel sent an RST")
+        elif isinstance(exc, ConnectionResetError):
+            self._drop(sock, "ECONNRESET: the peer reset the connection (an RST arrived)")
+        elif sock.protocol == "tcp" and sock.remote and self.kernel_states:
             # The kernel may keep it (FIN_WAIT2, TIME_WAIT): show it until it goes.
             del self.sockets[sock.id]
             sock.closed_by_program = True

@@ -44,6 +44,10 @@ Rules:
 - Quotas that span processes (sandboxes per address) are counted in Redis
   (playground.redis_quotas); WebSockets per session are counted by the owning
   worker, which sees every WebSocket of the session.
+- Per-tab ops (`capture`) are the wish of the WebSocket that sent the frame: the
+  worker knows it by the frame's consumer channel (its RemoteSink), and the wish
+  ends with that sink's detach; a re-attach of the same WebSocket (a resync)
+  keeps it. Packets are captured in the worker, in its own namespace.
 """
 
 import asyncio
@@ -791,14 +795,21 @@ class Worker:
         if publisher is None:
             publisher = self.publishers[key] = Publisher(self.layer, group_name(key), self.id)
         old = self.sinks.pop((key, consumer), None)
+        sink = RemoteSink(publisher, consumer, message["front"])
+        held = self.registry.get(key)
+        if old is not None and held is not None and old in held.capture.tabs:
+            # A resync re-attaches the same WebSocket: its wish for packets stays,
+            # moved before the old sink goes so that capture never stops in between.
+            held.capture.want(sink, True)
         if old is not None:
             self.registry.detach(key, old)
-        sink = RemoteSink(publisher, consumer, message["front"])
         try:
             sandbox = await self.registry.attach(
                 key, sink, message["address"], message.get("owner")
             )
         except SandboxError as error:
+            if held is not None:
+                held.capture.forget(sink)
             if self.registry.get(key) is None and self.publishers.get(key) is publisher:
                 self.publishers.pop(key).close()
             return {"error": protocol.error_event(error)}
@@ -816,7 +827,10 @@ class Worker:
             await self.layer.send(message["consumer"], missing)
             return
         bucket = self.registry.bucket(key)
-        event = await answer(sandbox, bucket, self.limits, message["text"], message["too_big"])
+        tab = self.sinks.get((key, message["consumer"]))  # None: that WebSocket left
+        event = await answer(
+            sandbox, bucket, self.limits, message["text"], message["too_big"], tab=tab
+        )
         publisher.answer(message["request"], event)
 
     async def _inspect(self, message: dict) -> dict:

@@ -294,6 +294,11 @@ _PLAYGROUND_DEFAULTS = {
     "reserved_sandboxes": 50,
     "websockets_per_session": 8,
     "descriptor_reserve": 256,
+    # Watching the packets: per sandbox, packet events a second (burst as many), packet
+    # events kept for a reload, payload bytes shown of each packet.
+    "capture_packets_per_second": 50,
+    "capture_history": 200,
+    "payload_preview": 64,
 }
 PLAYGROUND_LIMITS = {
     name: env_float(f"PLAYGROUND_{name.upper()}", default)

@@ -1,6 +1,7 @@
 """The course keeps the article's words as quotations and never repeats its inaccuracies
 as its own: every point of the teacher's review that a program can check."""
 
+import json
 import re
 from html import unescape
 
@@ -24,6 +25,10 @@ FALSE_CLAIMS = [
     r"no remote address yet",
     r"two programs first agree",
     r"must be explicitly started and ended",
+    r"relative sequence numbers? (start|begin)s? (at|from) 1",
+    r"(SYN|FIN) (takes|uses|counts as) no (sequence )?number",
+    r"(an|the) RST is (acknowledged|answered)",
+    r"\b(reset|RST)\b[^.]{0,40}\b(waits|ends) in TIME.WAIT",
 ]
 
 
@@ -172,3 +177,113 @@ def test_it_has_glossary_entries_for_the_words_learners_get_stuck_on(course):
     assert "32768" in ephemeral and "49152" in ephemeral and "UDP" in ephemeral
     port = GlossaryTerm.objects.get(slug="port").definition
     assert "not a process" in port and "TIME_WAIT" in port and "separate" in port
+
+
+# The packet timeline (issue 13): what the Connections lesson says a learner will see,
+# measured on Linux loopback, and the experiments that show it.
+PACKET_SECTIONS = {
+    "the-handshake-three-packets": "handshake-packets",
+    "data-and-its-acknowledgement": "data-and-ack",
+    "closing-fin-ack-and-who-waits": "who-waits",
+    "aborting-rst": "reset-connection",
+}
+PACKET_TERMS = ("syn", "ack", "fin", "psh", "rst", "sequence-number", "acknowledgement-number")
+
+
+def section(html: str, anchor: str) -> str:
+    """The part of a page from a heading to the next heading of any level."""
+    after = html.split(f'id="{anchor}"', 1)[1]
+    return re.split(r"<h[23] id=", after, maxsplit=1)[0]
+
+
+@pytest.mark.django_db
+def test_it_says_what_each_packet_of_a_connection_shows(course):
+    html = Lesson.objects.get(slug="connections").body_html
+    expected = {
+        "the-handshake-three-packets": ["seq 0", "seq 1, ack 1", "length 0", "SYN_SENT"],
+        "data-and-its-acknowledgement": ["length 2", "PSH and ACK", "ack 3"],
+        "closing-fin-ack-and-who-waits": [
+            "seq 3",
+            "ack 4",
+            "ack 2",
+            "FIN_WAIT1",
+            "FIN_WAIT2",
+            "CLOSE_WAIT",
+            "LAST_ACK",
+            "CLOSING",
+            "TIME_WAIT",
+            "60 seconds",
+        ],
+        "aborting-rst": ["SO_LINGER", "RST and ACK", "Nothing answers an RST", "ECONNRESET"],
+    }
+    for anchor, facts in expected.items():
+        text = plain_text(section(html, anchor))
+        for fact in facts:
+            assert fact in text, (anchor, fact)
+    # A refused connect sends no packet in the playground (its sandbox rule 2).
+    ports = plain_text(Lesson.objects.get(slug="ports").body_html)
+    assert "shows no packet for the refused connect" in ports
+    intro = plain_text(section(html, "watch-the-packets"))
+    for fact in ("relative sequence numbers", "counts as 0", "each take one number"):
+        assert fact in intro, fact
+
+
+@pytest.mark.django_db
+def test_it_tries_each_packet_experiment_in_its_own_section_and_back(client, course):
+    page = client.get("/lessons/connections/").content.decode()
+    for anchor, slug in PACKET_SECTIONS.items():
+        assert f'href="/playground/?experiment={slug}"' in section(page, anchor), slug
+        experiment = Experiment.objects.get(slug=slug)
+        assert (experiment.lesson.slug, experiment.anchor) == ("connections", anchor), slug
+        checks = [json.dumps(step.step_check) for step in experiment.steps.all()]
+        assert any('"packet"' in check for check in checks), slug
+
+
+@pytest.mark.django_db
+def test_it_names_in_each_packet_step_the_flags_it_checks(course):
+    for slug in PACKET_SECTIONS.values():
+        for step in Experiment.objects.get(slug=slug).steps.all():
+            packet = step.step_check.get("packet")
+            if packet is None:
+                continue
+            for flag in [*packet.get("flags", []), *packet.get("has", [])]:
+                assert re.search(rf"\b{flag}\b", step.text), (slug, step.text, flag)
+
+
+@pytest.mark.django_db
+def test_it_defines_the_packet_words_and_links_each_from_a_lesson(course):
+    lessons = " ".join(Lesson.objects.values_list("body_html", flat=True))
+    for slug in (*PACKET_TERMS, "econnreset"):
+        assert GlossaryTerm.objects.filter(slug=slug).exists(), slug
+        assert f'href="/glossary/#{slug}"' in lessons, slug
+    definitions = dict(GlossaryTerm.objects.values_list("slug", "definition"))
+    assert "takes one sequence number" in definitions["syn"]
+    assert "takes one sequence number" in definitions["fin"]
+    assert "a side's SYN is 0, its first byte of data 1" in definitions["sequence-number"]
+    assert "next sequence number its sender expects" in definitions["acknowledgement-number"]
+    assert "SO_LINGER set to 0" in definitions["rst"] and "ECONNRESET" in definitions["rst"]
+
+
+@pytest.mark.django_db
+def test_it_asks_what_the_packet_timeline_shows(course):
+    questions = {
+        "second-packet-of-the-handshake": ("SYN and ACK", "the-handshake-three-packets"),
+        "relative-number-of-the-fin": ("3", "closing-fin-ack-and-who-waits"),
+        "what-a-reset-leaves": ("One RST packet", "aborting-rst"),
+    }
+    for key, (right, anchor) in questions.items():
+        question = Question.objects.prefetch_related("choices").get(key=key)
+        assert (question.quiz.lesson.slug, question.anchor) == ("connections", anchor), key
+        assert question.kind == "single", key
+        choices = list(question.choices.all())
+        assert [c.text for c in choices if c.is_correct] == [
+            next(c.text for c in choices if c.text.startswith(right))
+        ], key
+        # Every predictable wrong answer says why it is wrong.
+        assert all(c.feedback for c in choices), key
+
+
+@pytest.mark.django_db
+def test_it_quotes_no_window_or_mss_size_it_did_not_measure(course):
+    for where, text in course_texts():
+        assert not re.search(r"\b(window|win|MSS)\b[^.]{0,20}\d{3,}", text), where

@@ -72,3 +72,13 @@ def test_it_relinks_lessons_when_staff_add_a_term_in_the_admin(staff_client, cou
     )
     assert response.status_code == 302
     assert "/glossary/#loading-dock" in Lesson.objects.get(slug="sockets").body_html
+
+
+@pytest.mark.django_db
+def test_it_links_the_tcp_flags_but_never_inside_syn_ack_or_a_state_name(course):
+    html = Lesson.objects.get(slug="connections").body_html
+    links = glossary_links(html)
+    for slug, text in (("syn", "SYN"), ("ack", "ACK"), ("fin", "FIN"), ("psh", "PSH")):
+        assert (slug, text) in links, slug
+    # "SYN-ACK" and "FIN_WAIT1" stay whole: no link cuts a word apart.
+    assert not re.search(r"SYN-<a [^>]*>ACK<|>SYN</a>-ACK|>FIN</a>_", html)

@@ -103,7 +103,7 @@ def test_it_says_which_step_is_wrong():
         "Step 2: 'hint' is not a step field.",
         "Step 2 needs a 'text': what to do, in plain words.",
         "Step 2's check: 'ok' must be one of tcp.listen, tcp.connect, udp.bind, udp.sendto, "
-        "send, shutdown, close, reset, experiment.start.",
+        "send, shutdown, close, tcp.reset, reset.",
         "Step 3 needs a 'text': what to do, in plain words.",
         "Step 4 needs a 'check'.",
         "Step 5 must be an object with 'text' and 'check'.",
@@ -273,7 +273,7 @@ def experiment_files() -> list[Path]:
 
 def test_it_has_experiment_files_that_are_valid_and_ordered():
     files = experiment_files()
-    assert len(files) == 7
+    assert len(files) == 11
     orders = []
     lessons = {p.stem for p in (Path(settings.COURSE_CONTENT_DIR) / "lessons").glob("*.md")}
     for path in files:

@@ -229,6 +229,49 @@ async def ports_stay(tab: Tab, ids: dict):
     yield 5
 
 
+async def handshake_packets(tab: Tab, ids: dict):
+    yield 0
+    await tab.command(op="tcp.listen", device="server", port=3000)
+    yield 1
+    await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER)
+    yield 4  # SYN, SYN-ACK and ACK, each packet a moment of its own
+
+
+async def data_and_ack(tab: Tab, ids: dict):
+    yield 0
+    await tab.command(op="tcp.listen", device="server", port=3000)
+    client = (await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER))["socket"]["id"]
+    await tab.socket(role="accepted")
+    yield 1
+    await tab.command(op="send", socket=client, data="hi")
+    yield 3  # the data packet, then the server kernel's ACK
+
+
+async def who_waits(tab: Tab, ids: dict):
+    yield 0
+    await tab.command(op="tcp.listen", device="server", port=3000)
+    client = (await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER))["socket"]["id"]
+    accepted = (await tab.socket(role="accepted"))["id"]
+    yield 1
+    await tab.command(op="close", socket=client)
+    yield 2  # the laptop's FIN
+    yield 3  # acknowledged: FIN_WAIT2 and CLOSE_WAIT, as the kernel reports them
+    await tab.command(op="close", socket=accepted)
+    yield 4  # the server's FIN
+    yield 5  # the laptop, which closed first, in TIME_WAIT
+
+
+async def reset_connection(tab: Tab, ids: dict):
+    yield 1  # an empty sandbox has no connection at server port 3000
+    await tab.command(op="tcp.listen", device="server", port=3000)
+    client = (await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER))["socket"]["id"]
+    await tab.socket(role="accepted")
+    yield 2
+    assert (await tab.command(op="tcp.reset", socket=client))["type"] == "ok"
+    yield 3  # the RST
+    yield 4  # both ends gone, neither in TIME_WAIT
+
+
 SCRIPTS = {
     "port-before-socket": port_before_socket,
     "connection-refused": connection_refused,
@@ -237,6 +280,10 @@ SCRIPTS = {
     "two-clients": two_clients,
     "udp-no-connection": udp_no_connection,
     "ports-stay": ports_stay,
+    "handshake-packets": handshake_packets,
+    "data-and-ack": data_and_ack,
+    "who-waits": who_waits,
+    "reset-connection": reset_connection,
 }
 
 
@@ -569,6 +616,10 @@ async def test_it_lists_the_experiments_only_once_loaded_and_frees_a_sandbox_nob
             "two-clients",
             "udp-no-connection",
             "ports-stay",
+            "handshake-packets",
+            "data-and-ack",
+            "who-waits",
+            "reset-connection",
         ]
         assert hello["experiments"][1] == {
             "id": "connection-refused",

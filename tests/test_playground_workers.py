@@ -5,21 +5,18 @@ channel layer (channels_redis) routes between them. One session's WebSockets on
 two front ends see one sandbox; a worker killed or stopped is said, not hidden.
 """
 
-import contextlib
-import re
 import signal
 import time
-import urllib.request
 
 import pytest
 
 from playground.checks import check_engine
 from playground.workers import lease_key
-from tests.live_server import DaphneServer, WorkerProcess, prepare_site, site_env
-from tests.raw_websocket import RawWebSocket
+from tests.live_server import prepare_site, site_env
 from tests.redis_service import RedisServer
 from tests.site_visitor import Browser, Tab, command, lab_item, socket_reaches
 from tests.site_visitor import connect as connect_pair
+from tests.workers_cluster import answer, cluster, connect, session
 
 CLOSE_WAIT_QUIZ = "/quizzes/connections-quiz/"
 CLOSE_WAIT_PROMPT = "In the playground, bring a TCP socket of the server into CLOSE_WAIT"
@@ -37,39 +34,6 @@ def workdir(tmp_path_factory):
     env = site_env(path)
     prepare_site(env)
     return path
-
-
-@contextlib.contextmanager
-def cluster(workdir, redis_server, workers=2, fronts=2, **limits):
-    """`workers` workers and `fronts` Daphne front ends on one Redis."""
-    assert redis_server.command("FLUSHALL") == "+OK"
-    env = {"REDIS_URL": redis_server.url, "PLAYGROUND_ENGINE": "workers"}
-    env.update({f"PLAYGROUND_{name.upper()}": str(value) for name, value in limits.items()})
-    with contextlib.ExitStack() as stack:
-        started = [stack.enter_context(WorkerProcess(workdir, **env)) for _ in range(workers)]
-        servers = [
-            stack.enter_context(DaphneServer(workdir, prepare=False, **env)) for _ in range(fronts)
-        ]
-        yield started, servers
-
-
-def session(server) -> str:
-    with urllib.request.urlopen(server.url + "/playground/", timeout=30) as response:
-        cookies = " ".join(response.headers.get_all("Set-Cookie") or [])
-    return re.search(r"sessionid=[^;]+", cookies).group(0)
-
-
-def connect(server, cookie, **options) -> RawWebSocket:
-    ws = RawWebSocket(
-        server.host, server.port, "/ws/playground/", origin=server.url, cookie=cookie, **options
-    )
-    assert ws.status == 101
-    return ws
-
-
-def answer(ws, command: dict) -> dict:
-    ws.send_json(command)
-    return ws.until(lambda e: e["type"] in ("ok", "error") and e.get("ref") == command["ref"])
 
 
 def owner(redis_server, cookie) -> str:

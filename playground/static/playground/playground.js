@@ -2,8 +2,9 @@
 //
 // `mount(root, options)` runs a playground inside `root`: one WebSocket to
 // /ws/playground/, the live socket table, and whichever of the diagram, the ss view,
-// the event log, the Python equivalents, the forms and the guided experiment the
-// markup under `root` has. The playground page mounts it on its main element; a
+// the event log, the Python equivalents, the forms, the guided experiment and the
+// packets panel (timeline.js, loaded from the URL its markup gives) the markup under
+// `root` has. The playground page mounts it on its main element; a
 // lesson's panel mounts a compact one (`compact: true`) on the panel.
 //
 // Rules:
@@ -97,6 +98,7 @@ function describe(command, event, experiments) {
     case "udp.sendto": return `${command.socket} sent a ${event.bytes}-byte datagram to ${command.to.device} port ${command.to.port}.`;
     case "shutdown": return `${command.socket} shut down its sending side.`;
     case "close": return `${command.socket} was closed by the program.`;
+    case "tcp.reset": return `${command.socket} was closed with SO_LINGER 0: the kernel resets the connection (RST) instead of ending it with FIN.`;
     case "reset": return "The sandbox was reset: every socket closed.";
     case "experiment.start": {
       const found = experiments.find((e) => e.id === event.experiment);
@@ -173,6 +175,7 @@ export function mount(root, options = {}) {
     progress: {}, // experiment id -> {done, steps, finished}, as the server reports it
     active: null, // the sandbox's active experiment (all its tabs share it)
     shown: null, // the experiment this view shows
+    canReset: false, // the server knows `tcp.reset`
   };
   let wanted = options.experiment || null; // to show (see choose) on the first hello
   const pending = new Map(); // ref -> command, to explain answers
@@ -183,6 +186,7 @@ export function mount(root, options = {}) {
   let retryTimer = null;
   let closed = false;
   let openedFormsFor = null;
+  let openedPacketsFor = null;
   let renderedKey = null; // what the steps box shows
 
   // Connection ------------------------------------------------------------
@@ -235,6 +239,14 @@ export function mount(root, options = {}) {
     retryDelay = Math.min(retryDelay * 2, 30000);
   }
 
+  // Sends a command for a part of the page (the packets panel) that asks again by
+  // itself after a reconnect: nothing is logged when not connected.
+  function request(command) {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    send(command);
+    return true;
+  }
+
   function send(command) {
     if (!ws || ws.readyState !== WebSocket.OPEN) {
       log("error", "Not connected yet; the page reconnects by itself.");
@@ -262,6 +274,7 @@ export function mount(root, options = {}) {
         state.experiments = event.experiments || [];
         state.progress = event.progress || {};
         state.active = event.experiment || null;
+        state.canReset = "capture" in event;
         // A reconnect keeps the experiment in view; the first hello shows the active one.
         if (!state.experiments.some((e) => e.id === state.shown)) state.shown = state.active;
         renderDevices();
@@ -280,15 +293,21 @@ export function mount(root, options = {}) {
         // finds the sandbox's active one (maybe chosen in another tab) and keeps it.
         if (wanted) choose(wanted);
         wanted = null;
+        toTimeline(event);
         break;
       case "socket":
         state.sockets.set(event.socket.id, event.socket);
         renderAll(event.socket.id);
+        toTimeline(event);
         break;
       case "socket.gone":
         state.sockets.delete(event.socket);
         renderAll();
         log("info", `${event.socket} is gone: ${event.reason}.`);
+        toTimeline(event);
+        break;
+      case "packet":
+        toTimeline(event);
         break;
       case "data": {
         const text = event.eof ? "(end of stream: the other side shut down its sending side)" : `“${event.data}”`;
@@ -339,15 +358,18 @@ export function mount(root, options = {}) {
     if (event.socket && typeof event.socket === "object") {
       state.sockets.set(event.socket.id, event.socket);
       renderAll(event.socket.id);
+      toTimeline({ type: "socket", socket: event.socket });
     }
     if (event.op === "experiment.start" && event.experiment) progressed(event);
-    if (command) {
+    toTimeline(event, command);
+    if (command && command.op !== "capture") {
       log("ok", describe(command, event, state.experiments));
       showCode(command, event);
     }
   }
 
   function failed(event) {
+    toTimeline(event, pending.get(event.ref));
     pending.delete(event.ref);
     const term = glossaryFor(event.code);
     log("error", event.message, term ? `/glossary/#${term}` : null, event.code);
@@ -385,6 +407,10 @@ export function mount(root, options = {}) {
       case "udp.sendto": return `${varName(command.socket)}.sendto(${JSON.stringify(command.data)}.encode(), ("${ipOf(command.to.device)}", ${command.to.port}))`;
       case "shutdown": return `${varName(command.socket)}.shutdown(socket.SHUT_WR)`;
       case "close": return `${varName(command.socket)}.close()`;
+      case "tcp.reset": {
+        const v = varName(command.socket);
+        return `import struct\n${v}.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))\n${v}.close()  # linger on, 0 seconds: the kernel sends RST, not FIN`;
+      }
       case "reset": return "# close every socket\nfor s in all_sockets:\n    s.close()";
     }
     return "";
@@ -433,11 +459,17 @@ export function mount(root, options = {}) {
     const buttons = [];
     if (row.protocol === "tcp" && row.role !== "listener" && !row.write_shutdown) buttons.push(["shutdown", "Shut down sending"]);
     buttons.push(["close", "Close"]);
-    for (const [op, label] of buttons) {
+    // Closing with SO_LINGER 0 (`tcp.reset`): a connection only, and only where the
+    // server knows the op (its hello speaks of capture).
+    if (state.canReset && row.protocol === "tcp" && row.role !== "listener" && row.remote) {
+      buttons.push(["tcp.reset", "Reset (RST)", "Close with SO_LINGER 0: the kernel sends RST instead of FIN"]);
+    }
+    for (const [op, label, title] of buttons) {
       const b = document.createElement("button");
       b.type = "button";
       b.className = "button button-small";
       b.textContent = label;
+      if (title) b.title = title;
       b.setAttribute("aria-label", `${label} ${row.id}`);
       b.addEventListener("click", () => send({ op, socket: row.id }));
       td.append(b);
@@ -630,6 +662,12 @@ export function mount(root, options = {}) {
       openedFormsFor = experiment.id;
       udp.open = /\bUDP\b|datagram/i.test(`${experiment.title} ${experiment.steps.join(" ")}`);
     }
+    const packets = $("[data-packets-open]");
+    if (packets && experiment && experiment.id !== openedPacketsFor) {
+      // The packets panel opens by itself for an experiment about packets (never closes).
+      openedPacketsFor = experiment.id;
+      if (/\bpackets?\b/i.test(`${experiment.title} ${experiment.steps.join(" ")}`) || /\b(SYN|FIN|RST)\b/.test(experiment.steps.join(" "))) packets.open = true;
+    }
     // Rebuilt only when what it shows changed: not on every socket event.
     const progress = (experiment && state.progress[experiment.id]) || {};
     const key = experiment ? JSON.stringify([experiment.id, progress]) : "";
@@ -692,6 +730,25 @@ export function mount(root, options = {}) {
     } else {
       start(id);
     }
+  }
+
+  // Packets (timeline.js, loaded from the panel's data-module) -------------------
+
+  const packetsBox = $("[data-packets]");
+  let timeline = null;
+  const early = []; // [event, command] that came before the module did
+  if (packetsBox) {
+    import(packetsBox.dataset.module).then((module) => {
+      if (closed) return;
+      timeline = module.mountTimeline(packetsBox, { request, signal });
+      for (const [event, command] of early.splice(0)) timeline.handle(event, command);
+    }, () => log("error", "The packets panel could not be loaded; reload the page to try again."));
+  }
+
+  function toTimeline(event, command = null) {
+    if (!packetsBox) return;
+    if (timeline) timeline.handle(event, command);
+    else early.push([event, command]);
   }
 
   // Wiring -----------------------------------------------------------------

@@ -1,0 +1,421 @@
+"""The playground's "Packets" panel in a real browser (Debian's Chromium driven by
+Playwright) against the real site under Daphne, with the sandbox's real packets.
+
+Rules: the page asks the server to capture (`capture` on) only while the panel is
+open, and again after each (re)connect; the diagram draws each real packet as an arrow
+between the two devices' lifelines, in the order the server reports them, with the
+sockets' kernel states beside them; every packet is a button that shows all its
+fields; the tcpdump view prints what `tcpdump -n` prints (without TCP options); a
+reload draws the packets the sandbox kept; the panel fits a 390 px phone with no text
+under 12 px; where the server cannot capture, the panel says why.
+"""
+
+import json
+import re
+from unittest.mock import ANY
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.live_server import ROOT, DaphneServer
+
+SCREENSHOTS = ROOT / "build" / "screenshots"
+WAIT_MS = 15_000
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+TIME = r"\d\d:\d\d:\d\d\.\d{6}"
+# A guided experiment about the handshake's packets (lessons/content/experiments/).
+HANDSHAKE = "handshake-packets"
+
+
+def new_page(browser, server, **context_options):
+    """A fresh visitor (a session, so a sandbox, of its own), recording every frame its
+    page sends on the playground's WebSocket and what the server says first."""
+    context = browser.new_context(**{"viewport": DESKTOP, **context_options})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
+    page.problems = []
+    page.sent = []
+    page.hellos = []
+    page.on("pageerror", lambda error: page.problems.append(f"script error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and page.problems.append(message.text)
+        ),
+    )
+
+    def watch(ws):
+        ws.on("framesent", lambda payload: page.sent.append(json.loads(payload)))
+        ws.on("framereceived", lambda payload: remember_hello(page, payload))
+
+    page.on("websocket", watch)
+    page.base = server.url
+    return page
+
+
+def remember_hello(page, payload):
+    event = json.loads(payload)
+    if event.get("type") == "hello":
+        page.hellos.append(event)
+
+
+@pytest.fixture
+def page(browser, daphne_server):
+    page = new_page(browser, daphne_server)
+    yield page
+    page.context.close()
+    assert page.problems == []
+
+
+@pytest.fixture
+def phone(browser, daphne_server):
+    page = new_page(browser, daphne_server, viewport=PHONE, is_mobile=True, has_touch=True)
+    yield page
+    page.context.close()
+    assert page.problems == []
+
+
+def capture_asks(page) -> list[bool]:
+    return [frame["on"] for frame in page.sent if frame.get("op") == "capture"]
+
+
+def open_playground(page):
+    page.goto(f"{page.base}/playground/")
+    page.wait_for_selector("[data-status='open']")
+    # The panel's module has read the hello (it names the devices): whatever it asks
+    # of the server after a hello, it has asked.
+    laptop = devices(page)["laptop"]
+    expect(page.locator("[data-lifeline='0']")).to_contain_text(laptop)
+
+
+def open_packets(page):
+    """Open the panel and wait until the server says it captures for this page."""
+    panel = page.locator("[data-packets]")
+    panel.locator("summary").first.click()
+    expect(panel.locator("[data-capture-note]")).to_have_attribute("data-capture-state", "on")
+    return panel
+
+
+def listen(page, port=3000):
+    form = page.locator("form[data-op='tcp.listen']")
+    form.locator("select[name=device]").select_option("server")
+    form.locator("input[name=port]").fill(str(port))
+    form.locator("button").click()
+    page.locator("tr[data-id='s1'][data-state='LISTEN']").wait_for()
+
+
+def connect(page, port=3000):
+    form = page.locator("form[data-op='tcp.connect']")
+    form.locator("input[name=to_port]").fill(str(port))
+    form.locator("button").click()
+    page.locator("tr[data-id='s2'][data-state='ESTABLISHED']").wait_for()
+    page.locator("tr[data-id='s3'][data-state='ESTABLISHED']").wait_for()
+
+
+def send_text(page, socket_id, text):
+    form = page.locator("form[data-op='send']")
+    form.locator("select[name=socket]").select_option(socket_id)
+    form.locator("input[name=data]").fill(text)
+    form.locator("button").click()
+
+
+def drawn(page) -> list[dict]:
+    """The diagram's packets, oldest first: number, direction, flags, length."""
+    return page.eval_on_selector_all(
+        "li.tl-packet",
+        """items => items.map(li => ({
+            n: Number(li.dataset.n), from: li.dataset.from, to: li.dataset.to,
+            flags: li.dataset.flags, length: Number(li.dataset.length),
+            arrow: li.querySelector('button').className}))""",
+    )
+
+
+def devices(page) -> dict[str, str]:
+    return {d["name"]: d["ip"] for d in page.hellos[-1]["devices"]}
+
+
+def socket_port(page, socket_id) -> int:
+    return int(page.locator(f"tr[data-id='{socket_id}'] td").nth(2).inner_text())
+
+
+def handshake_and_hi(page):
+    """Listen, connect and send "hi" through the page's forms; the data packet drawn."""
+    listen(page)
+    connect(page)
+    send_text(page, "s2", "hi")
+    page.locator("li.tl-packet[data-length='2']").wait_for()
+
+
+def test_it_draws_the_handshake_and_the_data_of_a_real_connection(page):
+    open_playground(page)
+    panel = open_packets(page)
+    handshake_and_hi(page)
+    packets = drawn(page)
+    assert [(p["from"], p["to"], p["flags"], p["length"]) for p in packets[:4]] == [
+        ("laptop", "server", "SYN", 0),
+        ("server", "laptop", "SYN ACK", 0),
+        ("laptop", "server", "ACK", 0),
+        ("laptop", "server", "PSH ACK", 2),
+    ]
+    assert [p["n"] for p in packets[:4]] == [1, 2, 3, 4]
+    # The laptop's lifeline is on the left: its packets point right, the server's left.
+    assert ["tl-to-right" in p["arrow"] for p in packets[:4]] == [True, False, True, True]
+    arrows = panel.locator("li.tl-packet")
+    expect(arrows.nth(0)).to_contain_text("The laptop asks to open a connection (SYN).")
+    expect(arrows.nth(1)).to_contain_text("The server agrees to open the connection")
+    expect(arrows.nth(2)).to_contain_text("The laptop confirms: the connection is open")
+    expect(arrows.nth(3)).to_contain_text("The laptop sends 2 bytes of data: “hi”.")
+    expect(arrows.nth(0).locator(".tl-figures")).to_contain_text("seq 0 · len 0")
+    expect(arrows.nth(3).locator(".tl-figures")).to_contain_text("seq 1 · ack 1 · len 2")
+    # The sockets' kernel states, beside their own device's lifeline.
+    expect(panel.locator(".tl-left .tl-state", has_text="s2 ESTABLISHED")).to_have_count(1)
+    expect(panel.locator(".tl-right .tl-state", has_text="s3 ESTABLISHED")).to_have_count(1)
+
+    # A packet is a button: choosing it shows all its fields.
+    data = arrows.nth(3)
+    button = data.get_by_role("button", name=re.compile(r"^Packet 4, laptop to server: PSH, ACK"))
+    expect(button).to_have_attribute("aria-expanded", "false")
+    button.click()
+    expect(button).to_have_attribute("aria-expanded", "true")
+    detail = page.locator("#pg-packet-4")
+    expect(detail).to_be_visible()
+    ips = devices(page)
+    port = socket_port(page, "s2")
+    fields = dict(
+        zip(
+            detail.locator("dt").all_text_contents(),
+            [text.strip() for text in detail.locator("dd").all_inner_texts()],
+            strict=True,
+        )
+    )
+    assert fields["From"] == f"laptop, {ips['laptop']} port {port}"
+    assert fields["To"] == f"server, {ips['server']} port 3000"
+    assert fields["Flags"].startswith("PSH (push")
+    assert fields["Sequence number"].startswith("1 relative (")
+    assert fields["Acknowledgement number"].startswith("1 relative (")
+    assert fields["Payload length"] == "2 bytes"
+    assert fields["Payload (first bytes, as text)"] == "hi"
+    assert fields["Sockets"] == "s2, s3"
+    assert re.fullmatch(r"\d+", fields["Window"])
+
+    # The tcpdump view prints the same packets as tcpdump -n does.
+    lines = page.locator("[data-tcpdump]").inner_text().splitlines()
+    laptop = re.escape(f"{ips['laptop']}.{port}")
+    server = re.escape(f"{ips['server']}.3000")
+    expected = [
+        rf"{TIME} IP {laptop} > {server}: Flags \[S\], seq (\d+), win \d+, length 0",
+        rf"{TIME} IP {server} > {laptop}: Flags \[S\.\], seq \d+, ack (\d+), win \d+, length 0",
+        rf"{TIME} IP {laptop} > {server}: Flags \[\.\], ack 1, win \d+, length 0",
+        rf"{TIME} IP {laptop} > {server}: Flags \[P\.\], seq 1:3, ack 1, win \d+, length 2",
+    ]
+    matches = [re.fullmatch(pattern, line) for pattern, line in zip(expected, lines, strict=False)]
+    assert all(matches), list(zip(expected, lines, strict=False))
+    # The SYN-ACK acknowledges the SYN's sequence number plus one.
+    assert int(matches[1].group(1)) == (int(matches[0].group(1)) + 1) % 2**32
+
+    # The table alternative holds the same packets.
+    panel.locator("details.tl-table summary").click()
+    rows = panel.locator("[data-packet-rows] tr")
+    expect(rows.nth(3)).to_contain_text("PSH, ACK")
+    assert rows.nth(3).locator("td").nth(8).inner_text() == "2"
+
+    # A reload draws the packets the sandbox kept, and asks for capture again.
+    before = [(p["n"], p["from"], p["flags"], p["length"]) for p in packets]
+    page.reload()
+    page.wait_for_selector("[data-status='open']")
+    assert len(page.hellos) == 2
+    expect(panel.locator("[data-capture-note]")).to_have_attribute("data-capture-state", "on")
+    page.locator("li.tl-packet[data-length='2']").wait_for()
+    after = [(p["n"], p["from"], p["flags"], p["length"]) for p in drawn(page)]
+    assert after[: len(before)] == before
+    assert page.locator("[data-tcpdump]").inner_text().splitlines()[:4] == lines[:4]
+    assert capture_asks(page) == [True, True]
+
+
+def test_it_asks_for_packets_only_while_the_panel_is_open(page):
+    open_playground(page)
+    listen(page)
+    connect(page)
+    # Every answer to the page's commands came: none of them was a capture request.
+    assert capture_asks(page) == []
+    panel = page.locator("[data-packets]")
+    expect(panel.locator("[data-timeline]")).not_to_be_visible()
+    open_packets(page)
+    assert capture_asks(page) == [True]
+    panel.locator("summary").first.click()
+    expect(panel.locator("[data-capture-note]")).to_have_attribute("data-capture-state", "off")
+    assert capture_asks(page) == [True, False]
+    # The page remembers the panel closed: a reload asks for nothing.
+    page.reload()
+    page.wait_for_selector("[data-status='open']")
+    expect(page.locator("[data-lifeline='0']")).to_contain_text(devices(page)["laptop"])
+    assert len(page.hellos) == 2
+    assert capture_asks(page) == [True, False]
+
+
+def test_it_resets_a_connection_and_draws_the_rst(page):
+    open_playground(page)
+    panel = open_packets(page)
+    listen(page)
+    connect(page)
+    page.get_by_role("button", name="Reset (RST) s2").click()
+    rst = panel.locator("li.tl-packet.tl-flag-rst")
+    expect(rst).to_have_count(1)
+    assert rst.get_attribute("data-from") == "laptop"
+    expect(rst).to_contain_text("The laptop aborts the connection (RST)")
+    expect(page.locator(".log-ok").first).to_contain_text("s2 was closed with SO_LINGER 0")
+    assert "SO_LINGER" in page.locator("[data-code]").inner_text()
+    # No FIN was sent, and the reset socket lingers in no TIME_WAIT.
+    assert not [p for p in drawn(page) if "FIN" in p["flags"].split()]
+    page.locator("tr[data-id='s2']").wait_for(state="detached")
+    assert "R." in page.locator("[data-tcpdump]").inner_text()
+
+
+def test_it_draws_the_close_and_who_ends_in_time_wait(page):
+    open_playground(page)
+    panel = open_packets(page)
+    listen(page)
+    connect(page)
+    page.locator("tr[data-id='s2']").get_by_role("button", name="Close s2").click()
+    laptop_fin = panel.locator("li.tl-packet.tl-flag-fin[data-from='laptop']")
+    expect(laptop_fin).to_contain_text("The laptop has nothing more to send (FIN).")
+    page.locator("tr[data-id='s3'][data-state='CLOSE_WAIT']").wait_for()
+    page.locator("tr[data-id='s3']").get_by_role("button", name="Close s3").click()
+    server_fin = panel.locator("li.tl-packet.tl-flag-fin[data-from='server']")
+    # Its ACK of the laptop's FIN came alone, or (delayed) with the server's own FIN.
+    expect(
+        panel.locator("li.tl-packet[data-from='server']", has_text="acknowledges the laptop's FIN")
+    ).to_have_count(1)
+    expect(server_fin).to_contain_text("has nothing more to send (FIN).")
+    last = panel.locator("li.tl-packet[data-from='laptop'][data-flags='ACK']").last
+    expect(last).to_contain_text("The laptop acknowledges the server's FIN.")
+    # The side that closed first waits in TIME_WAIT, written beside its lifeline.
+    expect(panel.locator(".tl-left .tl-state", has_text="s2 TIME_WAIT")).to_have_count(1)
+    expect(panel.locator(".tl-right .tl-state", has_text="s3 CLOSE_WAIT")).to_have_count(1)
+    flags = [p["flags"] for p in drawn(page)]
+    assert flags[:3] == ["SYN", "SYN ACK", "ACK"]
+    assert flags[3:] in (
+        ["FIN ACK", "ACK", "FIN ACK", "ACK"],
+        ["FIN ACK", "FIN ACK", "ACK"],
+    )
+
+
+def test_it_draws_a_datagram_with_no_connection(page):
+    open_playground(page)
+    panel = open_packets(page)
+    bind = page.locator("form[data-op='udp.bind']")
+    bind.locator("select[name=device]").select_option("server")
+    bind.locator("input[name=port]").fill("5353")
+    bind.locator("button").click()
+    page.locator("tr[data-id='s1']").wait_for()
+    bind.locator("select[name=device]").select_option("laptop")
+    bind.locator("input[name=port]").fill("0")
+    bind.locator("button").click()
+    page.locator("tr[data-id='s2']").wait_for()
+    sendto = page.locator("form[data-op='udp.sendto']")
+    sendto.locator("select[name=socket]").select_option("s2")
+    sendto.locator("input[name=data]").fill("ping")
+    sendto.locator("button").click()
+    datagram = panel.locator("li.tl-packet.tl-udp")
+    expect(datagram).to_contain_text("The laptop sends a datagram of 4 bytes to the server")
+    assert drawn(page) == [
+        {"n": 1, "from": "laptop", "to": "server", "flags": "", "length": 4, "arrow": ANY}
+    ]
+    ips = devices(page)
+    line = page.locator("[data-tcpdump]").inner_text()
+    port = socket_port(page, "s2")
+    assert re.fullmatch(
+        rf"{TIME} IP {re.escape(ips['laptop'])}\.{port} > {re.escape(ips['server'])}\.5353: "
+        r"UDP, length 4",
+        line,
+    ), line
+
+
+def test_it_shows_the_packets_in_a_lessons_try_it_panel(page):
+    # The panel's module is held back until the experiment has been shown: it must
+    # keep the Packets part the experiment opened, and ask for capture once it comes.
+    held = []
+    page.route("**/static/playground/timeline*.js", lambda route: held.append(route))
+    page.goto(f"{page.base}/lessons/connections/")
+    with page.expect_request("**/static/playground/timeline*.js"):
+        page.locator(f"a[href='/playground/?experiment={HANDSHAKE}']").first.click()
+    panel = page.locator("[data-lab-panel]")
+    # An experiment about packets opens the panel's Packets part by itself.
+    expect(panel.locator("[data-experiment] .steps")).to_be_visible()
+    expect(panel.locator("[data-packets-open]")).to_have_attribute("open", "")
+    assert capture_asks(page) == []
+    assert len(held) == 1
+    held[0].continue_()
+    expect(panel.locator("[data-capture-note]")).to_have_attribute("data-capture-state", "on")
+    panel.locator("form[data-op='tcp.listen'] button").click()
+    panel.locator("tr[data-id='s1']").wait_for()
+    panel.locator("form[data-op='tcp.connect'] button").click()
+    panel.locator("li.tl-packet[data-n='3']").wait_for()
+    flags = [p["flags"] for p in drawn(page)]
+    assert flags[:3] == ["SYN", "SYN ACK", "ACK"]
+    assert capture_asks(page) == [True]
+
+
+def test_it_fits_a_phone_and_works_with_the_keyboard(phone, browser, daphne_server):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    open_playground(phone)
+    panel = open_packets(phone)
+    handshake_and_hi(phone)
+    first = panel.locator("li.tl-packet button").first
+    first.focus()
+    phone.keyboard.press("Enter")
+    expect(first).to_have_attribute("aria-expanded", "true")
+    expect(phone.locator("#pg-packet-1")).to_be_visible()
+    panel.locator("details.tl-table summary").click()
+    overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
+    small = panel.evaluate(
+        """root => [...root.querySelectorAll('*')]
+            .filter(e => e.checkVisibility()
+                && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())
+                && parseFloat(getComputedStyle(e).fontSize) < 12)
+            .map(e => `${e.tagName}.${e.className}: ${getComputedStyle(e).fontSize}`)"""
+    )
+    assert small == []
+    # What scrolls inside the panel can be reached with the keyboard.
+    scrolling = "[data-timeline-scroll], [data-tcpdump], .tl-table .table-wrap"
+    for region in panel.locator(scrolling).all():
+        assert region.get_attribute("tabindex") == "0"
+        assert region.get_attribute("role") == "region"
+    panel.screenshot(path=SCREENSHOTS / "packets-phone.png")
+    # The same panel at a desktop's width, for the record.
+    desktop = new_page(browser, daphne_server)
+    open_playground(desktop)
+    open_packets(desktop)
+    handshake_and_hi(desktop)
+    overflow = desktop.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"desktop: the page scrolls sideways by {overflow}px"
+    desktop.locator("[data-packets]").screenshot(path=SCREENSHOTS / "packets-desktop.png")
+    desktop.context.close()
+    assert desktop.problems == []
+
+
+@pytest.fixture(scope="module")
+def server_without_namespace(tmp_path_factory):
+    """The site with no network namespace of its own: it cannot capture."""
+    workdir = tmp_path_factory.mktemp("daphne-no-namespace")
+    with DaphneServer(workdir, PLAYGROUND_NETWORK_NAMESPACE="0") as server:
+        yield server
+
+
+def test_it_says_why_when_the_server_cannot_capture(browser, server_without_namespace):
+    page = new_page(browser, server_without_namespace)
+    open_playground(page)
+    page.locator("[data-packets] summary").first.click()
+    note = page.locator("[data-capture-note]")
+    expect(note).to_have_attribute("data-capture-state", "unavailable")
+    capture = page.hellos[-1]["capture"]
+    assert capture["available"] is False
+    expect(note).to_contain_text("No packets can be shown here.")
+    expect(note).to_contain_text(capture["note"])
+    listen(page)
+    assert capture_asks(page) == []
+    page.context.close()
+    assert page.problems == []
