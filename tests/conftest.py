@@ -1,3 +1,4 @@
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
+from playground.engines import _registries
 from tests import postgres_service
 from tests.live_server import DaphneServer
 from tests.services import missing
@@ -110,3 +112,12 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+async def registry():
+    """Closes the test's sandboxes at the end; yields a getter for the registry."""
+    loop = asyncio.get_running_loop()
+    yield lambda: _registries[loop]
+    if loop in _registries:
+        await _registries.pop(loop).aclose()

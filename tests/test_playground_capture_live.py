@@ -2,38 +2,17 @@
 consumer (Channels' communicator, the local engine), and a real worker behind a real
 Daphne and Redis (the workers engine)."""
 
-import asyncio
-
 import pytest
-from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.sessions.backends.db import SessionStore
 
-from playground.engines import _registries
 from sockets_site.asgi import application
+from tests.consumer_helpers import new_session
 from tests.live_server import prepare_site, site_env
 from tests.redis_service import RedisServer
 from tests.workers_cluster import answer, cluster, connect, session
 
 ORIGIN = b"http://127.0.0.1:8000"
 TO_SERVER = {"device": "server", "port": 3000}
-
-
-@sync_to_async
-def new_session() -> str:
-    store = SessionStore()
-    store["started"] = True
-    store.create()
-    return store.session_key
-
-
-@pytest.fixture
-async def registry():
-    """Closes the test's sandboxes at the end; yields a getter for the registry."""
-    loop = asyncio.get_running_loop()
-    yield lambda: _registries[loop]
-    if loop in _registries:
-        await _registries.pop(loop).aclose()
 
 
 class Tab:

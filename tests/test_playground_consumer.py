@@ -4,59 +4,12 @@ import asyncio
 import json
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.sessions.backends.db import SessionStore
 
-from playground.engines import _registries
 from sockets_site.asgi import application
+from tests.consumer_helpers import command, new_session, next_of, open_ws
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ORIGIN = b"http://127.0.0.1:8000"
-
-
-@sync_to_async
-def new_session() -> str:
-    session = SessionStore()
-    session["started"] = True
-    session.create()
-    return session.session_key
-
-
-@pytest.fixture
-async def registry():
-    """Closes the test's sandboxes at the end; yields a getter for the registry."""
-    loop = asyncio.get_running_loop()
-    yield lambda: _registries[loop]
-    if loop in _registries:
-        await _registries.pop(loop).aclose()
-
-
-async def open_ws(key: str | None, origin: bytes = ORIGIN) -> WebsocketCommunicator:
-    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
-    if key:
-        headers.append((b"cookie", f"sessionid={key}".encode()))
-    ws = WebsocketCommunicator(application, "/ws/playground/", headers=headers)
-    connected, _ = await ws.connect()
-    assert connected
-    return ws
-
-
-async def next_of(ws, kind: str, timeout: float = 10) -> dict:
-    while True:
-        event = await ws.receive_json_from(timeout=timeout)
-        if event["type"] == kind:
-            return event
-
-
-async def command(ws, **message) -> dict:
-    """Send a command; return its answer (the ok or error with the same ref)."""
-    message.setdefault("ref", f"r{id(message)}")
-    await ws.send_json_to(message)
-    while True:
-        event = await ws.receive_json_from(timeout=10)
-        if event["type"] in ("ok", "error") and event.get("ref") == message["ref"]:
-            return event
 
 
 async def test_it_says_hello_with_devices_limits_and_a_snapshot(registry):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_playground_consumer import command, new_session, open_ws, registry  # noqa: F401
+from tests.consumer_helpers import command, new_session, open_ws
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,7 +77,7 @@ def well_formed(event: dict) -> bool:
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(batch=st.lists(messages, min_size=1, max_size=25))
-async def test_it_survives_random_commands_and_keeps_working(registry, batch):  # noqa: F811
+async def test_it_survives_random_commands_and_keeps_working(registry, batch):
     key = await new_session()
     ws = await open_ws(key)
     hello = await ws.receive_json_from()

@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 from playground.engines import _registries
-from tests.test_playground_consumer import command, new_session, open_ws
+from tests.consumer_helpers import command, new_session, open_ws
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,7 +6,7 @@ from channels.testing import WebsocketCommunicator
 from playground.quotas import network_of
 from sockets_site.asgi import application
 from sockets_site.client_ip import scope_client_ip
-from tests.test_playground_consumer import new_session, registry  # noqa: F401
+from tests.consumer_helpers import new_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +23,7 @@ async def opens(origin: str, host: str = "127.0.0.1:8000", scheme: str = "ws", *
     return connected
 
 
-async def test_it_accepts_only_the_pages_own_origin(registry):  # noqa: F811
+async def test_it_accepts_only_the_pages_own_origin(registry):
     assert await opens("http://127.0.0.1:8000")
     assert not await opens("http://localhost:1")  # an allowed host on another port
     assert not await opens("http://127.0.0.1:1")
@@ -34,7 +34,7 @@ async def test_it_accepts_only_the_pages_own_origin(registry):  # noqa: F811
 
 
 async def test_it_accepts_trusted_origins_and_allowed_hosts_on_the_default_port(
-    registry,  # noqa: F811
+    registry,
     settings,
 ):
     settings.CSRF_TRUSTED_ORIGINS = ["https://*.example.org", "http://other.test:9000"]
@@ -47,7 +47,7 @@ async def test_it_accepts_trusted_origins_and_allowed_hosts_on_the_default_port(
     assert not await opens("http://localhost:8080", host="proxy.internal")
 
 
-async def test_it_believes_the_proxys_scheme_only_behind_a_proxy(registry, settings):  # noqa: F811
+async def test_it_believes_the_proxys_scheme_only_behind_a_proxy(registry, settings):
     settings.BEHIND_PROXY = False
     assert not await opens("https://127.0.0.1:8000", **{"x-forwarded-proto": "https"})
     settings.BEHIND_PROXY = True
