@@ -75,8 +75,14 @@ def student_client(client, django_user_model):
 
 @pytest.fixture(scope="session")
 def daphne_server(tmp_path_factory):
-    """The real site under Daphne with debug off, its own database and static files."""
-    with DaphneServer(tmp_path_factory.mktemp("daphne")) as server:
+    """The real site under Daphne with debug off, its own database and static files.
+
+    Every browser test is a new session with a sandbox, all from 127.0.0.1, each kept
+    for the grace period after its page closes: more than one address may hold at once
+    by default (20), which tests of that quota check on servers of their own."""
+    with DaphneServer(
+        tmp_path_factory.mktemp("daphne"), PLAYGROUND_SANDBOXES_PER_ADDRESS="200"
+    ) as server:
         yield server
 
 

@@ -2,6 +2,8 @@
 against the real site under Daphne. The guided experiments come from the server:
 the page lists what `hello` lists and ticks a step only when the server says so."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -81,7 +83,10 @@ def test_it_listens_connects_and_delivers_text(page):
     form.locator("button").click()
     page.get_by_text("s3 received “hello, server”").wait_for()
     assert 's2.sendall("hello, server".encode())' in page.locator("[data-code]").inner_text()
-    assert cells(page, "s3")[10] == "13 / 0"
+    # Queues and bytes are in the row's disclosure.
+    more = row(page, "s3").locator("details[data-more]")
+    more.locator("summary").click()
+    expect(more.locator("dd").nth(1)).to_have_text("13 / 0")
 
 
 def test_it_shows_the_same_5_tuples_and_states_as_the_kernel(page, daphne_server):
@@ -261,3 +266,120 @@ def test_it_reconnects_after_a_drop_and_rebuilds_from_the_snapshot(page):
         row(page, socket_id).wait_for()
     # The new connection's hello brings the progress back.
     complete(page)
+
+
+def test_it_defaults_the_send_form_to_the_socket_just_made_and_names_it_by_5_tuple(page):
+    open_playground(page)
+    connected(page)
+    select = page.locator("form[data-op='send'] select[name=socket]")
+    # The client the learner just made, not the accepted socket listed first.
+    expect(select).to_have_value("s2")
+    label = select.locator("option:checked").inner_text()
+    assert re.fullmatch(
+        r"s2 · laptop client 127\.\d+\.\d+\.\d+:\d+ → 127\.\d+\.\d+\.\d+:3000", label
+    ), label
+    accepted = select.locator("option[value='s3']").inner_text()
+    assert accepted.startswith("s3 · server accepted ") and accepted.endswith(label.split(" ")[4])
+    # Sending from the accepted socket makes it the one acted on last; a new
+    # connection's client takes over again.
+    select.select_option("s3")
+    page.locator("form[data-op='send'] button").click()
+    page.get_by_text("s2 received “hello”").wait_for()
+    expect(select).to_have_value("s3")
+    connect(page)
+    row(page, "s5").wait_for()
+    expect(select).to_have_value("s4")
+
+
+def test_it_fits_the_socket_table_at_desktop_and_phone_width(browser, daphne_server):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, size in (
+        ("desktop", {"width": 1280, "height": 900}),
+        ("phone", {"width": 390, "height": 844}),
+    ):
+        context = browser.new_context(viewport=size)
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.base = daphne_server.url
+        open_playground(page)
+        page.screenshot(path=SCREENSHOTS / f"playground-layout-empty-{name}.png", full_page=True)
+        connected(page)
+        # A closed socket's row, with its note, is the widest.
+        row(page, "s3").get_by_role("button", name="Close s3").click()
+        page.wait_for_selector("tr[data-id='s3'][data-closed='true']")
+        page.screenshot(path=SCREENSHOTS / f"playground-layout-sockets-{name}.png", full_page=True)
+        table = page.locator("[data-table]")
+        measure = """t => [t.scrollWidth, t.clientWidth, t.parentElement.scrollWidth,
+                          t.parentElement.clientWidth]"""
+        fits = table.evaluate(measure)
+        assert fits[0] <= fits[1] and fits[2] <= fits[3], f"{name}: the table scrolls: {fits}"
+        # The longest addresses and ports a sandbox can have fit too.
+        fits = table.evaluate(
+            """t => {
+                 for (const td of t.querySelectorAll("td.five.mono")) {
+                   td.textContent = td.textContent.includes(".") ? "127.255.255.255" : "60999";
+                 }
+                 return (MEASURE)(t);
+               }""".replace("MEASURE", measure)
+        )
+        assert fits[0] <= fits[1] and fits[2] <= fits[3], f"{name}: long addresses: {fits}"
+        for socket_id in ("s1", "s2", "s3"):
+            state = row(page, socket_id).locator("td.state")
+            state.scroll_into_view_if_needed()
+            box = state.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (name, box)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
+        context.close()
+
+
+# Every text of the diagram as rendered: its font size in CSS pixels (the SVG's scale
+# applied), its box and its device's box.
+DIAGRAM_TEXTS = """box => [...box.querySelectorAll('svg text')].map(t => {
+  const r = t.getBoundingClientRect();
+  const device = t.closest('g.device')?.querySelector('rect.device-box')?.getBoundingClientRect();
+  return {
+    text: t.textContent,
+    empty: t.classList.contains('device-empty'),
+    px: parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a,
+    box: [r.left, r.top, r.right, r.bottom],
+    device: device ? [device.left, device.top, device.right, device.bottom] : null,
+  };
+})"""
+
+
+def inside(box, outer) -> bool:
+    return box[0] >= outer[0] and box[1] >= outer[1] and box[2] <= outer[2] and box[3] <= outer[3]
+
+
+def test_it_draws_the_diagram_legibly_at_desktop_and_phone_width(browser, daphne_server):
+    for name, size in (
+        ("desktop", {"width": 1280, "height": 900}),
+        ("phone", {"width": 390, "height": 844}),
+    ):
+        context = browser.new_context(viewport=size)
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.base = daphne_server.url
+        open_playground(page)
+        diagram = page.locator("[data-diagram]")
+        diagram.locator("svg text.device-empty").first.wait_for()
+        for phase in ("empty", "sockets"):
+            if phase == "sockets":
+                listen(page)
+                row(page, "s1").wait_for()
+                expect(diagram.locator("svg text.device-empty")).to_have_count(1)
+            texts = diagram.evaluate(DIAGRAM_TEXTS)
+            assert texts
+            for text in texts:
+                assert text["px"] >= 12, f"{name}, {phase}: {text}"
+                assert inside(text["box"], text["device"]), f"{name}, {phase}: {text}"
+            assert any(t["empty"] for t in texts)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
+        connect(page)
+        row(page, "s3").wait_for()
+        for text in diagram.evaluate(DIAGRAM_TEXTS):
+            assert text["px"] >= 12, f"{name}, connected: {text}"
+        diagram.screenshot(path=SCREENSHOTS / f"playground-layout-diagram-{name}.png")
+        context.close()

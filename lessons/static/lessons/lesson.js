@@ -41,3 +41,17 @@ if (end && end.dataset.read !== "true" && "IntersectionObserver" in window) {
   });
   observer.observe(end);
 }
+
+// A code block or table wider than the column scrolls sideways: it takes the keyboard
+// focus then, so that a reader without a mouse can scroll it too (arrow keys).
+function focusableWhenScrolling() {
+  for (const box of document.querySelectorAll(".lesson-body pre, .lesson-body table")) {
+    if (box.scrollWidth > box.clientWidth + 1) box.setAttribute("tabindex", "0");
+    else box.removeAttribute("tabindex");
+  }
+}
+focusableWhenScrolling();
+if ("ResizeObserver" in window) {
+  const body = document.querySelector(".lesson-body");
+  if (body) new ResizeObserver(focusableWhenScrolling).observe(body);
+}

@@ -122,10 +122,11 @@ function commandFrom(form) {
   return { op };
 }
 
-function cell(text, className = "", title = "") {
+function cell(text, className = "", title = "", label = "") {
   const td = document.createElement("td");
   if (className) td.className = className;
   if (title) td.title = title;
+  if (label) td.dataset.label = label; // a phone's card names each part
   td.textContent = text;
   return td;
 }
@@ -180,6 +181,8 @@ export function mount(root, options = {}) {
   let wanted = options.experiment || null; // to show (see choose) on the first hello
   const pending = new Map(); // ref -> command, to explain answers
   const names = new Map(); // socket id -> Python variable name
+  const awaitingAccept = new Map(); // "ip:port>ip:port" of a client -> its listener's id
+  let acted = { id: null, seq: 0 }; // the socket the learner made or used last
   let ws = null;
   let nextRef = 1;
   let retryDelay = 1000;
@@ -296,6 +299,7 @@ export function mount(root, options = {}) {
         toTimeline(event);
         break;
       case "socket":
+        if (!state.sockets.has(event.socket.id)) acceptedCode(event.socket);
         state.sockets.set(event.socket.id, event.socket);
         renderAll(event.socket.id);
         toTimeline(event);
@@ -356,11 +360,16 @@ export function mount(root, options = {}) {
     const command = pending.get(event.ref);
     pending.delete(event.ref);
     if (event.socket && typeof event.socket === "object") {
+      acted = { id: event.socket.id, seq: acted.seq + 1 };
       state.sockets.set(event.socket.id, event.socket);
       renderAll(event.socket.id);
       toTimeline({ type: "socket", socket: event.socket });
     }
     if (event.op === "experiment.start" && event.experiment) progressed(event);
+    if (command && typeof command.socket === "string" && !(event.socket && typeof event.socket === "object")) {
+      acted = { id: command.socket, seq: acted.seq + 1 };
+      renderSocketSelects();
+    }
     toTimeline(event, command);
     if (command && command.op !== "capture") {
       log("ok", describe(command, event, state.experiments));
@@ -382,6 +391,25 @@ export function mount(root, options = {}) {
     return names.get(id);
   }
 
+  const tupleKey = (local, remote) => `${local.ip}:${local.port}>${remote.ip}:${remote.port}`;
+
+  // An accepted socket comes from its listener's accept(), named `conn<n>` for the
+  // lines that use it later. Written right after the connect that made it (the
+  // accepted socket's event may come before or after the connect's answer).
+  function acceptLine(row) {
+    const name = `conn${row.id.slice(1)}`;
+    names.set(row.id, name);
+    return `${name}, addr = ${varName(row.listener)}.accept()  # ${row.id}: the server's end, from ${row.remote.ip}:${row.remote.port}`;
+  }
+
+  function acceptedCode(row) {
+    if (row.role !== "accepted" || !row.remote) return;
+    const key = tupleKey(row.remote, row.local);
+    if (!awaitingAccept.has(key)) return;
+    awaitingAccept.delete(key);
+    appendCode(acceptLine(row));
+  }
+
   function ipOf(device) {
     const found = state.devices.find((d) => d.name === device);
     return found ? found.ip : device;
@@ -393,11 +421,16 @@ export function mount(root, options = {}) {
       case "tcp.listen": {
         const v = varName(s.id);
         const reuse = command.reuse_address ? `\n${v}.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)` : "";
-        return `${v} = socket.socket(socket.AF_INET, socket.SOCK_STREAM)${reuse}\n${v}.bind(("${s.local.ip}", ${command.port}))\n${v}.listen()\n# accepted connections: conn, addr = ${v}.accept()`;
+        return `${v} = socket.socket(socket.AF_INET, socket.SOCK_STREAM)${reuse}\n${v}.bind(("${s.local.ip}", ${command.port}))\n${v}.listen()`;
       }
       case "tcp.connect": {
         const v = varName(s.id);
-        return `${v} = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n${v}.bind(("${s.local.ip}", 0))  # the laptop's address; the system picks port ${s.local.port}\n${v}.connect(("${s.remote.ip}", ${s.remote.port}))`;
+        const lines = `${v} = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n${v}.bind(("${s.local.ip}", 0))  # the ${s.device}'s address; the system picks port ${s.local.port}\n${v}.connect(("${s.remote.ip}", ${s.remote.port}))`;
+        const accepted = [...state.sockets.values()].find((r) => r.role === "accepted" && r.remote && !names.has(r.id)
+          && tupleKey(r.remote, r.local) === tupleKey(s.local, s.remote));
+        if (accepted) return `${lines}\n${acceptLine(accepted)}`;
+        awaitingAccept.set(tupleKey(s.local, s.remote), true);
+        return lines;
       }
       case "udp.bind": {
         const v = varName(s.id);
@@ -411,7 +444,12 @@ export function mount(root, options = {}) {
         const v = varName(command.socket);
         return `import struct\n${v}.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))\n${v}.close()  # linger on, 0 seconds: the kernel sends RST, not FIN`;
       }
-      case "reset": return "# close every socket\nfor s in all_sockets:\n    s.close()";
+      case "reset": {
+        const all = [...names.values()];
+        names.clear();
+        awaitingAccept.clear();
+        return all.length ? `# close every socket\nfor s in [${all.join(", ")}]:\n    s.close()` : "";
+      }
     }
     return "";
   }
@@ -419,8 +457,13 @@ export function mount(root, options = {}) {
   function showCode(command, event) {
     const box = $("[data-code]");
     const code = box && pythonFor(command, event);
-    if (!code) return;
-    box.textContent = `${box.textContent}\n\n${code}`.split("\n").slice(-40).join("\n");
+    if (code) appendCode(code, "\n");
+  }
+
+  // The whole program so far, so that it runs as it stands (the box scrolls).
+  function appendCode(code, gap = "") {
+    const box = $("[data-code]");
+    if (box) box.textContent = `${box.textContent}\n${gap}${code}`;
   }
 
   // Log -------------------------------------------------------------------
@@ -481,6 +524,11 @@ export function mount(root, options = {}) {
     const tr = document.createElement("tr");
     tr.dataset.id = row.id;
     tr.dataset.state = row.state;
+    // The row's facts as data, for scripts and tests: whatever the cells show.
+    tr.dataset.local = `${row.local.ip}:${row.local.port}`;
+    tr.dataset.remote = row.remote ? `${row.remote.ip}:${row.remote.port}` : "";
+    tr.dataset.bytesIn = String(row.bytes_received);
+    tr.dataset.closed = String(Boolean(row.closed_by_program));
     tr.classList.toggle("is-lingering", row.closed_by_program);
     const remote = row.remote || { ip: "—", port: "—" };
     const noRemote = row.role === "listener"
@@ -500,17 +548,48 @@ export function mount(root, options = {}) {
       );
       return tr;
     }
+    // The socket, its 5-tuple and its kernel state always in view; its queues and
+    // bytes folded into a disclosure under its name, so the table fits a desktop.
+    const who = cell("", "who");
+    const id = document.createElement("span");
+    id.className = "mono socket-id";
+    id.textContent = row.id;
+    const what = document.createElement("span");
+    what.className = "socket-role";
+    what.textContent = `${row.device} ${role}`;
+    who.append(id, " ", what);
+    const details = document.createElement("details");
+    details.dataset.more = row.id;
+    const summary = document.createElement("summary");
+    const whose = document.createElement("span");
+    whose.className = "visually-hidden";
+    whose.textContent = ` of ${row.id}`;
+    summary.append("Queues, bytes", whose);
+    const facts = document.createElement("dl");
+    for (const [term, value, hint] of [
+      ["Recv-Q / Send-Q", `${row.recv_queue} / ${row.send_queue}`, "bytes waiting in the kernel: received but not yet read / sent but not yet acknowledged"],
+      ["Bytes in / out", `${row.bytes_received} / ${row.bytes_sent}`, "bytes this socket has received / sent in all"],
+    ]) {
+      const dt = document.createElement("dt");
+      dt.textContent = term;
+      dt.title = hint;
+      const dd = document.createElement("dd");
+      dd.className = "mono";
+      dd.textContent = value;
+      facts.append(dt, dd);
+    }
+    details.append(summary, facts);
+    who.append(details);
+    const actions = actionButtons(row);
+    actions.dataset.label = "Actions";
     tr.append(
-      cell(row.id, "mono"),
-      cell(row.local.ip, "five mono"), cell(String(row.local.port), "five mono"),
-      cell(remote.ip, "five mono", row.remote ? "" : noRemote),
-      cell(String(remote.port), "five mono", row.remote ? "" : noRemote),
-      cell(row.protocol.toUpperCase(), "five"),
-      cell(row.device), cell(role),
-      cell(state, `state state-${row.state.toLowerCase()}`),
-      cell(`${row.recv_queue} / ${row.send_queue}`, "mono"),
-      cell(`${row.bytes_received} / ${row.bytes_sent}`, "mono"),
-      actionButtons(row),
+      who,
+      cell(row.local.ip, "five mono", "", "Local IP"), cell(String(row.local.port), "five mono", "", "Local port"),
+      cell(remote.ip, "five mono", row.remote ? "" : noRemote, "Remote IP"),
+      cell(String(remote.port), "five mono", row.remote ? "" : noRemote, "Remote port"),
+      cell(row.protocol.toUpperCase(), "five", "", "Protocol"),
+      cell(state, `state state-${row.state.toLowerCase()}`, "", "Kernel state"),
+      actions,
     );
     return tr;
   }
@@ -523,6 +602,8 @@ export function mount(root, options = {}) {
     for (const row of rows) {
       const fresh = rowFor(row);
       const old = existing.get(row.id);
+      // A row's disclosure stays open when its socket changes.
+      if (old?.querySelector("details[open]")) fresh.querySelector("details")?.setAttribute("open", "");
       if (old) {
         old.replaceWith(fresh);
         existing.delete(row.id);
@@ -571,57 +652,107 @@ export function mount(root, options = {}) {
     }
   }
 
+  // "s2 · laptop client 127.77.0.2:41234 → 127.77.0.3:3000": its role and 5-tuple.
+  function socketLabel(row) {
+    const local = `${row.local.ip}:${row.local.port}`;
+    const peer = row.remote ? ` → ${row.remote.ip}:${row.remote.port}` : " (no remote address)";
+    const role = row.role === "udp" ? "UDP socket" : row.role;
+    return `${row.id} · ${row.device} ${role} ${local}${peer}`;
+  }
+
   function renderSocketSelects() {
     for (const select of $$("[data-socket-select]")) {
       const wanted = select.dataset.socketSelect;
       const current = select.value;
       const usable = [...state.sockets.values()].filter((row) => !row.closed_by_program && row.protocol === wanted
         && (wanted === "udp" || row.role !== "listener")).sort(byId);
-      select.replaceChildren(...usable.map((row) => new Option(`${row.id} ${row.role} on ${row.device}`, row.id)));
-      if (usable.some((row) => row.id === current)) select.value = current;
+      select.replaceChildren(...usable.map((row) => new Option(socketLabel(row), row.id)));
+      // The socket the learner made or used last, once; after that their own choice.
+      if (Number(select.dataset.acted || 0) !== acted.seq && usable.some((row) => row.id === acted.id)) {
+        select.value = acted.id;
+        select.dataset.acted = String(acted.seq);
+      } else if (usable.some((row) => row.id === current)) {
+        select.value = current;
+      }
     }
   }
 
   // Diagram ----------------------------------------------------------------
 
+  // Side by side where there is room; on a phone, one device above the other, drawn
+  // at the box's own width (one user unit a CSS pixel), so no text shrinks below 12 px.
+  const NARROW = 520;
+
   function renderDiagram() {
     const box = $("[data-diagram]");
     if (!box) return;
-    const width = 640;
     const rows = [...state.sockets.values()];
     const ports = new Map(); // device -> sorted ports
     for (const d of state.devices) ports.set(d.name, new Set());
     for (const row of rows) ports.get(row.device)?.add(`${row.protocol}:${row.local.port}`);
-    const deviceX = { 0: 40, 1: 380 };
+    const vertical = box.clientWidth > 0 && box.clientWidth < NARROW;
+    box.dataset.layout = vertical ? "vertical" : "across";
+    const width = vertical ? Math.max(260, Math.floor(box.clientWidth)) : 640;
+    // Where each device's box and docks go.
+    const perRow = vertical ? Math.max(1, Math.floor((width - 40) / 84)) : 1;
+    const dockRows = (n) => Math.max(1, Math.ceil(n / perRow));
+    const boxes = [];
+    let y = 20;
     const maxPorts = Math.max(1, ...[...ports.values()].map((p) => p.size));
-    const height = 110 + maxPorts * 70;
-    const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: "pg-diagram" });
+    state.devices.forEach((device, index) => {
+      if (vertical) {
+        const h = 90 + dockRows(ports.get(device.name).size) * 64;
+        boxes.push({ x: 10, y, w: width - 20, h });
+        y += h + 30;
+      } else {
+        boxes.push({ x: index === 0 ? 40 : 380 + (index - 1) * 300, y: 20, w: 220, h: 70 + maxPorts * 70 });
+      }
+    });
+    const height = vertical ? y - 10 : 110 + maxPorts * 70;
+    const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: `pg-diagram${vertical ? " pg-diagram-vertical" : ""}` });
+    if (vertical) {
+      root.setAttribute("width", width);
+      root.setAttribute("height", height);
+    }
     root.append(svg("title", {}, "Devices, their ports as loading docks, and the sockets living at them"));
     const where = new Map(); // socket id -> {x, y}
     state.devices.forEach((device, index) => {
-      const x = deviceX[index] ?? 40 + index * 300;
+      const { x, y: top, w, h } = boxes[index];
       const group = svg("g", { class: "device" });
-      group.append(svg("rect", { x, y: 20, width: 220, height: height - 40, rx: 12, class: "device-box" }));
-      group.append(svg("text", { x: x + 12, y: 46, class: "device-name" }, `${device.name}`));
-      group.append(svg("text", { x: x + 12, y: 64, class: "device-ip" }, device.ip));
+      group.append(svg("rect", { x, y: top, width: w, height: h, rx: 12, class: "device-box" }));
+      group.append(svg("text", { x: x + 12, y: top + 26, class: "device-name" }, `${device.name}`));
+      group.append(svg("text", { x: x + 12, y: top + 44, class: "device-ip" }, device.ip));
       const list = [...ports.get(device.name)].sort();
       list.forEach((key, i) => {
         const [protocol, port] = key.split(":");
-        const y = 90 + i * 70;
-        const dockX = index === 0 ? x + 220 - 70 : x;
-        group.append(svg("rect", { x: dockX, y, width: 70, height: 50, rx: 6, class: `dock dock-${protocol}` }));
-        group.append(svg("text", { x: dockX + 35, y: y + 14, class: "dock-label", "text-anchor": "middle" }, `${protocol.toUpperCase()} ${port}`));
+        let dockX;
+        let dockY;
+        if (vertical) {
+          dockX = x + 12 + (i % perRow) * 84;
+          dockY = top + 60 + Math.floor(i / perRow) * 64;
+        } else {
+          dockX = index === 0 ? x + w - 70 : x;
+          dockY = 90 + i * 70;
+        }
+        group.append(svg("rect", { x: dockX, y: dockY, width: 72, height: 50, rx: 6, class: `dock dock-${protocol}` }));
+        group.append(svg("text", { x: dockX + 36, y: dockY + 15, class: "dock-label", "text-anchor": "middle" }, `${protocol.toUpperCase()} ${port}`));
         const here = rows.filter((r) => r.device === device.name && `${r.protocol}:${r.local.port}` === key);
         here.forEach((row, j) => {
           const cx = dockX + 14 + (j % 4) * 14;
-          const cy = y + 30 + Math.floor(j / 4) * 12;
+          const cy = dockY + 31 + Math.floor(j / 4) * 12;
           where.set(row.id, { x: cx, y: cy });
           const circle = svg("circle", { cx, cy, r: 6, class: `worker role-${row.role}${row.closed_by_program ? " lingering" : ""}` });
           circle.append(svg("title", {}, `${row.id}: ${row.role}, ${row.state}`));
           group.append(circle);
         });
       });
-      if (!list.length) group.append(svg("text", { x: x + 12, y: 100, class: "device-ip" }, "no sockets: every port is an empty dock"));
+      if (!list.length) {
+        // Two lines, so that it stays inside the device's box.
+        const empty = svg("text", { x: x + 12, y: top + 72, class: "device-ip device-empty" });
+        empty.append(svg("tspan", { x: x + 12 }, "no sockets:"));
+        empty.append(svg("tspan", { x: x + 12, dy: 16 }, "every port is an empty dock"));
+        group.append(empty);
+      }
       root.append(group);
     });
     for (const row of rows) {
@@ -789,6 +920,18 @@ export function mount(root, options = {}) {
     renderExperiment();
   }, { signal });
 
+  // The diagram is drawn again when the room it has changes (a phone turned, a window
+  // resized).
+  const diagramBox = $("[data-diagram]");
+  let diagramWidth = 0;
+  const resized = diagramBox && "ResizeObserver" in window ? new ResizeObserver(() => {
+    const now = Math.floor(diagramBox.clientWidth);
+    if (now === diagramWidth) return;
+    diagramWidth = now;
+    if (diagramBox.dataset.layout === "vertical" || now < NARROW) renderDiagram();
+  }) : null;
+  resized?.observe(diagramBox);
+
   const clock = setInterval(() => {
     const box = $("[data-time-left]");
     if (!state.deadline || !box) return;
@@ -810,6 +953,7 @@ export function mount(root, options = {}) {
       closed = true;
       listening.abort();
       clearInterval(clock);
+      resized?.disconnect();
       clearTimeout(retryTimer);
       if (ws) ws.close(1000);
     },
