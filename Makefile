@@ -54,11 +54,13 @@ $(VENV)/.test-deps: $(VENV)/.deps
 	touch $@
 
 # The playground in one process (bench.playground), then scaled out over Redis and two
-# workers (bench.workers); docs/benchmarks.md records the figures.
+# workers (bench.workers), and what one read of the kernel table costs (bench.kernel_read);
+# docs/benchmarks.md records the figures.
 bench: $(VENV)/.test-deps
 	$(PY) -m pip install --quiet -e . --group bench
 	$(PY) -m bench.playground
 	$(PY) -m bench.workers
+	$(PY) -m bench.kernel_read
 
 # Pages per second, Daphne vs gunicorn + uvicorn, measured by Debian's wrk (apt-get install wrk nginx).
 bench-pages: $(VENV)/.test-deps

@@ -6,7 +6,9 @@ a Daphne with the local engine. It prints:
 
 1. command round trip p50/p99 through a worker (front end -> Redis -> worker -> Redis
    -> front end) against the bare echo on the same front end and against the local
-   engine (target: p50 at most 2x the bare echo);
+   engine (target: p50 at most 2x the bare echo), and the floor under it: the same two
+   hops through channels_redis's pub/sub layer between two bare processes
+   (bench/layer_floor.py), so the layer's share and ours are told apart;
 2. 2,000 concurrent sandboxes x 4 sockets on the 2 workers: memory per sandbox, front
    end and workers (with their namespace helpers) together (target: under 150 KB), and
    the p99 time from a kernel state change to its event (target: under 300 ms): with
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import redis
 
+from bench.layer_floor import pubsub_round_trips
 from bench.playground import (
     connect,
     new_sessions,
@@ -194,6 +197,14 @@ async def main(args) -> None:
             print(line("bare echo, local", local_echo, local_echo))
             ratio = percentile(play, 50) / percentile(echo, 50)
             print(f"   through a worker / bare echo p50: {ratio:.2f}x (target <= {TARGET_RATIO}x)")
+            floor = await pubsub_round_trips(redis_server.url, args.round_trips)
+            hops, echo_p50 = percentile(floor, 50), percentile(echo, 50)
+            least, rest = (echo_p50 + hops) / echo_p50, percentile(play, 50) - echo_p50 - hops
+            print(line("the two hops alone", floor, echo))
+            print(
+                f"   so at least the echo + the hops: {least:.2f}x the echo; the rest, "
+                f"{rest * 1e3:.3f} ms, is the worker and the front end's routing"
+            )
 
             pids = [front.process.pid, first.process.pid, second.process.pid]
             before = sum(tree_rss_kib(pid) for pid in pids)

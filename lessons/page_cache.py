@@ -16,9 +16,12 @@ steps starts one too (the lesson pages list them; lessons.labs follows it).
 For a reader who is not logged in and has no message waiting, the whole page
 is kept (`whole_page`): the only personal parts left are the read state and the
 lab state (the lesson's experiments the reader finished), variants of the key,
-and the CSRF token, put in on the way out. Such a page costs one round trip to
-the cache (the generation and the page together), and one more for a visitor
-with progress of their own (lessons.labs.finished_in_lesson).
+and the CSRF token, put in on the way out. Whole pages are kept in each
+process's memory, as bytes ready to send, under the generation they were built
+in (at most WHOLE_PAGES of them, the least recently used going first): such a
+page costs one small round trip to the cache (the generation), and one more for
+a visitor with progress of their own (lessons.labs.finished_in_lesson). A page
+of an older generation is never served, since the generation is read each time.
 
 With several server processes the cache must be shared (REDIS_URL) for an edit
 to reach every process; the local-memory cache is per process.
@@ -26,6 +29,8 @@ to reach every process; the local-memory cache is per process.
 
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -68,6 +73,11 @@ def new_generation() -> None:
 
 CSRF_PLACEHOLDER = "csrf-token-of-this-request"
 _CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+# Whole public pages kept by this process: (name -> (generation, page bytes)). A page
+# is about 30 KB, its variants are few (read or not, experiments finished).
+WHOLE_PAGES = 256
+_whole_pages: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+_whole_pages_lock = threading.Lock()  # views run in threads of their own under ASGI
 
 
 def whole_page_allowed(request) -> bool:
@@ -78,20 +88,25 @@ def whole_page_allowed(request) -> bool:
     return not (has_session and request.session.get("_messages"))
 
 
-def whole_page(request, name: str, render: Callable[[], str]) -> str:
-    """The public page `name` (its variant, e.g. read or not, in the name), with this
-    request's CSRF token; `render()` builds it when the cache has none of this
-    generation. The generation travels with the page, so one GET_MANY reads both."""
-    key = f"lessons:page:public:{name}"
-    found = cache.get_many([GENERATION_KEY, key])
-    generation = found.get(GENERATION_KEY) or _generation()
-    kept = found.get(key)
+def whole_page(request, name: str, render: Callable[[], str]) -> bytes:
+    """The public page `name` (its variant, e.g. read or not, in the name), encoded, with
+    this request's CSRF token; `render()` builds it when this process has none of the
+    current generation."""
+    generation = _generation()
+    with _whole_pages_lock:
+        kept = _whole_pages.get(name)
+        if kept is not None and kept[0] == generation:
+            _whole_pages.move_to_end(name)
     if kept is not None and kept[0] == generation:
-        html = kept[1]
+        page = kept[1]
     else:
-        html = _CSRF_FIELD.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<2>", render())
-        cache.set(key, (generation, html), TIMEOUT)
-    return html.replace(CSRF_PLACEHOLDER, get_token(request))
+        page = _CSRF_FIELD.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<2>", render()).encode()
+        with _whole_pages_lock:
+            _whole_pages[name] = (generation, page)
+            _whole_pages.move_to_end(name)
+            while len(_whole_pages) > WHOLE_PAGES:
+                _whole_pages.popitem(last=False)
+    return page.replace(CSRF_PLACEHOLDER.encode(), get_token(request).encode())
 
 
 def _audience(user) -> str:

@@ -16,6 +16,10 @@ Rules:
   socket (SCM_RIGHTS) and keeps the namespace it was created in, so the server
   binds, listens, connects and accepts on it with asyncio as usual.
 - One namespace per server process: addresses are unique inside it.
+- The namespace has hash tables of its own where the kernel allows it (Linux
+  5.19 and later for TCP, 6.2 for UDP): reading its table (sock_diag) walks
+  every bucket of its TCP hash, and the host's is sized for the whole machine
+  (262,144 buckets on a 24 GiB host), which made each read walk them all.
 - The helper is supervised: when it dies, `on_lost` is called on the event loop
   (the registry resets the sandboxes, whose sockets live in the lost namespace)
   and `start` makes a new one.
@@ -46,6 +50,10 @@ NETLINK_SOCK_DIAG = 4
 AF_NETLINK = getattr(socket, "AF_NETLINK", -1)
 AF_PACKET = getattr(socket, "AF_PACKET", -2)
 _IFREQ = struct.Struct("16sH14x")
+# Read by the kernel when a network namespace is made, from the namespace it is made
+# in: the size of the new one's own TCP and UDP hash tables (0, the default: the
+# host's). Big enough for every socket of a full server process.
+CHILD_HASH_ENTRIES = {"tcp_child_ehash_entries": 8192, "udp_child_hash_entries": 4096}
 # What the helper may make, by request byte: (family, type, protocol).
 KINDS = {
     b"t": (socket.AF_INET, socket.SOCK_STREAM, 0),
@@ -64,8 +72,9 @@ class NamespaceLost(OSError):
 
 
 class Namespace:
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, own_tables: bool = True):
         self.enabled = enabled
+        self.own_tables = own_tables  # False only to measure the difference (bench/)
         self.available = False
         self.reason = "" if enabled else "network namespaces are switched off"
         self.on_lost: Callable[[], None] | None = None
@@ -83,7 +92,8 @@ class Namespace:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             process = subprocess.Popen(  # noqa: S603 - our own module, no shell
-                [sys.executable, "-m", "playground.netns", str(theirs.fileno())],
+                [sys.executable, "-m", "playground.netns", str(theirs.fileno())]
+                + ([] if self.own_tables else ["--host-tables"]),
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -173,6 +183,11 @@ class Namespace:
                 process.kill()
                 process.wait()
 
+    @property
+    def helper_pid(self) -> int | None:
+        """The helper's process id (its namespace is /proc/<pid>/ns/net), while it runs."""
+        return self._process.pid if self._process is not None else None
+
     def kill_helper(self) -> None:
         """Kill the helper as a crash would (for tests and drills)."""
         if self._process is not None:
@@ -182,11 +197,24 @@ class Namespace:
 # The helper process ---------------------------------------------------------------
 
 
-def _unshare() -> None:
+def _unshare(flags: int = CLONE_NEWUSER | CLONE_NEWNET) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+    if libc.unshare(flags) != 0:
         code = ctypes.get_errno()
         raise OSError(code, f"unshare: {os.strerror(code)}")
+
+
+def _own_hash_tables() -> None:
+    """Move into a namespace made from this one with hash tables of its own, where the
+    kernel knows how (otherwise stay, with the host's tables: slower reads, same rows)."""
+    asked = False
+    for name, entries in CHILD_HASH_ENTRIES.items():
+        with contextlib.suppress(OSError):  # an older kernel: no such setting
+            with open(f"/proc/sys/net/ipv4/{name}", "w") as setting:
+                setting.write(str(entries))
+            asked = True
+    if asked:
+        _unshare(CLONE_NEWNET)  # the first namespace, now empty, goes with it
 
 
 def _loopback_up() -> None:
@@ -195,9 +223,11 @@ def _loopback_up() -> None:
         fcntl.ioctl(sock, SIOCSIFFLAGS, _IFREQ.pack(b"lo", flags | IFF_UP))
 
 
-def serve(channel: socket.socket) -> None:
+def serve(channel: socket.socket, own_tables: bool = True) -> None:
     try:
         _unshare()
+        if own_tables:
+            _own_hash_tables()
         _loopback_up()
     except (OSError, AttributeError) as exc:
         channel.send(str(exc).encode()[:500])
@@ -221,4 +251,4 @@ def serve(channel: socket.socket) -> None:
 
 
 if __name__ == "__main__":
-    serve(socket.socket(fileno=int(sys.argv[1])))
+    serve(socket.socket(fileno=int(sys.argv[1])), own_tables="--host-tables" not in sys.argv)

@@ -217,3 +217,28 @@ def test_it_shows_a_waiting_message_rather_than_the_cached_page(client, course):
     client.cookies["messages"] = storage._encode([Message(constants.INFO, "Hello, reader.")])
     assert "Hello, reader." in client.get(LESSON).content.decode()
     assert "Hello, reader." not in client.get(LESSON).content.decode()  # shown once
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_bounded_number_of_whole_pages_in_memory(monkeypatch, course):
+    """However many variants visitors ask for, a process keeps at most WHOLE_PAGES of
+    them; one pushed out is built again, right, when it is asked for next."""
+    from lessons import page_cache
+
+    monkeypatch.setattr(page_cache, "WHOLE_PAGES", 2)
+    monkeypatch.setattr(page_cache, "_whole_pages", page_cache.OrderedDict())
+    built = []
+
+    def serve(name: str) -> str:
+        def render():
+            built.append(name)
+            return f'<p>{name}</p><input name="csrfmiddlewaretoken" value="x">'
+
+        return page_cache.whole_page(RequestFactory().get("/"), name, render).decode()
+
+    pages = [serve(name) for name in ("a", "b", "c", "c")]
+    assert built == ["a", "b", "c"]
+    assert len(page_cache._whole_pages) == 2
+    assert "<p>a</p>" in serve("a") and built == ["a", "b", "c", "a"]
+    tokens = {_csrf(page) for page in pages}
+    assert len(tokens) == 4 and "x" not in tokens  # each request its own token

@@ -1,15 +1,17 @@
 """The playground's network namespace: real sockets, the real kernel, the real helper."""
 
 import contextlib
+import shutil
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from playground.addresses import check_range
 from playground.kernel import KernelTable
 from playground.limits import EngineConfig, Limits
-from playground.netns import Namespace
+from playground.netns import CHILD_HASH_ENTRIES, Namespace
 from playground.registry import Registry
 from tests.playground_helpers import TEST_RANGE, Events
 
@@ -112,6 +114,29 @@ def test_it_makes_sockets_through_the_helper_and_refuses_other_kinds():
     finally:
         namespace.stop()
     assert not namespace.available
+
+
+def test_it_gives_its_namespace_hash_tables_of_its_own():
+    """Reading the table walks every bucket of the namespace's TCP hash: the host's is
+    sized for the whole machine, so the namespace gets small ones of its own."""
+    if not Path("/proc/sys/net/ipv4/tcp_child_ehash_entries").exists():
+        pytest.skip("this kernel (before Linux 5.19) gives namespaces the host's tables")
+    if shutil.which("nsenter") is None:
+        pytest.skip("nsenter (util-linux) is needed to look inside the namespace")
+    namespace = Namespace()
+    assert namespace.start(), namespace.reason
+    try:
+        enter = ["nsenter", "-t", str(namespace.helper_pid), "-U", "-n", "--preserve-credentials"]
+        sizes = ["/proc/sys/net/ipv4/tcp_ehash_entries", "/proc/sys/net/ipv4/udp_hash_entries"]
+        inside = subprocess.run(
+            [*enter, "cat", *sizes], capture_output=True, text=True, check=True
+        ).stdout.split()
+    finally:
+        namespace.stop()
+    host = Path("/proc/sys/net/ipv4/tcp_ehash_entries").read_text().strip()
+    assert inside[0] == str(CHILD_HASH_ENTRIES["tcp_child_ehash_entries"]) != host
+    if Path("/proc/sys/net/ipv4/udp_child_hash_entries").exists():  # Linux 6.2 and later
+        assert inside[1] == str(CHILD_HASH_ENTRIES["udp_child_hash_entries"])
 
 
 @pytest.fixture
