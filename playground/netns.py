@@ -214,7 +214,8 @@ def _own_hash_tables() -> None:
                 setting.write(str(entries))
             asked = True
     if asked:
-        _unshare(CLONE_NEWNET)  # the first namespace, now empty, goes with it
+        with contextlib.suppress(OSError):  # refused: this namespace does as well
+            _unshare(CLONE_NEWNET)  # the first namespace, now empty, goes with it
 
 
 def _loopback_up() -> None:
