@@ -267,16 +267,22 @@ def _wrong_answers(raw, kind: str, where: str) -> list[dict]:
     return wrong
 
 
-def read_quiz(path: Path) -> dict:
+def _read_mapping(path: Path, name: str, what: str, fields) -> dict:
+    """A YAML file holding one mapping of `fields` only; errors name the file as `name`."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise CourseFileError(f"{path.name}: not valid YAML ({exc})") from exc
+        raise CourseFileError(f"{name}: not valid YAML ({exc})") from exc
     if not isinstance(raw, dict):
-        raise CourseFileError(f"{path.name}: expected a mapping of quiz fields")
-    unknown = set(raw) - set(QUIZ_FIELDS)
+        raise CourseFileError(f"{name}: expected a mapping of {what} fields")
+    unknown = set(raw) - set(fields)
     if unknown:
-        raise CourseFileError(f"{path.name}: unknown field(s): {sorted(unknown)}")
+        raise CourseFileError(f"{name}: unknown field(s): {sorted(unknown)}")
+    return raw
+
+
+def read_quiz(path: Path) -> dict:
+    raw = _read_mapping(path, path.name, "quiz", QUIZ_FIELDS)
     if not raw.get("title"):
         raise CourseFileError(f"{path.name}: the quiz needs a title")
     if raw.get("counts", "highest") not in ("highest", "last"):
@@ -371,15 +377,7 @@ def read_experiment(path: Path) -> dict:
     name = f"experiments/{path.name}"
     if not _EXPERIMENT_ID.match(path.stem):
         raise CourseFileError(f"{name}: the file name is the experiment's id: a-z, 0-9 and -")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CourseFileError(f"{name}: not valid YAML ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise CourseFileError(f"{name}: expected a mapping of experiment fields")
-    unknown = set(raw) - set(EXPERIMENT_FIELDS)
-    if unknown:
-        raise CourseFileError(f"{name}: unknown field(s): {sorted(unknown)}")
+    raw = _read_mapping(path, name, "experiment", EXPERIMENT_FIELDS)
     for field_name in ("title", "lesson"):
         if not isinstance(raw.get(field_name), str) or not raw[field_name].strip():
             raise CourseFileError(f"{name}: '{field_name}' is needed, as text")
