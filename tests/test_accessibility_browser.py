@@ -8,6 +8,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from tests.browser_pages import answer_every_question
 from tests.live_server import ROOT, DaphneServer
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -85,16 +86,6 @@ def audit(page, name):
 def visit(page, path, status=200):
     response = page.goto(page.base + path)
     assert response.status == status, f"{path} answered {response.status}"
-
-
-def answer_every_question(page):
-    for question in page.locator("li.question").all():
-        choice = question.locator("input[type=radio], input[type=checkbox]")
-        typed = question.locator("input:not([type=hidden]), textarea")
-        if choice.count():
-            choice.first.check()
-        elif typed.count():  # a lab question has none: it is done in the playground
-            typed.first.fill("1")
 
 
 PAGES = {

@@ -10,49 +10,25 @@ phone; and without JavaScript the "Try it" links still lead to the playground.
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_pages import PHONE, PHONE_OPTIONS, WAIT_MS, new_page, visiting
 from tests.live_server import ROOT
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
-WAIT_MS = 15_000
 LESSON = "/lessons/ports/"
 EXPERIMENT = "connection-refused"
 TRY_IT = f"a[href='/playground/?experiment={EXPERIMENT}']"
-PHONE = {"width": 390, "height": 844}
-
-
-def new_page(browser, daphne_server, **context_options):
-    context = browser.new_context(
-        **{"viewport": {"width": 1400, "height": 1000}, **context_options}
-    )
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    page.problems = []
-    page.on("pageerror", lambda error: page.problems.append(f"script error: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text and page.problems.append(message.text)
-        ),
-    )
-    page.base = daphne_server.url
-    return page
 
 
 @pytest.fixture
 def page(browser, daphne_server):
-    page = new_page(browser, daphne_server)
-    yield page
-    page.context.close()
-    assert page.problems == []
+    with visiting(new_page(browser, daphne_server)) as page:
+        yield page
 
 
 @pytest.fixture
 def phone(browser, daphne_server):
-    page = new_page(browser, daphne_server, viewport=PHONE, is_mobile=True, has_touch=True)
-    yield page
-    page.context.close()
-    assert page.problems == []
+    with visiting(new_page(browser, daphne_server, **PHONE_OPTIONS)) as page:
+        yield page
 
 
 def another_tab(page):

@@ -7,25 +7,17 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_pages import WAIT_MS, new_page, visiting
 from tests.live_server import ROOT
 from tests.playground_helpers import namespace_helper_pid, namespace_table
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
-WAIT_MS = 15_000
 
 
 @pytest.fixture
 def page(browser, daphne_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.base = daphne_server.url
-    yield page
-    context.close()
-    assert errors == []
+    with visiting(new_page(browser, daphne_server)) as page:
+        yield page
 
 
 def open_playground(page, query=""):

@@ -16,6 +16,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_pages import new_page, visiting
 from tests.live_server import DaphneServer
 
 WAIT_MS = 15_000
@@ -60,16 +61,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, site):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.base = site.url
-    yield page
-    context.close()
-    assert errors == []
+    with visiting(new_page(browser, site)) as page:
+        yield page
 
 
 def answered(page, action):

@@ -17,12 +17,12 @@ from unittest.mock import ANY
 import pytest
 from playwright.sync_api import expect
 
+from tests import browser_pages
+from tests.browser_pages import PHONE_OPTIONS, visiting
 from tests.live_server import ROOT, DaphneServer
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
-WAIT_MS = 15_000
 DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 TIME = r"\d\d:\d\d:\d\d\.\d{6}"
 # A guided experiment about the handshake's packets (lessons/content/experiments/).
 HANDSHAKE = "handshake-packets"
@@ -31,27 +31,15 @@ HANDSHAKE = "handshake-packets"
 def new_page(browser, server, **context_options):
     """A fresh visitor (a session, so a sandbox, of its own), recording every frame its
     page sends on the playground's WebSocket and what the server says first."""
-    context = browser.new_context(**{"viewport": DESKTOP, **context_options})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    page.problems = []
+    page = browser_pages.new_page(browser, server, **{"viewport": DESKTOP, **context_options})
     page.sent = []
     page.hellos = []
-    page.on("pageerror", lambda error: page.problems.append(f"script error: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text and page.problems.append(message.text)
-        ),
-    )
 
     def watch(ws):
         ws.on("framesent", lambda payload: page.sent.append(json.loads(payload)))
         ws.on("framereceived", lambda payload: remember_hello(page, payload))
 
     page.on("websocket", watch)
-    page.base = server.url
     return page
 
 
@@ -63,18 +51,14 @@ def remember_hello(page, payload):
 
 @pytest.fixture
 def page(browser, daphne_server):
-    page = new_page(browser, daphne_server)
-    yield page
-    page.context.close()
-    assert page.problems == []
+    with visiting(new_page(browser, daphne_server)) as page:
+        yield page
 
 
 @pytest.fixture
 def phone(browser, daphne_server):
-    page = new_page(browser, daphne_server, viewport=PHONE, is_mobile=True, has_touch=True)
-    yield page
-    page.context.close()
-    assert page.problems == []
+    with visiting(new_page(browser, daphne_server, **PHONE_OPTIONS)) as page:
+        yield page
 
 
 def capture_asks(page) -> list[bool]:

@@ -5,6 +5,7 @@ WebSocket, and the staff admin with its nested quiz editor."""
 
 import pytest
 
+from tests.browser_pages import answer_every_question
 from tests.live_server import manage
 
 WAIT_MS = 15_000
@@ -52,16 +53,6 @@ def visit(page, path):
 def settle(page):
     """Let the page deliver what it has queued (violation events are tasks) before checking."""
     page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done)))")
-
-
-def answer_every_question(page):
-    for question in page.locator("li.question").all():
-        choice = question.locator("input[type=radio], input[type=checkbox]")
-        typed = question.locator("input:not([type=hidden]), textarea")
-        if choice.count():
-            choice.first.check()
-        elif typed.count():  # a lab question has none: it is done in the playground
-            typed.first.fill("1")
 
 
 def test_it_runs_the_course_lesson_quiz_and_results_without_a_violation(page):
