@@ -95,11 +95,10 @@ def whole_page(request, name: str, render: Callable[[], str]) -> bytes:
     generation = _generation()
     with _whole_pages_lock:
         kept = _whole_pages.get(name)
-        if kept is not None and kept[0] == generation:
+        page = kept[1] if kept is not None and kept[0] == generation else None
+        if page is not None:
             _whole_pages.move_to_end(name)
-    if kept is not None and kept[0] == generation:
-        page = kept[1]
-    else:
+    if page is None:
         page = _CSRF_FIELD.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<2>", render()).encode()
         with _whole_pages_lock:
             _whole_pages[name] = (generation, page)
