@@ -11,6 +11,7 @@ from django.db import connections
 from playground.engines import _registries
 from tests import postgres_service
 from tests.live_server import DaphneServer
+from tests.redis_service import RedisServer
 from tests.services import missing
 
 
@@ -118,6 +119,13 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    """A redis-server of the module's own, on a free port (the workers engine's tests)."""
+    with RedisServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from channels.testing import WebsocketCommunicator
 from sockets_site.asgi import application
 from tests.consumer_helpers import new_session
 from tests.live_server import prepare_site, site_env
-from tests.redis_service import RedisServer
 from tests.workers_cluster import answer, cluster, connect, session
 
 ORIGIN = b"http://127.0.0.1:8000"
@@ -105,12 +104,6 @@ async def test_it_says_capture_is_unavailable_without_the_namespace(registry, se
     await tab.until(lambda e: e["type"] == "socket" and e["socket"]["role"] == "accepted")
     assert tab.packets() == [] and registry().packets.reading is False
     await tab.ws.disconnect()
-
-
-@pytest.fixture(scope="module")
-def redis_server():
-    with RedisServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

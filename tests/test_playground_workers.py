@@ -13,19 +13,12 @@ import pytest
 from playground.checks import check_engine
 from playground.workers import lease_key
 from tests.live_server import prepare_site, site_env
-from tests.redis_service import RedisServer
 from tests.site_visitor import Browser, Tab, command, lab_item, socket_reaches
 from tests.site_visitor import connect as connect_pair
 from tests.workers_cluster import answer, cluster, connect, session
 
 CLOSE_WAIT_QUIZ = "/quizzes/connections-quiz/"
 CLOSE_WAIT_PROMPT = "In the playground, bring a TCP socket of the server into CLOSE_WAIT"
-
-
-@pytest.fixture(scope="module")
-def redis_server():
-    with RedisServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
