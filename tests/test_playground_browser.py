@@ -217,23 +217,19 @@ def test_it_is_usable_at_desktop_and_phone_width_and_saves_screenshots(browser, 
         ("desktop", {"width": 1400, "height": 1000}),
         ("phone", {"width": 390, "height": 844}),
     ):
-        context = browser.new_context(viewport=size)
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        page.base = daphne_server.url
-        open_playground(page, "?experiment=three-sockets")
-        connected(page)
-        complete(page)
-        page.screenshot(path=SCREENSHOTS / f"playground-{name}.png", full_page=True)
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
-        # Every control is reachable with the keyboard and labelled.
-        unlabelled = page.evaluate(
-            """[...document.querySelectorAll('form input, form select')]
-                 .filter(el => !el.labels || el.labels.length === 0).length"""
-        )
-        assert unlabelled == 0
-        context.close()
+        with visiting(new_page(browser, daphne_server, viewport=size)) as page:
+            open_playground(page, "?experiment=three-sockets")
+            connected(page)
+            complete(page)
+            page.screenshot(path=SCREENSHOTS / f"playground-{name}.png", full_page=True)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
+            # Every control is reachable with the keyboard and labelled.
+            unlabelled = page.evaluate(
+                """[...document.querySelectorAll('form input, form select')]
+                     .filter(el => !el.labels || el.labels.length === 0).length"""
+            )
+            assert unlabelled == 0
         assert (SCREENSHOTS / f"playground-{name}.png").stat().st_size > 10_000
 
 
@@ -289,40 +285,40 @@ def test_it_fits_the_socket_table_at_desktop_and_phone_width(browser, daphne_ser
         ("desktop", {"width": 1280, "height": 900}),
         ("phone", {"width": 390, "height": 844}),
     ):
-        context = browser.new_context(viewport=size)
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        page.base = daphne_server.url
-        open_playground(page)
-        page.screenshot(path=SCREENSHOTS / f"playground-layout-empty-{name}.png", full_page=True)
-        connected(page)
-        # A closed socket's row, with its note, is the widest.
-        row(page, "s3").get_by_role("button", name="Close s3").click()
-        page.wait_for_selector("tr[data-id='s3'][data-closed='true']")
-        page.screenshot(path=SCREENSHOTS / f"playground-layout-sockets-{name}.png", full_page=True)
-        table = page.locator("[data-table]")
-        measure = """t => [t.scrollWidth, t.clientWidth, t.parentElement.scrollWidth,
-                          t.parentElement.clientWidth]"""
-        fits = table.evaluate(measure)
-        assert fits[0] <= fits[1] and fits[2] <= fits[3], f"{name}: the table scrolls: {fits}"
-        # The longest addresses and ports a sandbox can have fit too.
-        fits = table.evaluate(
-            """t => {
-                 for (const td of t.querySelectorAll("td.five.mono")) {
-                   td.textContent = td.textContent.includes(".") ? "127.255.255.255" : "60999";
-                 }
-                 return (MEASURE)(t);
-               }""".replace("MEASURE", measure)
-        )
-        assert fits[0] <= fits[1] and fits[2] <= fits[3], f"{name}: long addresses: {fits}"
-        for socket_id in ("s1", "s2", "s3"):
-            state = row(page, socket_id).locator("td.state")
-            state.scroll_into_view_if_needed()
-            box = state.bounding_box()
-            assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (name, box)
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
-        context.close()
+        with visiting(new_page(browser, daphne_server, viewport=size)) as page:
+            open_playground(page)
+            page.screenshot(
+                path=SCREENSHOTS / f"playground-layout-empty-{name}.png", full_page=True
+            )
+            connected(page)
+            # A closed socket's row, with its note, is the widest.
+            row(page, "s3").get_by_role("button", name="Close s3").click()
+            page.wait_for_selector("tr[data-id='s3'][data-closed='true']")
+            page.screenshot(
+                path=SCREENSHOTS / f"playground-layout-sockets-{name}.png", full_page=True
+            )
+            table = page.locator("[data-table]")
+            measure = """t => [t.scrollWidth, t.clientWidth, t.parentElement.scrollWidth,
+                              t.parentElement.clientWidth]"""
+            fits = table.evaluate(measure)
+            assert fits[0] <= fits[1] and fits[2] <= fits[3], f"{name}: the table scrolls: {fits}"
+            # The longest addresses and ports a sandbox can have fit too.
+            fits = table.evaluate(
+                """t => {
+                     for (const td of t.querySelectorAll("td.five.mono")) {
+                       td.textContent = td.textContent.includes(".") ? "127.255.255.255" : "60999";
+                     }
+                     return (MEASURE)(t);
+                   }""".replace("MEASURE", measure)
+            )
+            assert fits[0] <= fits[1] and fits[2] <= fits[3], f"{name}: long addresses: {fits}"
+            for socket_id in ("s1", "s2", "s3"):
+                state = row(page, socket_id).locator("td.state")
+                state.scroll_into_view_if_needed()
+                box = state.bounding_box()
+                assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"], (name, box)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
 
 
 # Every text of the diagram as rendered: its font size in CSS pixels (the SVG's scale
@@ -349,29 +345,25 @@ def test_it_draws_the_diagram_legibly_at_desktop_and_phone_width(browser, daphne
         ("desktop", {"width": 1280, "height": 900}),
         ("phone", {"width": 390, "height": 844}),
     ):
-        context = browser.new_context(viewport=size)
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        page.base = daphne_server.url
-        open_playground(page)
-        diagram = page.locator("[data-diagram]")
-        diagram.locator("svg text.device-empty").first.wait_for()
-        for phase in ("empty", "sockets"):
-            if phase == "sockets":
-                listen(page)
-                row(page, "s1").wait_for()
-                expect(diagram.locator("svg text.device-empty")).to_have_count(1)
-            texts = diagram.evaluate(DIAGRAM_TEXTS)
-            assert texts
-            for text in texts:
-                assert text["px"] >= 12, f"{name}, {phase}: {text}"
-                assert inside(text["box"], text["device"]), f"{name}, {phase}: {text}"
-            assert any(t["empty"] for t in texts)
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
-        connect(page)
-        row(page, "s3").wait_for()
-        for text in diagram.evaluate(DIAGRAM_TEXTS):
-            assert text["px"] >= 12, f"{name}, connected: {text}"
-        diagram.screenshot(path=SCREENSHOTS / f"playground-layout-diagram-{name}.png")
-        context.close()
+        with visiting(new_page(browser, daphne_server, viewport=size)) as page:
+            open_playground(page)
+            diagram = page.locator("[data-diagram]")
+            diagram.locator("svg text.device-empty").first.wait_for()
+            for phase in ("empty", "sockets"):
+                if phase == "sockets":
+                    listen(page)
+                    row(page, "s1").wait_for()
+                    expect(diagram.locator("svg text.device-empty")).to_have_count(1)
+                texts = diagram.evaluate(DIAGRAM_TEXTS)
+                assert texts
+                for text in texts:
+                    assert text["px"] >= 12, f"{name}, {phase}: {text}"
+                    assert inside(text["box"], text["device"]), f"{name}, {phase}: {text}"
+                assert any(t["empty"] for t in texts)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
+            connect(page)
+            row(page, "s3").wait_for()
+            for text in diagram.evaluate(DIAGRAM_TEXTS):
+                assert text["px"] >= 12, f"{name}, connected: {text}"
+            diagram.screenshot(path=SCREENSHOTS / f"playground-layout-diagram-{name}.png")
