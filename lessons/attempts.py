@@ -19,6 +19,8 @@ Rules:
 - A retry answers only the questions its earlier attempt missed (not fully
   right) and carries over the points earned on the others; it is an attempt
   like any other for the limit and for which attempt counts.
+- A recorded attempt records each of its questions, right or not, in the learner's
+  review queue (review.cards), at the attempt's submit time, in the same transaction.
 """
 
 import enum
@@ -35,6 +37,7 @@ from django.utils.crypto import salted_hmac
 from lessons import quiz_rules
 from lessons.grading import Response, grade, percent
 from lessons.models import Answer, Attempt
+from review import cards as review_cards
 
 SHUFFLED_KINDS = (quiz_rules.SINGLE, quiz_rules.MULTIPLE)  # True stays before False
 PAGE_SALT = "lessons.attempt"
@@ -221,6 +224,9 @@ def submit(page: Page, learner, questions: list, responses: dict[int, Response])
                 for answer in answers:
                     answer.attempt = attempt
                 Answer.objects.bulk_create(answers)
+                # Each question missed goes to the review queue, each one in it is reviewed.
+                results = {str(a.question_id): a.correct for a in answers}
+                review_cards.record_many(learner, "question", results, attempt.submitted_at)
                 return Outcome.RECORDED
         except IntegrityError:
             attempt.pk = None

@@ -5,7 +5,9 @@ Layout under settings.COURSE_CONTENT_DIR:
     glossary.yaml       a list of {term, slug, aliases, definition}
     quizzes/<slug>.yaml a quiz and its questions
     experiments/<id>.yaml  a playground experiment: title, lesson, teaches, order,
-                        published and steps, each {text, check} (playground.labs)
+                        published and steps, each {text, check}, and optionally
+                        predict {prompt, choices, answer} and explain
+                        (playground.lab_checks)
 
 Errors name the file and the field, so a broken content file never loads half.
 """
@@ -17,6 +19,7 @@ import frontmatter
 import yaml
 
 from lessons import quiz_rules
+from playground import lab_checks
 
 LESSON_FIELDS = ("title", "slug", "order", "summary", "published")
 
@@ -43,12 +46,7 @@ _Dumper.add_representer(
 # The order a check's keys are written in: PostgreSQL's jsonb keeps a mapping's keys in
 # an order of its own, so a check read back from the database is put in this one, and
 # the course files use it too (an exported file is then the file that was loaded).
-CHECK_KEY_ORDER = (
-    *("socket", "no_socket", "sockets", "connection", "error", "ok", "packet", "all", "any"),
-    *("op", "at_least", "distinct", "while", "client", "accepted"),
-    *("device", "protocol", "role", "port", "state", "remote_device", "remote_port", "remote"),
-    *("closed_by_program", "sent", "received", "from", "to", "flags", "has", "length_min"),
-)
+CHECK_KEY_ORDER = lab_checks.KEY_ORDER
 _RANK = {key: rank for rank, key in enumerate(CHECK_KEY_ORDER)}
 
 
@@ -61,19 +59,47 @@ def _in_order(value):
     return value
 
 
+def _step_for_file(step: dict) -> dict:
+    out = {"text": step["text"]}
+    if "predict" in step:
+        out["predict"] = {key: step["predict"][key] for key in lab_checks.PREDICT}
+    if step.get("explain"):
+        out["explain"] = step["explain"]
+    out["check"] = Flow(_in_order(step["check"]))
+    return out
+
+
 def _steps_for_file(steps: list[dict]) -> list[dict]:
-    return [{"text": step["text"], "check": Flow(_in_order(step["check"]))} for step in steps]
+    return [_step_for_file(step) for step in steps]
 
 
-def _steps(raw, where: str) -> list:
-    """Steps as read; their checks are judged by the loader (quiz_rules.lab_steps_errors)."""
+def _steps(raw, where: str, experiment: bool = False) -> list:
+    """Steps as read; their checks and predictions are judged by the loader
+    (quiz_rules.lab_steps_errors). Only an experiment's steps predict and explain.
+    A step is {text, check}, with predict only when it asks one and explain only when
+    it has one: the shape the database gives back (ExperimentStep.as_step)."""
     if not isinstance(raw, list) or not raw:
         raise CourseFileError(f"{where}: 'steps' must be a list of at least one text and check")
+    allowed = set(lab_checks.EXPERIMENT_STEP if experiment else lab_checks.STEP)
     steps = []
     for number, step in enumerate(raw, start=1):
-        if not isinstance(step, dict) or set(step) != {"text", "check"}:
-            raise CourseFileError(f"{where}, step {number}: a step has exactly 'text' and 'check'")
-        steps.append({"text": str(step["text"] or "").strip(), "check": step["check"]})
+        if not isinstance(step, dict) or not {"text", "check"} <= set(step) <= allowed:
+            fields = "'text' and 'check'" + (
+                ", and may have 'predict' and 'explain'" if experiment else ""
+            )
+            raise CourseFileError(f"{where}, step {number}: a step has exactly {fields}")
+        read = {"text": str(step["text"] or "").strip(), "check": step["check"]}
+        if "predict" in step:
+            predict = step["predict"]
+            if isinstance(predict, dict) and isinstance(predict.get("prompt"), str):
+                predict = {**predict, "prompt": predict["prompt"].strip()}
+            read["predict"] = predict
+        explain = step.get("explain")
+        if isinstance(explain, str):
+            explain = " ".join(explain.split())
+        if explain:
+            read["explain"] = explain
+        steps.append(read)
     return steps
 
 
@@ -400,7 +426,7 @@ def read_experiment(path: Path) -> dict:
         "teaches": teaches,
         "order": order,
         "published": published,
-        "steps": _steps(raw.get("steps"), name),
+        "steps": _steps(raw.get("steps"), name, experiment=True),
     }
 
 

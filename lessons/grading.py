@@ -4,17 +4,34 @@ Each question is worth one point:
 - single choice and true/false: the one correct choice, and nothing else;
 - multiple choice: partial credit, (right picks - wrong picks) / correct choices,
   never below zero, so ticking every box earns nothing for free;
-- short text: any accepted answer, both sides normalised (normalise_text): case,
-  spacing, punctuation, curly quotes, leading articles and simple plurals do not
-  count, so "The server\u2019s listener." matches "server listener";
-- number: within the question's tolerance of the answer (exact when 0);
+- short text: read as a teacher reads it (read_text), on words (words):
+  - both sides are cut into words the same way: case, spacing, punctuation, curly
+    quotes, articles ("a", "an", "the", anywhere) and simple plurals and possessives
+    do not count ("The server\u2019s listeners." is "server listener"), and Python's
+    joined spellings come apart ("ConnectionRefusedError" is "connection refused
+    error", "TCP_TIME_WAIT" is "tcp time wait");
+  - the answer is right when the words of an accepted answer appear as a run in it,
+    on word boundaries ("IP" is found in "its IP (203.0.113.7)", never in "ZIP"), so
+    qualifiers, a parenthesis and a trailing word may surround it; an accepted
+    answer's own last word "state", "error" or "socket" may be left out;
+  - unless it also names a listed wrong answer (its words as a run): a wrong answer
+    is never accepted. An answer that names both an accepted and a wrong answer
+    ("TCP or UDP") scores nothing and is told so (ambiguity), not silently zeroed;
+  - a run negated just before it ("not TCP", "it isn't UDP", "no TCP"; negation
+    words, then only filler words such as "it"/"is"/"really", within one clause)
+    does not count as naming it, so "TCP, not UDP" is right and "not TCP" is not;
+- number: within the question's tolerance of the answer (exact when 0); how typed
+  text becomes the number (separators, number words, a unit word) is
+  lessons.number_answers';
 - lab: the point only when the learner's live sandbox reached every step of the
   question (lessons.labs.grade_lab_questions, playground.lab_checks.replay), nothing
   for part of the way; never from anything the client sent.
 
 Text and number questions may name predictable wrong answers (`wrong_answers`),
-each with feedback for the learner who gave it; a wrong answer is never one the
-question accepts (wrong_answer_errors), so feedback never contradicts the grade.
+each with feedback for the learner who gave it. Staff cannot list a wrong answer
+the grader would accept, nor, for text, a wrong answer and an accepted answer one
+of which contains the other's words (wrong_answer_errors): feedback never
+contradicts the grade, and typing an accepted answer as listed is always right.
 """
 
 import re
@@ -41,7 +58,14 @@ _QUOTES = str.maketrans(
     }
 )
 _ARTICLES = {"a", "an", "the"}
-_NOT_A_WORD = re.compile(r"[\W_]+")
+# A word, or a mark that ends a clause (where a negation stops reaching).
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[,;:.!?()\[\]{}]")
+# Python's and the kernel's joined names: "ConnectionRefusedError", "SO_REUSEADDR".
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
+# What an accepted answer may end with, or not: "TIME_WAIT" is the state, the error, the socket.
+_GENERIC_ENDINGS = {"state", "error", "socket"}
+# Words that end a clause as a comma does ("not TCP but UDP").
+_CLAUSE_WORDS = {"but", "rather", "instead", "however"}
 
 
 @dataclass
@@ -65,19 +89,108 @@ def _singular(word: str) -> str:
     return word
 
 
+@dataclass(frozen=True)
+class Words:
+    """A text as the grader reads it: its words, where each clause starts, and
+    each word as typed (for quoting the learner's own words back)."""
+
+    words: tuple[str, ...]
+    clause_starts: frozenset[int]
+    typed: tuple[str, ...]
+
+
+def words(text: str) -> Words:
+    text = unicodedata.normalize("NFKC", str(text)).translate(_QUOTES)
+    # An apostrophe joins ("server's" is one word, then "server"), other
+    # punctuation separates ("TCP/IP", "TIME_WAIT", "Server, listening").
+    text = _CAMEL.sub(" ", text)
+    kept, typed, starts = [], [], {0}
+    for token in _TOKEN.findall(text):
+        word = token.replace("'", "").casefold()
+        if not word.isalnum() or word in _CLAUSE_WORDS:
+            starts.add(len(kept))
+        elif word not in _ARTICLES:
+            kept.append(_singular(word))
+            typed.append(token)
+    return Words(tuple(kept), frozenset(starts), tuple(typed))
+
+
+# Words that negate what follows them, and words that may stand between ("it is
+# not really TCP"), as the grader reads them (apostrophes dropped, singular).
+_NEGATIONS = set(
+    words(
+        "not no never nor neither non isn't aren't wasn't weren't doesn't don't didn't "
+        "can't cannot won't without except"
+    ).words
+)
+_FILLERS = set(
+    words(
+        "it its is was be being really just quite exactly actually simply necessarily "
+        "using use called named one that this on over via by in at"
+    ).words
+)
+
+
 def normalise_text(text: str) -> str:
-    text = unicodedata.normalize("NFKC", str(text)).translate(_QUOTES).casefold()
-    # An apostrophe joins ("server's" is one word), other punctuation separates
-    # ("TCP/IP", "TIME_WAIT", "Server, listening").
-    words = _NOT_A_WORD.sub(" ", text.replace("'", "")).split()
-    while words and words[0] in _ARTICLES:
-        words = words[1:]
-    return " ".join(_singular(word) for word in words)
+    """The words of `text` as the grader compares them, in one string."""
+    return " ".join(words(text).words)
 
 
-def text_matches(typed: str, answers) -> bool:
-    wanted = normalise_text(typed)
-    return bool(wanted) and wanted in {normalise_text(a) for a in answers}
+def _forms(answer: str, accepted: bool) -> list[tuple[str, ...]]:
+    """The word runs that name `answer`: an accepted answer also without its last
+    word when that is only "state", "error" or "socket"."""
+    run = words(answer).words
+    forms = [run] if run else []
+    if accepted and len(run) > 1 and run[-1] in _GENERIC_ENDINGS:
+        forms.append(run[:-1])
+    return forms
+
+
+def _negated(text: Words, start: int) -> bool:
+    i = start
+    while i > 0 and i not in text.clause_starts:
+        i -= 1
+        if text.words[i] in _NEGATIONS:
+            return True
+        if text.words[i] not in _FILLERS:
+            return False
+    return False
+
+
+def _named(text: Words, answer: str, accepted: bool) -> tuple[int, int] | None:
+    """Where `text` names `answer` (its words as a run, not negated), or None."""
+    for run in _forms(answer, accepted):
+        for start in range(len(text.words) - len(run) + 1):
+            if text.words[start : start + len(run)] == run and not _negated(text, start):
+                return start, start + len(run)
+    return None
+
+
+@dataclass
+class TextReading:
+    right: bool = False
+    wrong: dict | None = None  # the listed wrong answer the learner gave
+    both: tuple[str, str] | None = None  # (accepted, wrong) words, as the learner typed them
+
+    @property
+    def feedback(self) -> str:
+        if self.both:
+            named, wrong = self.both
+            return f"Your answer names both \u201c{named}\u201d and \u201c{wrong}\u201d; give one."
+        return self.wrong["feedback"] if self.wrong else ""
+
+
+def read_text(typed: str, accepted, wrong_answers=()) -> TextReading:
+    text = words(typed)
+    right = next(filter(None, (_named(text, a, True) for a in accepted)), None)
+    for wrong in wrong_answers or []:
+        where = _named(text, wrong["answer"], False)
+        if where:
+            if right:
+                quoted = [" ".join(text.typed[s:e]) for s, e in (right, where)]
+                return TextReading(both=tuple(quoted))
+            return TextReading(wrong=wrong)
+    return TextReading(right=right is not None)
 
 
 def number_matches(given: float | None, answer: float | None, tolerance: float) -> bool:
@@ -99,7 +212,8 @@ def grade(question, response: Response) -> float:
             return max(0.0, (right - wrong) / len(correct))
         return 1.0 if chosen == correct else 0.0
     if kind == quiz_rules.TEXT:
-        return 1.0 if text_matches(response.text, question.accepted) else 0.0
+        reading = read_text(response.text, question.accepted, question.wrong_answers)
+        return 1.0 if reading.right else 0.0
     if kind == quiz_rules.NUMBER:
         matched = number_matches(response.number, question.number_answer, question.tolerance)
         return 1.0 if matched else 0.0
@@ -109,13 +223,18 @@ def grade(question, response: Response) -> float:
 
 
 def wrong_answer_feedback(question, text: str = "", number: float | None = None) -> str:
-    """The feedback for a predictable wrong answer the learner gave, or ""."""
+    """What to tell the learner about a wrong answer: its listed feedback, or for a
+    text answer that names both an accepted and a wrong answer, that it does; or ""."""
+    if question.kind == quiz_rules.TEXT:
+        return read_text(text, question.accepted, question.wrong_answers).feedback
     for wrong in question.wrong_answers or []:
-        if question.kind == quiz_rules.TEXT and text_matches(text, [wrong["answer"]]):
-            return wrong["feedback"]
         if question.kind == quiz_rules.NUMBER and number_matches(number, wrong["answer"], 0):
             return wrong["feedback"]
     return ""
+
+
+def _contains(outer: str, inner: str, accepted_inner: bool) -> bool:
+    return _named(words(outer), inner, accepted_inner) is not None
 
 
 def wrong_answer_errors(kind, wrong_answers, accepted=(), number_answer=None, tolerance=0) -> list:
@@ -137,10 +256,23 @@ def wrong_answer_errors(kind, wrong_answers, accepted=(), number_answer=None, to
                 errors.append(f"The wrong answer {answer!r} is not a number.")
             elif number_matches(answer, number_answer, tolerance):
                 errors.append(f"The wrong answer {answer!r} would be graded right.")
-        elif not normalise_text(answer):
+            continue
+        if not isinstance(answer, str) or not normalise_text(answer):
             errors.append(f"The wrong answer {answer!r} is empty once normalised.")
-        elif text_matches(answer, accepted):
-            errors.append(f"The wrong answer {answer!r} is also an accepted answer.")
+            continue
+        for right in accepted:
+            if normalise_text(right) == normalise_text(answer):
+                errors.append(f"The wrong answer {answer!r} is also an accepted answer.")
+            elif _contains(answer, right, True):
+                errors.append(
+                    f"The wrong answer {answer!r} contains the accepted answer {right!r}, "
+                    "so it could not be told apart from a right one."
+                )
+            elif _contains(right, answer, False):
+                errors.append(
+                    f"The accepted answer {right!r} contains the wrong answer {answer!r}, "
+                    "so typing it would name a wrong answer."
+                )
     return errors
 
 

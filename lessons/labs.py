@@ -12,6 +12,10 @@ Rules:
   changed (every save of an experiment, lesson or quiz and every load_course starts a
   new one), or when it is older than CATALOGUE_MAX_AGE (so a cache that lost the
   notice, e.g. while Redis was away, catches up), so the engine follows admin edits.
+- A learner's prediction of a step is kept once, in their run's `predictions`: the first
+  counts, whatever later calls say (record_prediction). Each one also goes to the
+  learner's review queue (review.cards.record, kind "prediction", ref
+  "<experiment>/<step>") where the review app is installed.
 - A sandbox keeps the owner it was made for; a visitor who logs in meanwhile has their
   runs moved to the account (lessons.learners), and what the sandbox records after that
   goes to the account too (visitor_moved).
@@ -29,6 +33,8 @@ from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
@@ -36,7 +42,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from lessons import page_cache
-from lessons.models import Experiment, LabRun
+from lessons.learners import Learner
+from lessons.models import Experiment, ExperimentStep, LabRun
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +98,7 @@ def _catalogue_items() -> tuple[list[dict], dict[str, int]]:
                     "title": experiment.title,
                     "lesson": experiment.lesson.slug,
                     "teaches": experiment.teaches,
-                    "steps": [
-                        {"text": s.text, "check": s.step_check} for s in experiment.steps.all()
-                    ],
+                    "steps": [s.as_step() for s in experiment.steps.all()],
                 }
             )
         _catalogue.update(generation=generation, at=now, items=items, ids=ids)
@@ -110,9 +115,14 @@ def load(owner: dict) -> dict[str, dict]:
     if fields is None:
         return {}
     runs = LabRun.objects.filter(**fields).values_list(
-        "experiment__slug", "steps_done", "finished_at"
+        "experiment__slug", "steps_done", "finished_at", "predictions"
     )
-    return {slug: {"done": done, "finished": finished is not None} for slug, done, finished in runs}
+    loaded = {}
+    for slug, done, finished, predictions in runs:
+        loaded[slug] = {"done": done, "finished": finished is not None}
+        if predictions:
+            loaded[slug]["predictions"] = predictions
+    return loaded
 
 
 def record(owner: dict, experiment: str, done: int, steps: int, finished: bool) -> None:
@@ -145,6 +155,42 @@ def record(owner: dict, experiment: str, done: int, steps: int, finished: bool) 
         forget_finished(fields)
 
 
+def record_prediction(owner: dict, experiment: str, step: int, choice: int, correct: bool) -> bool:
+    """Keep the learner's prediction of a step (from 1) unless one is kept already; then
+    put it in their review queue. Whether it was kept."""
+    fields = _owner_fields(owner)
+    if fields is None:
+        return False
+    experiment_id = _catalogue_items()[1].get(experiment)
+    if experiment_id is None:
+        return False
+    with transaction.atomic():
+        steps = ExperimentStep.objects.filter(experiment_id=experiment_id).count()
+        run, _ = LabRun.objects.select_for_update().get_or_create(
+            experiment_id=experiment_id, **fields, defaults={"steps": steps}
+        )
+        if str(step) in run.predictions:
+            return False
+        run.predictions = {**run.predictions, str(step): choice}
+        run.save(update_fields=["predictions", "updated_at"])
+    _review(fields, f"{experiment}/{step}", correct)
+    return True
+
+
+def _review(fields: dict, ref: str, correct: bool) -> None:
+    """To the learner's review queue, where the review app is installed (a prediction is
+    kept without it)."""
+    if not apps.is_installed("review"):
+        return
+    from review import cards
+
+    if fields["user_id"] is not None:
+        learner = Learner(get_user_model().objects.get(pk=fields["user_id"]))
+    else:
+        learner = Learner(None, fields["learner_key"])
+    cards.record(learner, "prediction", ref, correct)
+
+
 class DjangoLabHooks:
     """The engine's hooks (playground.labs.LabHooks), backed by the course's models."""
 
@@ -158,6 +204,11 @@ class DjangoLabHooks:
         self, owner: dict, experiment: str, done: int, steps: int, finished: bool
     ) -> None:
         await database_sync_to_async(record)(owner, experiment, done, steps, finished)
+
+    async def predicted(
+        self, owner: dict, experiment: str, step: int, choice: int, correct: bool
+    ) -> None:
+        await database_sync_to_async(record_prediction)(owner, experiment, step, choice, correct)
 
 
 # A learner's finished experiments, for the pages.

@@ -9,7 +9,8 @@ toward the account's attempt limit. Those beyond the limit are kept as
 practice: shown, never the attempt that counts, so logging out cannot buy
 more attempts. A lab run (an experiment done in the playground) is kept once:
 where both have one, the further wins (more steps done, finished if either is,
-the earlier start and finish).
+the earlier start and finish). Review cards move too; where both have a card for
+the same item, the rule is review.cards.move_to_user's (the one due sooner).
 """
 
 import secrets
@@ -68,6 +69,7 @@ def adopt_visitor_progress(sender, request, user, **kwargs):
 def move_progress(key: str, user) -> None:
     from lessons import labs
     from lessons.models import Attempt, LabRun, LessonRead
+    from review import cards as review_cards
 
     already_read = set(LessonRead.objects.filter(user=user).values_list("lesson_id", flat=True))
     visitor_reads = LessonRead.objects.filter(user=None, learner_key=key)
@@ -102,8 +104,10 @@ def move_progress(key: str, user) -> None:
         kept.started_at = min(kept.started_at, run.started_at)
         finishes = [at for at in (kept.finished_at, run.finished_at) if at is not None]
         kept.finished_at = min(finishes, default=None)
+        kept.predictions = {**run.predictions, **kept.predictions}  # each step's first kept
         run.delete()
         kept.save()
+    review_cards.move_to_user(key, user)
     # After the commit, so a page read meanwhile cannot keep the state from before the move.
     transaction.on_commit(lambda: labs.forget_finished({"user_id": user.pk, "learner_key": ""}))
     # A playground still open records under the visitor's key: make that the account's.

@@ -257,7 +257,7 @@ def _check_experiment(fields: dict, sections: dict[str, set[str]]) -> None:
         raise CourseFileError(
             f"{name}: teaches '{fields['teaches']}', but that lesson has no section '{anchor}'"
         )
-    errors = quiz_rules.lab_steps_errors(fields["steps"])
+    errors = quiz_rules.lab_steps_errors(fields["steps"], experiment=True)
     if errors:
         raise CourseFileError(f"{name}, steps: {' '.join(errors)}")
 
@@ -277,6 +277,7 @@ def _apply_experiment(experiment: Experiment, fields: dict) -> Experiment:
         else:
             step = ExperimentStep(experiment=experiment)
         step.order, step.text, step.step_check = order, data["text"], data["check"]
+        step.prediction, step.explain = data.get("predict", {}), data.get("explain", "")
         step.save()
     for step in current_steps[len(fields["steps"]) :]:
         step.delete()

@@ -97,9 +97,10 @@ ALLOWED_CLASSES = {
     "aside": {"note", "key-idea", "more-precisely"},
     "div": {"note", "key-idea"},
     "span": {"five-tuple"},
-    "figure": {"diagram"},
+    "figure": {"diagram", "narrow"},
     "line": {"lifeline", "packet", "packet-data", "packet-close"},
     "polygon": {"packet", "packet-data", "packet-close"},
+    "rect": {"box"},
     "text": {"side", "state", "label"},
 }
 

@@ -4,17 +4,44 @@ Fields are built from the attempt's own question and choice order. The form
 knows nothing of which answers are right: grading happens after submission,
 in lessons.grading, on the server. A lab question has no field at all: it is
 graded from the learner's live sandbox (lessons.labs), and whatever a client
-posts under its name is never read.
+posts under its name is never read. A number question's field is a text field
+(NumberAnswerField): what was typed is read on the server, and re-shown with a
+message when it is not one number.
 """
 
 from django import forms
 
 from lessons import quiz_rules
 from lessons.grading import Response
+from lessons.number_answers import read_number
 
 
 def field_name(question) -> str:
     return f"q{question.pk}"
+
+
+class NumberAnswerField(forms.Field):
+    """A number question's field: a text input, so the browser submits what was typed
+    ("131,072", "two", "2 sockets"; an <input type=number> would send such text as
+    empty), read on the server by lessons.number_answers.read_number."""
+
+    def __init__(self, question):
+        self.decimal = is_decimal(question)
+        self.prompt = question.prompt
+        attrs = {
+            "inputmode": "decimal" if self.decimal else "numeric",
+            "autocomplete": "off",
+            "spellcheck": "false",
+        }
+        super().__init__(required=False, widget=forms.TextInput(attrs=attrs))
+
+    def to_python(self, value):
+        return read_number(str(value or ""), self.decimal, self.prompt)
+
+
+def is_decimal(question) -> bool:
+    """Whether the answer may be fractional: the answer or its tolerance is."""
+    return any(float(x or 0) % 1 for x in (question.number_answer, question.tolerance))
 
 
 class AttemptForm(forms.Form):
@@ -41,11 +68,7 @@ class AttemptForm(forms.Form):
                 empty_value=None,
             )
         if question.kind == quiz_rules.NUMBER:
-            return forms.FloatField(
-                required=False,
-                widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
-                error_messages={"invalid": "Enter a number, such as 3 or 2.5."},
-            )
+            return NumberAnswerField(question)
         return forms.CharField(
             required=False, max_length=300, widget=forms.TextInput(attrs={"autocomplete": "off"})
         )

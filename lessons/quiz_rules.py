@@ -41,10 +41,11 @@ def answer_key_shown(show_answers, max_attempts, passed: bool, left) -> bool:
     return left == 0
 
 
-def lab_steps_errors(steps) -> list[str]:
-    """Sentences for staff about a list of steps, each {text, check}; [] when sound.
-    Each problem names its step (1-based), so a file or form error points at it."""
-    return lab_checks.steps_errors(steps)
+def lab_steps_errors(steps, experiment: bool = False) -> list[str]:
+    """Sentences for staff about a list of steps, each {text, check} (an experiment's
+    may also have predict and explain); [] when sound. Each problem names its step
+    (1-based), so a file or form error points at it."""
+    return lab_checks.steps_errors(steps, experiment)
 
 
 def question_errors(

@@ -4,6 +4,9 @@ Packet capture: `capture_history` and `payload_preview` are whole numbers (0 kee
 no history, or shows no payload), and a full history fits in a `hello` with room to
 spare (HELLO_PACKETS_BYTES, at the longest a packet event can be as JSON).
 
+The accept queue and SYNs: `listen_backlog` and `syn_retries` are whole numbers of at
+most HIGHEST (E014).
+
 The descriptor budget: every sandbox socket and every WebSocket is an open file
 of the server process. At worst each of `sandboxes_per_process` sandboxes holds
 `sockets_per_sandbox` sockets, one more being accepted, and
@@ -26,7 +29,11 @@ from playground.netns import Namespace
 ENVELOPE_BYTES = 256
 # Limits that may be 0 (no reserve, no packet history, no payload shown).
 MAY_BE_ZERO = {"reserved_sandboxes", "capture_history", "payload_preview"}
-WHOLE_NUMBERS = {"capture_history", "payload_preview"}
+WHOLE_NUMBERS = {"capture_history", "payload_preview", "listen_backlog", "syn_retries"}
+# The most each may be: TCP_SYNCNT refuses more than 127 (the kernel's MAX_TCP_SYNCNT);
+# a listener's queued connections live in the kernel outside sockets_per_sandbox, so
+# its backlog stays small.
+HIGHEST = {"syn_retries": 127, "listen_backlog": 128}
 # The kept packets go in the hello, one WebSocket message of at most 1 MiB
 # (playground.protocol.MESSAGE_BYTES) with the sockets and the rest: half of it at most.
 HELLO_PACKETS_BYTES = 512 * 1024
@@ -76,6 +83,13 @@ def check_playground(app_configs=None, **kwargs):
                 Error(
                     f"PLAYGROUND_LIMITS[{name!r}] must be a whole number, not {value!r}.",
                     id="playground.E012",
+                )
+            )
+        elif value > HIGHEST.get(name, value):
+            errors.append(
+                Error(
+                    f"PLAYGROUND_LIMITS[{name!r}] may be at most {HIGHEST[name]}, not {value!r}.",
+                    id="playground.E014",
                 )
             )
     if errors:

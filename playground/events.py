@@ -49,6 +49,8 @@ class Error(TypedDict):
     message: str
     limit: NotRequired[str]
     errno: NotRequired[int]
+    # An error the kernel reported on a socket by itself (ref null): that socket's id.
+    socket: NotRequired[str]
 
 
 class Closed(TypedDict):
@@ -69,6 +71,10 @@ class Progress(TypedDict):
     done: int
     steps: int
     finished: bool
+    # Each done step that explains or predicts: {step, explain, prediction?: {choice,
+    # answer, correct}} (playground.labs.Experiment.reveal); never a step not done.
+    revealed: list[dict]
+    predicted: dict[str, int]  # step (from 1, as text) -> the learner's choice (from 0)
 
 
 # "from" is a keyword again; TCP's fields are absent from a UDP packet.
@@ -149,7 +155,7 @@ def ok(ref, op: str, **fields) -> Ok:
 
 
 def error(code: str, message: str, ref=None, **extra) -> Error:
-    """`extra`: `limit`, `errno`."""
+    """`extra`: `limit`, `errno`, `socket`."""
     return {"type": "error", "ref": ref, "code": code, "message": message, **extra}
 
 
@@ -193,11 +199,15 @@ def packet(
     return event
 
 
-def progress(experiment: str, done: int, steps: int, finished: bool) -> Progress:
+def progress(
+    experiment: str, done: int, steps: int, finished: bool, revealed: list, predicted: dict
+) -> Progress:
     return {
         "type": "experiment.progress",
         "experiment": experiment,
         "done": done,
         "steps": steps,
         "finished": finished,
+        "revealed": revealed,
+        "predicted": predicted,
     }

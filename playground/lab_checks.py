@@ -14,7 +14,16 @@ question's are reached in order. A CHECK is an object with exactly one of:
   with that error code, while the state check held;
 - {"ok": OP}: a command of that op succeeded;
 - {"packet": PMATCH}: a packet of the sandbox was captured (playground.capture);
+- {"picked": {"packet": PMATCH}} or {"picked": {"socket": MATCH}}: the learner picked
+  (op experiment.pick) a packet the sandbox kept, or a socket of its table, that
+  matches; only a pick meets it, never the action before it;
 - {"all": [CHECK, ...]}, {"any": [CHECK, ...]}.
+
+An experiment's step may also have (EXPERIMENT_STEP):
+- "predict": {"prompt": "<question>", "choices": ["<choice>", ...], "answer": <0-based
+  index>}: asked before the learner acts; the step is not reached until the learner's
+  prediction is recorded (playground.labs), and the answer is never shown before;
+- "explain": "<plain text>": what the step showed, shown only once it is reached.
 
 MATCH keys, all optional: device, protocol, role, state (a name or a list of names, as
 the rows carry them), port (local), remote_device, remote_port, remote (null: no remote
@@ -30,8 +39,9 @@ Rules:
   each socket gone, and each answer to a command. State checks (socket, no_socket,
   sockets, connection) read the table of that moment, sockets the kernel still keeps
   after the program closed them (TIME_WAIT) included. Event checks (error, ok,
-  packet) are met only by the answer, or the packet, of that moment: a packet
-  is a moment of its own, as its `packet` event reaches the sandbox's tabs.
+  packet, picked) are met only by the answer, the packet or the pick of that moment: a
+  packet is a moment of its own, as its `packet` event reaches the sandbox's tabs, and
+  so is a pick.
 - An answer (or a packet) meets at most one step, and step k's event checks see only answers after
   step k-1 was reached: once an answer has met a step, the steps after it are
   evaluated at that moment without it.
@@ -63,10 +73,14 @@ DEVICES = EngineConfig().devices
 STATES = sorted({*TCP_STATES.values(), *UDP_STATES.values()})
 ROLES = ("listener", "client", "accepted", "udp")
 STATE_KINDS = ("socket", "no_socket", "sockets", "connection")
-EVENT_KINDS = ("error", "ok", "packet")
+EVENT_KINDS = ("error", "ok", "packet", "picked")
 KINDS = (*STATE_KINDS, *EVENT_KINDS, "all", "any")
 MODIFIERS = {"sockets": {"at_least", "distinct"}, "error": {"op", "while"}}
+PICKABLE = ("packet", "socket")  # what a "picked" check names
 STEP = ("text", "check")
+EXPERIMENT_STEP = ("text", "predict", "explain", "check")  # in the order files write them
+PREDICT = ("prompt", "choices", "answer")
+PREDICT_CHOICES = (2, 6)  # a prediction offers at least, at most this many choices
 FLAG_NAMES = ("SYN", "FIN", "RST", "PSH", "ACK", "URG")  # as packet events list them
 DISTINCT = ("device", "protocol", "role", "state", "port", "remote_device", "remote_port")
 
@@ -115,9 +129,25 @@ def compact_packet(event: dict) -> PacketRow:
 def needs_packets(check: dict) -> bool:
     """Whether a (valid) check looks at packets anywhere."""
     kind = _kind(check)
-    if kind == "packet":
+    if kind == "packet" or (kind == "picked" and "packet" in check[kind]):
         return True
     return kind in ("all", "any") and any(needs_packets(part) for part in check[kind])
+
+
+def picks(check: dict) -> str | None:
+    """What a (valid) check asks the learner to pick ("packet" or "socket"), or None."""
+    part = picked_part(check)
+    return next(iter(part["picked"])) if part else None
+
+
+def picked_part(check: dict) -> dict | None:
+    """The "picked" check within a (valid) check, or None."""
+    kind = _kind(check)
+    if kind == "picked":
+        return check
+    if kind in ("all", "any"):
+        return next((found for part in check[kind] if (found := picked_part(part))), None)
+    return None
 
 
 def compact(row: dict, device_of: dict[str, str]) -> Row:
@@ -141,8 +171,9 @@ def compact(row: dict, device_of: dict[str, str]) -> Row:
 # Validation -------------------------------------------------------------------
 
 
-# Ops whose answers no check reads: they change what is shown, not the sockets.
-UNCHECKED_OPS = frozenset({"experiment.start", "capture"})
+# Ops whose answers no check reads: they change what is shown, not the sockets (a pick
+# is a moment of its own: playground.labs.Lab.pick).
+UNCHECKED_OPS = frozenset({"experiment.start", "capture", "experiment.predict", "experiment.pick"})
 
 
 def _op_names() -> tuple[str, ...]:
@@ -176,8 +207,8 @@ FIELDS: dict[str, Callable[[object], str | None]] = {
     "device": _one_of(DEVICES),
     "protocol": _one_of(("tcp", "udp")),
     "role": _one_of(ROLES),
-    "state": _states,
     "port": _port,
+    "state": _states,
     "remote_device": _one_of(DEVICES),
     "remote_port": _port,
     "remote": lambda v: None if v is None else "null (no remote address)",
@@ -209,6 +240,15 @@ PACKET_FIELDS: dict[str, Callable[[object], str | None]] = {
     "length_min": _length,
 }
 
+# Every key of the check language, in the order course files write them (and the
+# loader puts a check read back from the database in: lessons.course_files).
+KEY_ORDER = (
+    *KINDS,
+    *("op", "at_least", "distinct", "while", "client", "accepted"),
+    *FIELDS,
+    *(key for key in PACKET_FIELDS if key not in FIELDS),
+)
+
 
 def _packet_errors(match, where: str) -> list[str]:
     if not isinstance(match, dict):
@@ -238,6 +278,14 @@ def _match_errors(match, where: str) -> list[str]:
     return errors
 
 
+def _picked_errors(value, where: str) -> list[str]:
+    if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in PICKABLE:
+        return [f'{where} must be {{"packet": {{...}}}} or {{"socket": {{...}}}}: what to pick.']
+    if "packet" in value:
+        return _packet_errors(value["packet"], f"{where}: 'packet'")
+    return _match_errors(value["socket"], f"{where}: 'socket'")
+
+
 def _kind(check: dict) -> str:
     return next(k for k in check if k in KINDS)
 
@@ -265,6 +313,8 @@ def check_errors(check, where: str = "The check", answers: bool = True) -> list[
         errors += _match_errors(value, at)
     elif kind == "packet":
         errors += _packet_errors(value, at)
+    elif kind == "picked":
+        errors += _picked_errors(value, at)
     if kind == "sockets":
         at_least = check.get("at_least")
         if not isinstance(at_least, int) or isinstance(at_least, bool) or at_least < 1:
@@ -298,22 +348,60 @@ def check_errors(check, where: str = "The check", answers: bool = True) -> list[
     return errors
 
 
-def steps_errors(steps) -> list[str]:
-    """What is wrong with a list of steps, in plain English ([] when they are valid)."""
+def prediction_errors(predict, where: str = "The prediction") -> list[str]:
+    """What is wrong with a step's `predict`, in plain English ([] when it is valid)."""
+    low, high = PREDICT_CHOICES
+    if not isinstance(predict, dict):
+        return [f"{where} must be an object with 'prompt', 'choices' and 'answer'."]
+    errors = [
+        f"{where}: {key!r} is not a prediction field." for key in predict if key not in PREDICT
+    ]
+    prompt = predict.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        errors.append(f"{where} needs a 'prompt': the question asked before the learner acts.")
+    choices = predict.get("choices")
+    if not isinstance(choices, list) or not low <= len(choices) <= high:
+        errors.append(f"{where} needs 'choices': a list of {low} to {high} answers to choose from.")
+        choices = None
+    elif not all(isinstance(c, str) and c.strip() for c in choices):
+        errors.append(f"{where}: every choice must be a text, none empty.")
+    elif len({c.strip() for c in choices}) != len(choices):
+        errors.append(f"{where}: two choices say the same thing.")
+    answer = predict.get("answer")
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        errors.append(f"{where} needs an 'answer': the number of the right choice, counted from 0.")
+    elif choices is not None and not 0 <= answer < len(choices):
+        errors.append(
+            f"{where}: 'answer' is {answer}, but the choices are numbered 0 to "
+            f"{len(choices) - 1} (counted from 0)."
+        )
+    return errors
+
+
+def steps_errors(steps, experiment: bool = False) -> list[str]:
+    """What is wrong with a list of steps, in plain English ([] when they are valid).
+    `experiment`: an experiment's steps, which may also predict and explain."""
     if not isinstance(steps, list) or not steps:
         return ["Steps must be a list of one step or more, each with 'text' and 'check'."]
+    fields = EXPERIMENT_STEP if experiment else STEP
     errors = []
     for n, step in enumerate(steps, 1):
         if not isinstance(step, dict):
             errors.append(f"Step {n} must be an object with 'text' and 'check'.")
             continue
-        errors += [f"Step {n}: {key!r} is not a step field." for key in step if key not in STEP]
+        errors += [f"Step {n}: {key!r} is not a step field." for key in step if key not in fields]
         if not isinstance(step.get("text"), str) or not step["text"].strip():
             errors.append(f"Step {n} needs a 'text': what to do, in plain words.")
         if "check" not in step:
             errors.append(f"Step {n} needs a 'check'.")
-        else:
-            errors += check_errors(step["check"], f"Step {n}'s check")
+        elif problems := check_errors(step["check"], f"Step {n}'s check"):
+            errors += problems
+        elif not experiment and picks(step["check"]):
+            errors.append(f"Step {n}'s check: only an experiment's steps can ask for a pick.")
+        if "predict" in step and experiment:
+            errors += prediction_errors(step["predict"], f"Step {n}'s prediction")
+        if "explain" in step and experiment and not isinstance(step["explain"], str):
+            errors.append(f"Step {n}'s 'explain' must be plain text.")
     return errors
 
 
@@ -433,6 +521,10 @@ def describe(check: dict) -> str:
         return f"an ok answer to {value}"
     if kind == "packet":
         return _packet_words(value)
+    if kind == "picked":
+        if "packet" in value:
+            return f"your pick of {_packet_words(value['packet'])}"
+        return f"your pick of {_a(_socket_words(value['socket']))}"
     parts = [describe(part) for part in value]
     if len(parts) == 1:
         return parts[0]
@@ -480,7 +572,7 @@ def _packet_matches(match: dict, packet: PacketRow) -> bool:
 def _holds(check: dict, rows: Iterable[Row], answer: tuple | None) -> tuple[str, bool] | None:
     """What meets the check at a moment (words for it, and whether the moment's answer
     was used), or None. `rows`: the table then (re-iterable); `answer`: ("ok", op),
-    ("error", op, code), ("packet", PacketRow) or None."""
+    ("error", op, code), ("packet", PacketRow), ("picked", PacketRow or Row) or None."""
     kind = _kind(check)
     value = check[kind]
     if kind == "socket":
@@ -519,6 +611,12 @@ def _holds(check: dict, rows: Iterable[Row], answer: tuple | None) -> tuple[str,
         if answer is None or answer[0] != "packet" or not _packet_matches(value, answer[1]):
             return None
         return _packet_row_words(answer[1]), True
+    if kind == "picked":
+        if answer is None or answer[0] != "picked" or pick_mismatch(check, answer[1]):
+            return None
+        picked = answer[1]
+        words = _packet_row_words(picked) if isinstance(picked, PacketRow) else _row_words(picked)
+        return f"you picked {words}", True
     if kind in ("error", "ok"):
         if answer is None or answer[0] != kind:
             return None
@@ -547,18 +645,65 @@ def _holds(check: dict, rows: Iterable[Row], answer: tuple | None) -> tuple[str,
     return "; ".join(r[0] for r in results), any(r[1] for r in results)
 
 
-class Tracker:
-    """Steps reached in order, moment by moment."""
+def _packet_mismatch(match: dict, packet: PacketRow) -> str | None:
+    if match.get("protocol", packet.protocol) != packet.protocol:
+        wanted = _a(match["protocol"].upper())
+        return f"That is {_a(packet.protocol.upper())} packet; look for {wanted} one."
+    for word, device in (("from", packet.sender), ("to", packet.receiver)):
+        if word in match and device != match[word]:
+            return f"That packet is {word} the {device}; look for one {word} the {match[word]}."
+    if "port" in match and match["port"] not in (packet.sport, packet.dport):
+        return f"That packet is not to or from port {match['port']}; look for one that is."
+    flags = f"the flag{'s' if len(packet.flags) > 1 else ''} {_flags_words(packet.flags)}"
+    flags = flags if packet.flags else "no flags"
+    if "flags" in match and (packet.protocol != "tcp" or set(packet.flags) != set(match["flags"])):
+        wanted = _flags_words(match["flags"])
+        return f"That packet has {flags}; look for one with exactly {wanted}."
+    if "has" in match and (packet.protocol != "tcp" or not set(match["has"]) <= set(packet.flags)):
+        return f"That packet has {flags}; look for one with {_flags_words(match['has'])} set."
+    if packet.length < match.get("length_min", 0):
+        n = match["length_min"]
+        return (
+            f"That packet carries {packet.length} bytes of data; look for one carrying at "
+            f"least {n}."
+        )
+    return None
 
-    def __init__(self, checks: list[dict], done: int = 0):
+
+def _socket_mismatch(match: dict, row: Row) -> str | None:
+    if not _matches(match, row):
+        return f"That is {_row_words(row)}; look for {_a(_socket_words(match))}."
+    return None
+
+
+def pick_mismatch(check: dict, picked: "PacketRow | Row") -> str | None:
+    """Why a picked packet or socket does not meet a picked check, in words that say what
+    to look for instead ("That packet is from the laptop; look for one from the server."),
+    or None when it meets it."""
+    value = check["picked"]
+    if "packet" in value:
+        if not isinstance(picked, PacketRow):
+            return "This step asks you to pick a packet, not a socket."
+        return _packet_mismatch(value["packet"], picked)
+    if not isinstance(picked, Row):
+        return "This step asks you to pick a socket, not a packet."
+    return _socket_mismatch(value["socket"], picked)
+
+
+class Tracker:
+    """Steps reached in order, moment by moment. A step whose index is in `waiting` (its
+    prediction not yet made) is not reached, whatever holds, until it leaves `waiting`."""
+
+    def __init__(self, checks: list[dict], done: int = 0, waiting: Iterable[int] = ()):
         self.checks = checks
         self.done = done
+        self.waiting = set(waiting)
         self.found: list[str] = []  # what met each step reached here
 
     def moment(self, rows: Iterable[Row], answer: tuple | None = None) -> bool:
         """Reach every step that holds now; True if one was reached."""
         before = self.done
-        while self.done < len(self.checks):
+        while self.done < len(self.checks) and self.done not in self.waiting:
             held = _holds(self.checks[self.done], rows, answer)
             if held is None:
                 break

@@ -36,6 +36,13 @@ class Limits:
     capture_packets_per_second: float = 50
     capture_history: int = 200
     payload_preview: int = 64
+    # The largest backlog a listener may ask for (tcp.listen's `backlog`, also its
+    # default): the kernel keeps that many completed connections, plus one, in its
+    # accept queue, and drops the SYNs that come while the queue is full.
+    listen_backlog: int = 16
+    # How many times the kernel sends an unanswered SYN again (TCP_SYNCNT; Linux's own
+    # default is 6, about 127 s) before a connect fails with ETIMEDOUT.
+    syn_retries: int = 6
 
     def public(self) -> dict:
         return asdict(self)

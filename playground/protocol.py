@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from playground import events
+from playground.lab_checks import compact_packet
 from playground.sandbox import Sandbox, SandboxError
 
 
@@ -56,10 +57,40 @@ async def _capture(sandbox: Sandbox, on: bool, tab) -> dict:
     return {"capture": capture.want(tab, on)}
 
 
-async def _start(sandbox: Sandbox, experiment: str) -> dict:
+def _lab(sandbox: Sandbox):
     if sandbox.lab is None:
         raise SandboxError("unknown_experiment", "This sandbox runs no experiments.")
-    return sandbox.lab.start(experiment)
+    return sandbox.lab
+
+
+async def _start(sandbox: Sandbox, experiment: str) -> dict:
+    return _lab(sandbox).start(experiment)
+
+
+async def _predict(sandbox: Sandbox, args: dict) -> dict:
+    return _lab(sandbox).predict(args["experiment"], args["step"], args["choice"])
+
+
+async def _pick(sandbox: Sandbox, args: dict) -> dict:
+    """A pick names a packet the sandbox kept (by `n`) or a socket of its table (by id);
+    what it is, the server looks up itself."""
+    lab = _lab(sandbox)
+    if ("packet" in args) == ("socket" in args):
+        raise ProtocolError("missing_field", "'experiment.pick' needs 'packet' or 'socket'.")
+    wanted = lab.pickable()
+    if "socket" in args:
+        row = lab.table.get(args["socket"]) if wanted else None
+        if wanted and row is None:
+            raise SandboxError("unknown_socket", f"There is no socket {args['socket'][:64]!r}.")
+        return lab.pick(row)
+    n = args["packet"]
+    kept = sandbox.capture.kept_events() if sandbox.capture is not None and wanted else []
+    event = next((e for e in kept if e["n"] == n), None)
+    if wanted and event is None:
+        raise SandboxError(
+            "unknown_packet", f"There is no packet {n} among the packets this sandbox keeps."
+        )
+    return lab.pick(compact_packet(event) if event else None)
 
 
 TARGET = {"device": str, "port": int}
@@ -67,15 +98,34 @@ TARGET = {"device": str, "port": int}
 OPS: dict[str, Op] = {
     "tcp.listen": Op(
         {"device": str, "port": int},
-        lambda s, a: _row(s.tcp_listen(a["device"], a["port"], a.get("reuse_address", False))),
-        optional={"reuse_address": bool},
+        lambda s, a: _row(
+            s.tcp_listen(
+                a["device"],
+                a["port"],
+                a.get("reuse_address", False),
+                backlog=a.get("backlog"),
+                auto_accept=a.get("auto_accept", True),
+                auto_read=a.get("auto_read", True),
+            )
+        ),
+        optional={"reuse_address": bool, "backlog": int, "auto_accept": bool, "auto_read": bool},
     ),
     "tcp.connect": Op(
         {"device": str, "to": TARGET},
-        lambda s, a: _row(s.tcp_connect(a["device"], a["to"]["device"], a["to"]["port"])),
+        lambda s, a: _row(
+            s.tcp_connect(a["device"], a["to"]["device"], a["to"]["port"], a.get("auto_read", True))
+        ),
+        optional={"auto_read": bool},
     ),
+    "accept": Op({"socket": str}, lambda s, a: _row(s.accept(a["socket"]))),
     "udp.bind": Op(
-        {"device": str, "port": int}, lambda s, a: _row(s.udp_bind(a["device"], a["port"]))
+        {"device": str, "port": int},
+        lambda s, a: _row(s.udp_bind(a["device"], a["port"], a.get("auto_read", True))),
+        optional={"auto_read": bool},
+    ),
+    "udp.connect": Op(
+        {"socket": str, "to": TARGET},
+        lambda s, a: _row(s.udp_connect(a["socket"], a["to"]["device"], a["to"]["port"])),
     ),
     "udp.sendto": Op(
         {"socket": str, "to": TARGET, "data": str},
@@ -87,6 +137,7 @@ OPS: dict[str, Op] = {
         {"socket": str, "data": str},
         lambda s, a: _sent(a["socket"], s.send(a["socket"], a["data"])),
     ),
+    "recv": Op({"socket": str}, lambda s, a: _sent(a["socket"], s.recv(a["socket"]))),
     "shutdown": Op(
         {"socket": str}, lambda s, a: _done(s.shutdown(a["socket"]), socket=a["socket"])
     ),
@@ -96,6 +147,8 @@ OPS: dict[str, Op] = {
     ),
     "reset": Op({}, lambda s, a: _done(s.reset())),
     "experiment.start": Op({"experiment": str}, lambda s, a: _start(s, a["experiment"])),
+    "experiment.predict": Op({"experiment": str, "step": int, "choice": int}, _predict),
+    "experiment.pick": Op({}, _pick, optional={"packet": int, "socket": str}),
     "capture": Op({"on": bool}, lambda s, a: _capture(s, a["on"], a["tab"]), per_tab=True),
 }
 TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "an object"}

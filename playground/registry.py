@@ -245,6 +245,7 @@ class Registry:
             kernel_states=self.kernel_states,
             on_activity=lambda: self._activity(entry),
             make_socket=self.netns.socket,
+            own_network=self.netns.available,
         )
         sandbox.capture = SandboxCapture(sandbox, self.packets, self.limits)
         sandbox.lab = self.labs.lab(

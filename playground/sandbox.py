@@ -17,7 +17,14 @@ Safety rules (each has a test in tests/test_playground_safety.py):
    before a packet leaves, so a service of the host bound to 0.0.0.0 (this
    server, a database, Redis) is unreachable even through the sandbox's own
    addresses, and so is every other sandbox. Connections and datagrams that
-   arrive from outside the sandbox are dropped on arrival.
+   arrive from outside the sandbox are dropped on arrival. One exception, where
+   the sandbox lives in the playground's own network namespace (`own_network`):
+   a datagram (udp.sendto, or a UDP socket connected with udp.connect) may go to
+   any port of the sandbox's own devices, bound or not. Nothing but sandbox
+   sockets lives there, each bound to its own sandbox's addresses (rule 1), so
+   such a datagram reaches this sandbox's socket or none, and the kernel answers
+   it as it answers any datagram to a port with no socket: with an ICMP "port
+   unreachable" that a connected UDP socket reports as ECONNREFUSED.
 3. Limits (sockets per sandbox, send size, received data kept per socket, the
    descriptors the site keeps for itself) are enforced here; hitting one
    raises SandboxError naming it. The registry and the consumer enforce the
@@ -29,10 +36,22 @@ Safety rules (each has a test in tests/test_playground_safety.py):
    per sandbox, and sockets that only the kernel still holds (TIME_WAIT) are
    capped as well. A `data` event carries at most READ_BYTES of what was read,
    so it stays well under the largest WebSocket message the server may send.
+   A socket that reads only when told (`auto_read` off) leaves what arrives in
+   the kernel's receive queue, which the kernel bounds; a send that the kernel
+   cannot take at once (the peer does not read, its queue is full) is refused
+   with EAGAIN rather than buffered by the server, and a listener that accepts
+   only when told keeps at most its backlog (<= listen_backlog) of connections
+   queued in the kernel.
 5. Data to send must be valid Unicode text (a lone surrogate is `bad_data`).
 6. A reset (`tcp_reset`) closes the socket with SO_LINGER {on, 0}, so the kernel
    sends an RST instead of a FIN; its peer's socket is reported gone with
    ECONNRESET. Neither lingers: the kernel keeps no state for a reset connection.
+7. No command waits on the network for long: a connect whose SYN goes unanswered
+   (the listener's accept queue is full, so the kernel dropped it) is answered
+   after CONNECT_ANSWER_SECONDS with the client in SYN_SENT, and the row follows
+   the kernel from then on (connected, or gone after `syn_retries` retransmissions
+   with ETIMEDOUT); `recv` and `accept` take only what the kernel already holds
+   (else EAGAIN), as on a non-blocking socket.
 
 The sandbox's packets are watched by playground.capture, which reads `sockets`,
 `lingering`, `connecting` and `departed` to name the sockets each packet belongs to.
@@ -43,6 +62,7 @@ import contextlib
 import itertools
 import os
 import resource
+import select
 import socket
 import struct
 import time
@@ -59,6 +79,13 @@ Sink = Callable[[dict], None]
 # At most this much received data goes in one `data` event: even text that JSON
 # escapes at six bytes a character stays under the outgoing message cap.
 READ_BYTES = 64 * 1024
+# How long a connect's answer waits for the handshake. Under the first SYN
+# retransmission (1 s), so a SYN answered at once is in the answer, and a dropped one
+# leaves the client in SYN_SENT, to be followed in its row.
+CONNECT_ANSWER_SECONDS = 0.5
+# A `recv` starts only on a socket the kernel reports readable; this bounds the wait
+# for the event loop to read it, in case another reader took what was there.
+RECV_SECONDS = 1.0
 
 
 class SandboxError(Exception):
@@ -92,9 +119,19 @@ class SandboxSocket:
     peer_finished: bool = False
     reset: bool = False  # closed by tcp_reset (an RST)
     listener: str | None = None
+    # Whether the program reads what arrives by itself, or only on `recv`; for a
+    # listener, what the sockets it accepts do.
+    auto_read: bool = True
+    auto_accept: bool | None = None  # a listener's: accepts by itself, or only on `accept`
     inode: int = 0
     transport: asyncio.BaseTransport | None = None
     server: asyncio.AbstractServer | None = None
+    # The socket itself: a listener that accepts only when told, a UDP socket (to connect).
+    raw: socket.socket | None = None
+    connecting: asyncio.Task | None = None  # a connect still waiting for its handshake
+    reading: asyncio.Future | None = None  # a `recv` waiting for the event loop's read
+    sending: bool = False  # a datagram being sent: an error the kernel reports is its
+    send_error: OSError | None = None
 
     def row(self) -> dict:
         return {
@@ -116,6 +153,8 @@ class SandboxSocket:
             "write_shutdown": self.write_shut,
             "peer_finished": self.peer_finished,
             "listener": self.listener,
+            "auto_read": self.auto_read,
+            "auto_accept": self.auto_accept,
         }
 
 
@@ -129,17 +168,23 @@ class _Stream(asyncio.Protocol):
             self.sock = self.sandbox._accepted(transport, self)
         else:
             self.sock.transport = transport
+        if self.sock is not None and not self.sock.auto_read:
+            # Before the transport's first read, which comes on a later loop iteration.
+            transport.pause_reading()
 
     def data_received(self, data):
-        # Reported in slices rather than read into a buffer of that size: a buffer
-        # per socket would cost READ_BYTES of memory for every open connection.
+        # One read of the socket (one recv() of the kernel's queue, at most the
+        # transport's max_size). Reported in slices rather than read into a buffer of
+        # that size: a buffer per socket would cost READ_BYTES for every connection.
         if self.sock is not None:
             for start in range(0, len(data), READ_BYTES):
                 self.sandbox._received(self.sock, data[start : start + READ_BYTES])
+            self.sandbox._read_once(self.sock, len(data))
 
     def eof_received(self):
         if self.sock is not None:
             self.sandbox._peer_finished(self.sock)
+            self.sandbox._read_once(self.sock, 0)
         return True  # stay half open: the program may still send (CLOSE_WAIT)
 
     def connection_lost(self, exc):
@@ -154,9 +199,17 @@ class _Datagram(asyncio.DatagramProtocol):
 
     def connection_made(self, transport):
         self.sock.transport = transport
+        if not self.sock.auto_read:
+            transport.pause_reading()
 
     def datagram_received(self, data, addr):
-        self.sandbox._datagram(self.sock, data, addr)
+        if self.sandbox._datagram(self.sock, data, addr):
+            self.sandbox._read_once(self.sock, len(data))
+
+    def error_received(self, exc):
+        # An error the kernel holds for the socket (an ICMP "port unreachable" for a
+        # connected one), handed to whichever call on it comes next.
+        self.sandbox._socket_error(self.sock, exc)
 
     def connection_lost(self, exc):
         self.sandbox._lost(self.sock)
@@ -170,9 +223,12 @@ class Sandbox:
         kernel_states: bool = False,
         on_activity: Callable[[], None] | None = None,
         make_socket: Callable[[int, int], socket.socket] = socket.socket,
+        own_network: bool = False,
     ):
         # Where sockets are made: the playground's network namespace (playground.netns).
         self.make_socket = make_socket
+        # Whether they live in that namespace, where nothing else listens (rule 2).
+        self.own_network = own_network
         self.devices = dict(devices)
         self.device_ips = set(self.devices.values())
         self._device_of = {ip: name for name, ip in self.devices.items()}
@@ -267,15 +323,23 @@ class Sandbox:
         ):
             raise SandboxError(
                 "bad_port",
-                "Ports are whole numbers from 1024 to 65535, or 0 to let the operating "
-                "system pick a free one (ports below 1024 need special privileges).",
+                "In this sandbox, ports are whole numbers from 1024 to 65535, or 0 to let the "
+                "operating system pick a free one. Ports 1 to 1023 exist too, but on Linux "
+                "binding one needs the CAP_NET_BIND_SERVICE privilege, so the sandbox leaves "
+                "them out.",
             )
         return port
 
     def _holder(self, ip: str, port: int, protocol: str) -> SandboxSocket | None:
         for sock in self.sockets.values():
             # Accepted sockets share their listener's port; the listener is the holder.
-            if sock.protocol == protocol and sock.local == (ip, port) and sock.role != "accepted":
+            # A socket the program closed holds nothing, though its transport is closing.
+            if (
+                sock.protocol == protocol
+                and sock.local == (ip, port)
+                and sock.role != "accepted"
+                and not sock.closed_by_program
+            ):
                 return sock
         return None
 
@@ -354,14 +418,41 @@ class Sandbox:
 
     # Commands ----------------------------------------------------------
 
-    async def tcp_listen(self, device, port, reuse_address: bool = False) -> SandboxSocket:
-        ip, port = self._ip(device), self._port(port)
+    def _backlog(self, backlog) -> int:
+        largest = int(self.limits.listen_backlog)
+        if backlog is None:
+            return largest
+        if not 0 <= backlog <= largest:
+            raise SandboxError(
+                "limit_listen_backlog",
+                f"A backlog is a whole number from 0 to {largest} here (listen_backlog); "
+                f"{backlog} is not.",
+                limit="listen_backlog",
+            )
+        return backlog
+
+    async def tcp_listen(
+        self,
+        device,
+        port,
+        reuse_address: bool = False,
+        backlog: int | None = None,
+        auto_accept: bool = True,
+        auto_read: bool = True,
+    ) -> SandboxSocket:
+        ip, port, backlog = self._ip(device), self._port(port), self._backlog(backlog)
         with self._place():
             raw = self._bind(socket.SOCK_STREAM, ip, port, reuse=bool(reuse_address))
             self._descriptor_room(raw)
             loop = asyncio.get_running_loop()
+            server = None
             try:
-                server = await loop.create_server(lambda: _Stream(self), sock=raw, backlog=16)
+                if auto_accept:
+                    server = await loop.create_server(
+                        lambda: _Stream(self), sock=raw, backlog=backlog
+                    )
+                else:
+                    raw.listen(backlog)  # connections wait in its accept queue for `accept`
             except OSError as exc:
                 raw.close()
                 raise self._explain(exc, ip, port) from None
@@ -371,12 +462,18 @@ class Sandbox:
                 role="listener",
                 local=raw.getsockname(),
                 state="LISTEN",
+                auto_read=auto_read,
+                auto_accept=auto_accept,
             )
         sock.server, sock.inode = server, os.fstat(raw.fileno()).st_ino
+        if server is None:
+            sock.raw = raw
         self._touch(sock)
         return sock
 
-    async def tcp_connect(self, device, to_device, to_port) -> SandboxSocket:
+    async def tcp_connect(
+        self, device, to_device, to_port, auto_read: bool = True
+    ) -> SandboxSocket:
         ip = self._ip(device)
         target = (self._ip(to_device), self._port(to_port))
         if target[1] == 0:
@@ -387,16 +484,23 @@ class Sandbox:
                 raise SandboxError("ECONNREFUSED", explain.refused(to_device, target), errno=111)
             raw = self._bind(socket.SOCK_STREAM, ip, 0)
             self._descriptor_room(raw)
+            # Rule 7: the kernel gives up on an unanswered SYN after this many retries.
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, int(self.limits.syn_retries))
             loop = asyncio.get_running_loop()
             connection = (*raw.getsockname(), *target)
             self.connecting[connection] = socket_id = f"s{next(self._ids)}"
+            handshake = loop.create_task(loop.sock_connect(raw, target))
             try:
-                await loop.sock_connect(raw, target)
-            except OSError as exc:
-                raw.close()
-                raise self._explain(exc, *target) from None
-            finally:
+                await asyncio.wait({handshake}, timeout=CONNECT_ANSWER_SECONDS)
+            except BaseException:
+                handshake.cancel()
                 del self.connecting[connection]
+                raw.close()
+                raise
+            if handshake.done() and handshake.exception() is not None:
+                del self.connecting[connection]
+                raw.close()
+                raise self._explain(handshake.exception(), *target) from None
             sock = self._new(
                 socket_id,
                 device=device,
@@ -404,24 +508,157 @@ class Sandbox:
                 role="client",
                 local=raw.getsockname(),
                 remote=target,
-                state="ESTABLISHED",
+                state="ESTABLISHED" if handshake.done() else "SYN_SENT",
+                auto_read=auto_read,
             )
+            del self.connecting[connection]
         sock.inode = os.fstat(raw.fileno()).st_ino
-        await loop.create_connection(lambda: _Stream(self, sock), sock=raw)
+        if handshake.done():
+            await loop.create_connection(lambda: _Stream(self, sock), sock=raw)
+        else:
+            sock.connecting = loop.create_task(self._handshake(sock, raw, handshake))
         self._touch(sock)
         return sock
 
-    async def udp_bind(self, device, port) -> SandboxSocket:
+    async def _handshake(self, sock: SandboxSocket, raw: socket.socket, handshake) -> None:
+        """A connect answered in SYN_SENT (rule 7): its end, connected or given up."""
+        try:
+            await handshake
+        except asyncio.CancelledError:  # closed by the program, or the sandbox went
+            raw.close()
+            raise
+        except OSError as exc:
+            raw.close()
+            sock.connecting = None
+            if not self.closed:
+                self._drop(sock, explain.connect_failed(exc, self.limits.syn_retries))
+                self._on_activity()
+            return
+        sock.connecting = None
+        if self.closed or self.sockets.get(sock.id) is not sock:
+            raw.close()
+            return
+        if not self.kernel_states:
+            sock.state = "ESTABLISHED"
+        loop = asyncio.get_running_loop()
+        await loop.create_connection(lambda: _Stream(self, sock), sock=raw)
+        self._touch(sock)
+
+    async def accept(self, socket_id) -> SandboxSocket:
+        """Take one connection from a listener's accept queue, as accept() does."""
+        listener = self._socket(socket_id)
+        if listener.role != "listener":
+            raise SandboxError("not_listening", explain.not_listening(listener.id))
+        if listener.raw is None:
+            raise SandboxError("EAGAIN", explain.accepts_by_itself(listener.id), errno=11)
+        with self._place():
+            while True:
+                try:
+                    raw, peer = listener.raw.accept()
+                except BlockingIOError:
+                    raise SandboxError(
+                        "EAGAIN", explain.nothing_to_accept(listener.id), errno=11
+                    ) from None
+                except OSError as exc:
+                    raise self._explain(exc, *listener.local) from None
+                if peer[0] in self.device_ips:
+                    break
+                raw.close()  # Rule 2: from outside the sandbox
+            self._descriptor_room(raw)
+            sock = self._new(
+                device=listener.device,
+                protocol="tcp",
+                role="accepted",
+                local=raw.getsockname(),
+                remote=peer,
+                state="ESTABLISHED",
+                listener=listener.id,
+                auto_read=listener.auto_read,
+            )
+        sock.inode = os.fstat(raw.fileno()).st_ino
+        loop = asyncio.get_running_loop()
+        await loop.connect_accepted_socket(lambda: _Stream(self, sock), sock=raw)
+        self._touch(sock)
+        return sock
+
+    async def recv(self, socket_id) -> int:
+        """One recv() on a socket that reads only when told: what the kernel holds
+        (a TCP socket: what one read takes of its queue; a UDP socket: one datagram).
+        The bytes it took (0: the end of the stream, as recv() returns b"")."""
+        sock = self._socket(socket_id)
+        if sock.role == "listener":
+            raise SandboxError(
+                "not_connected",
+                f"{sock.id} is a listening socket: it receives connections, not data. "
+                "Take a connection with accept, then recv on it.",
+            )
+        if sock.transport is None:
+            raise SandboxError("not_connected", explain.still_connecting(sock.id))
+        if sock.auto_read:
+            raise SandboxError("EAGAIN", explain.reads_by_itself(sock.id), errno=11)
+        if sock.protocol == "tcp" and sock.peer_finished:
+            return 0  # recv() returns b"" again: the stream has ended
+        if sock.reading is not None:
+            raise SandboxError("EAGAIN", f"A recv on {sock.id} is already under way.", errno=11)
+        # poll, not select: a server process's descriptors pass select's limit of 1024.
+        waiting = select.poll()
+        waiting.register(sock.transport.get_extra_info("socket").fileno(), select.POLLIN)
+        if not waiting.poll(0):  # nothing to read, no end of stream, no error
+            raise SandboxError("EAGAIN", explain.nothing_to_read(sock), errno=11)
+        sock.reading = asyncio.get_running_loop().create_future()
+        sock.transport.resume_reading()
+        try:
+            async with asyncio.timeout(RECV_SECONDS):
+                return await sock.reading
+        except TimeoutError:
+            raise SandboxError("EAGAIN", explain.nothing_to_read(sock), errno=11) from None
+        finally:
+            sock.reading = None
+            if sock.transport is not None:
+                sock.transport.pause_reading()
+
+    async def udp_bind(self, device, port, auto_read: bool = True) -> SandboxSocket:
         ip, port = self._ip(device), self._port(port)
         with self._place():
             raw = self._bind(socket.SOCK_DGRAM, ip, port)
             self._descriptor_room(raw)
         sock = self._new(
-            device=device, protocol="udp", role="udp", local=raw.getsockname(), state="UNCONN"
+            device=device,
+            protocol="udp",
+            role="udp",
+            local=raw.getsockname(),
+            state="UNCONN",
+            auto_read=auto_read,
         )
-        sock.inode = os.fstat(raw.fileno()).st_ino
+        sock.inode, sock.raw = os.fstat(raw.fileno()).st_ino, raw
         loop = asyncio.get_running_loop()
         await loop.create_datagram_endpoint(lambda: _Datagram(self, sock), sock=raw)
+        self._touch(sock)
+        return sock
+
+    def _datagram_target(self, device: str, target: tuple[str, int]) -> None:
+        """Rule 2, for datagrams: a socket of this sandbox holds the target, or the
+        target is one of its own devices in the playground's own network."""
+        if target[1] == 0:
+            raise SandboxError("bad_port", "Send to a real port, not 0.")
+        if not self.own_network and self._holder(*target, "udp") is None:
+            raise SandboxError("no_receiver", explain.no_udp_receiver(device, target))
+
+    async def udp_connect(self, socket_id, to_device, to_port) -> SandboxSocket:
+        """connect() on a UDP socket: no packet is sent; the kernel fixes its peer, drops
+        datagrams from any other address and reports ICMP errors to the socket."""
+        sock = self._socket(socket_id)
+        if sock.protocol != "udp":
+            raise SandboxError("wrong_protocol", f"{sock.id} is a TCP socket; use tcp.connect.")
+        target = (self._ip(to_device), self._port(to_port))
+        self._datagram_target(to_device, target)
+        try:
+            sock.raw.connect(target)
+        except OSError as exc:
+            raise self._explain(exc, *target) from None
+        sock.remote = target
+        if not self.kernel_states:
+            sock.state = "ESTABLISHED"
         self._touch(sock)
         return sock
 
@@ -449,10 +686,20 @@ class Sandbox:
             raise SandboxError("wrong_protocol", f"{sock.id} is a TCP socket; use send.")
         payload = self._payload(data)
         target = (self._ip(to_device), self._port(to_port))
-        # Rule 2, for datagrams.
-        if self._holder(*target, "udp") is None:
-            raise SandboxError("no_receiver", explain.no_udp_receiver(to_device, target))
-        sock.transport.sendto(payload, target)
+        self._datagram_target(to_device, target)
+        return self._send_datagram(sock, payload, target)
+
+    def _send_datagram(self, sock: SandboxSocket, payload: bytes, target) -> int:
+        # An error the kernel held for the socket comes back from this very call
+        # (error_received, during sendto): then it is this send's answer.
+        sock.sending = True
+        try:
+            sock.transport.sendto(payload, target)
+        finally:
+            sock.sending = False
+        error, sock.send_error = sock.send_error, None
+        if error is not None:
+            raise self._socket_failure(sock, error)
         sock.bytes_sent += len(payload)
         self._touch(sock)
         return len(payload)
@@ -460,7 +707,15 @@ class Sandbox:
     async def send(self, socket_id, data) -> int:
         sock = self._socket(socket_id)
         if sock.protocol == "udp":
-            raise SandboxError("wrong_protocol", f"{sock.id} is a UDP socket; use udp.sendto.")
+            if sock.remote is None:
+                raise SandboxError(
+                    "wrong_protocol",
+                    f"{sock.id} is a UDP socket with no peer: use udp.sendto, or udp.connect "
+                    "it first.",
+                )
+            payload = self._payload(data)
+            self._datagram_target(self._device_of[sock.remote[0]], sock.remote)
+            return self._send_datagram(sock, payload, sock.remote)
         if sock.role == "listener":
             raise SandboxError(
                 "not_connected",
@@ -468,10 +723,15 @@ class Sandbox:
                 "connected socket (the client, or the one the listener accepted).",
             )
         payload = self._payload(data)
+        if sock.transport is None:
+            raise SandboxError("not_connected", explain.still_connecting(sock.id))
         if sock.write_shut:
             raise SandboxError(
                 "EPIPE", f"{sock.id} has shut down its sending side, so it cannot send any more."
             )
+        if sock.transport.get_write_buffer_size():
+            # Rule 4: what the kernel would not take stays with the program, not the server.
+            raise SandboxError("EAGAIN", explain.send_buffer_full(sock.id), errno=11)
         sock.transport.write(payload)
         sock.bytes_sent += len(payload)
         self._touch(sock)
@@ -483,6 +743,8 @@ class Sandbox:
             raise SandboxError(
                 "not_connected", "Only a connected TCP socket has a sending side to shut down."
             )
+        if sock.transport is None:
+            raise SandboxError("not_connected", explain.still_connecting(sock.id))
         if not sock.write_shut:
             sock.transport.write_eof()
             sock.write_shut = True
@@ -518,12 +780,16 @@ class Sandbox:
 
     def _close(self, sock: SandboxSocket) -> None:
         sock.closed_by_program = True
+        if sock.connecting is not None:
+            sock.connecting.cancel()  # its task closes the socket (rule 7)
         if sock.server is not None:
             sock.server.close()
             self._drop(sock, "closed")
         elif sock.transport is not None:
             sock.transport.close()  # connection_lost follows, then _lost()
         else:
+            if sock.raw is not None:  # a listener that accepts only when told
+                sock.raw.close()  # the kernel resets the connections still in its queue
             self._drop(sock, "closed")
         self._on_activity()
 
@@ -534,10 +800,14 @@ class Sandbox:
         if self.capture is not None:
             self.capture.close()
         for sock in list(self.sockets.values()):
+            if sock.connecting is not None:
+                sock.connecting.cancel()
             if sock.server is not None:
                 sock.server.close()
             elif sock.transport is not None:
                 sock.transport.abort()
+            elif sock.raw is not None:
+                sock.raw.close()
         self.sockets.clear()
         self.lingering.clear()
         await asyncio.sleep(0)  # let transports finish closing their file descriptors
@@ -575,6 +845,7 @@ class Sandbox:
             remote=peer,
             state="ESTABLISHED",
             listener=listener.id,
+            auto_read=listener.auto_read,
         )
         sock.inode = os.fstat(raw.fileno()).st_ino
         sock.transport = transport
@@ -594,13 +865,51 @@ class Sandbox:
         self.emit(events.data(sock.id, data.decode("utf-8", "replace"), len(data)))
         self._changed(sock)
 
-    def _datagram(self, sock: SandboxSocket, data: bytes, addr) -> None:
+    def _datagram(self, sock: SandboxSocket, data: bytes, addr) -> bool:
+        """Whether the datagram was taken (rule 2 drops those from outside)."""
         if addr[0] not in self.device_ips:
-            return  # Rule 2: datagrams from outside the sandbox are dropped
+            return False  # Rule 2: datagrams from outside the sandbox are dropped
         self._keep(sock, data)
         sender = {"device": self._device_of[addr[0]], "ip": addr[0], "port": addr[1]}
         self.emit(events.data(sock.id, data.decode("utf-8", "replace"), len(data), sender))
         self._changed(sock)
+        return True
+
+    def _read_once(self, sock: SandboxSocket, size: int) -> None:
+        """After each read: a socket that reads only when told stops again, and its
+        `recv` has its answer."""
+        if sock.auto_read:
+            return
+        if sock.transport is not None:
+            sock.transport.pause_reading()
+        if sock.reading is not None and not sock.reading.done():
+            sock.reading.set_result(size)
+
+    def _socket_failure(self, sock: SandboxSocket, exc: OSError) -> SandboxError:
+        target = sock.remote or sock.local
+        code, message = explain.socket_error(
+            exc, sock.id, self._device_of.get(target[0], target[0]), target
+        )
+        return SandboxError(code, message, errno=exc.errno)
+
+    def _socket_error(self, sock: SandboxSocket, exc: OSError) -> None:
+        """An error the kernel reported on a socket by itself (error_received): the
+        answer of the call that met it, or, met by the event loop's own read, an
+        `error` event that names the socket."""
+        if sock.sending:
+            sock.send_error = exc
+            return
+        failure = self._socket_failure(sock, exc)
+        if sock.reading is not None and not sock.reading.done():
+            sock.reading.set_exception(failure)
+            if sock.transport is not None:
+                sock.transport.pause_reading()
+            return
+        self.emit(
+            events.error(
+                failure.code, failure.message, socket=sock.id, errno=failure.extra["errno"]
+            )
+        )
 
     def _peer_finished(self, sock: SandboxSocket) -> None:
         sock.peer_finished = True
@@ -610,6 +919,14 @@ class Sandbox:
         self._changed(sock)
 
     def _lost(self, sock: SandboxSocket, exc: BaseException | None = None) -> None:
+        if sock.reading is not None and not sock.reading.done():
+            sock.reading.set_exception(
+                SandboxError(
+                    "ECONNRESET", f"ECONNRESET: {sock.id}'s connection was reset.", errno=104
+                )
+                if isinstance(exc, ConnectionResetError)
+                else SandboxError("socket_closed", f"{sock.id} was closed.")
+            )
         if self.closed or self.sockets.get(sock.id) is not sock:
             return
         sock.transport = None

@@ -5,6 +5,7 @@ from django.urls import NoReverseMatch, reverse
 SECTIONS = [
     ("Lessons", "lessons:index"),
     ("Quizzes", "lessons:quiz_list"),
+    ("Review", "review:index"),
     ("Playground", "playground:index"),
     ("Glossary", "lessons:glossary"),
 ]

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "csp",
     "lessons",
     "playground",
+    "review",
 ]
 
 MIDDLEWARE = [
@@ -299,6 +300,10 @@ _PLAYGROUND_DEFAULTS = {
     "capture_packets_per_second": 50,
     "capture_history": 200,
     "payload_preview": 64,
+    # The largest listen() backlog a sandbox may ask for; SYN retransmissions before a
+    # connect gives up (ETIMEDOUT).
+    "listen_backlog": 16,
+    "syn_retries": 6,
 }
 PLAYGROUND_LIMITS = {
     name: env_float(f"PLAYGROUND_{name.upper()}", default)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("_nested_admin/", include("nested_admin.urls")),
     path("playground/", include("playground.urls")),
+    path("review/", include("review.urls")),
     path("", include("lessons.urls")),
 ]
 

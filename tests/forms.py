@@ -107,3 +107,18 @@ def without_lab_questions(quiz):
     in tests/test_labs_quiz.py."""
     Question.objects.filter(quiz=quiz, kind="lab").delete()
     return quiz
+
+
+def form_in(html: str, page_url: str, css_class: str) -> tuple[str, str]:
+    """(the URL a browser posts the form of this class to, the form's markup): its
+    action, or the page's own URL when it has none, as a browser resolves it."""
+    from urllib.parse import urljoin
+
+    found = re.search(
+        rf'<form\b[^>]*class="[^"]*\b{re.escape(css_class)}\b[^"]*"[^>]*>(.*?)</form>',
+        html,
+        re.S,
+    )
+    assert found, f"no form of class {css_class!r} in the page"
+    action = re.search(r'\baction="([^"]*)"', found.group(0)[: found.start(1) - found.start()])
+    return urljoin(page_url, action.group(1) if action else ""), found.group(1)

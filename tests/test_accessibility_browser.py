@@ -102,6 +102,7 @@ PAGES = {
     "signup": "/accounts/signup/",
     "password-reset": "/accounts/password/reset/",
     "password-reset-sent": "/accounts/password/reset/sent/",
+    "review": "/review/",
 }
 
 
@@ -122,6 +123,15 @@ def test_it_finds_no_violation_on_an_attempt_result(page):
     audit(page, "quiz-retry")
     visit(page, "/quizzes/")
     audit(page, "quiz-list-with-a-score")
+
+
+def test_it_finds_no_violation_on_a_lessons_warm_up_result(page):
+    visit(page, "/lessons/connections/")
+    for question in page.locator(".warm-up-form .question").all():
+        question.locator("input[type=radio]").first.check()  # the first choices miss some
+    page.get_by_role("button", name="Check my answers").click()
+    page.wait_for_selector("#warm-up-heading:text('Warm-up: your answers')")
+    audit(page, "lesson-warm-up-result")
 
 
 def test_it_finds_no_violation_on_the_not_found_page(page):

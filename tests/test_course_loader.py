@@ -161,20 +161,20 @@ def test_it_loads_feedback_for_predictable_wrong_answers(content_dir):
     from lessons.models import Question
 
     load(content_dir)
-    question = Question.objects.get(key="how-many-port-numbers")
-    assert {"answer": 65535.0, "feedback": question.wrong_answers[1]["feedback"]} in (
-        question.wrong_answers
-    )
-    edit_quiz(content_dir, "ports-quiz", "    - answer: 65535\n", "    - answer: 65534\n")
+    key = "ephemeral-ports-per-destination"
+    wrong = {w["answer"]: w["feedback"] for w in Question.objects.get(key=key).wrong_answers}
+    assert "highest port number" in wrong[65535.0]
+    edit_quiz(content_dir, "course-quiz", "    - answer: 65535\n", "    - answer: 65534\n")
     assert "Quizzes: 0 created, 1 updated" in load(content_dir)
-    answers = [w["answer"] for w in Question.objects.get(key="how-many-port-numbers").wrong_answers]
+    answers = [w["answer"] for w in Question.objects.get(key=key).wrong_answers]
     assert 65534 in answers and 65535 not in answers
 
 
 @pytest.mark.django_db
 def test_it_refuses_a_wrong_answer_that_would_be_graded_right(content_dir):
-    edit_quiz(content_dir, "ports-quiz", "    - answer: 65535\n", "    - answer: 131072\n")
-    with pytest.raises(CommandError, match=r"ports-quiz\.yaml, question 'how-many-port-numbers'"):
+    edit_quiz(content_dir, "course-quiz", "    - answer: 65535\n", "    - answer: 28232\n")
+    question = r"course-quiz\.yaml, question 'ephemeral-ports-per-destination'"
+    with pytest.raises(CommandError, match=question):
         load(content_dir)
     assert not Lesson.objects.exists()
 

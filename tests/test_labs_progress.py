@@ -89,7 +89,9 @@ def test_it_offers_the_published_experiments_with_their_steps_in_course_order(co
     item = next(item for item in catalogue if item["id"] == "connection-refused")
     assert item["lesson"] == "ports" and item["teaches"] == "ports#a-port-with-nothing-at-it"
     steps = Experiment.objects.get(slug="connection-refused").steps.all()
-    assert item["steps"] == [{"text": s.text, "check": s.step_check} for s in steps]
+    assert item["steps"] == [s.as_step() for s in steps]
+    # A step's prediction and explanation go to the engine, which keeps the answer back.
+    assert item["steps"][1]["predict"]["answer"] == 1 and item["steps"][1]["explain"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -91,10 +91,16 @@ def test_it_does_an_experiment_in_the_lesson_in_the_sandbox_of_the_playground(pa
     # Step 1 (nothing at server port 3000) holds in a fresh sandbox.
     steps_done(panel, 1)
     expect(panel.locator(".step-summary")).to_have_text("Step 2 of 4.")
+    form = panel.locator("[data-experiment] form[data-predict]")
+    form.get_by_role("radio", name="ECONNREFUSED", exact=True).check()
+    form.get_by_role("button", name="Lock in my prediction").click()
     connect(panel)
     error = panel.locator("[data-log] .log-error").first
     expect(error).to_contain_text("ECONNREFUSED")
     steps_done(panel, 2)
+    expect(panel.locator("[data-reveal='2']")).to_contain_text(
+        "You predicted “ECONNREFUSED”; the kernel said “ECONNREFUSED”. You were right."
+    )
     listen(panel)
     panel.locator("tr[data-id='s1'][data-state='LISTEN']").wait_for()
     steps_done(panel, 3)

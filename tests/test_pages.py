@@ -69,7 +69,7 @@ def test_it_puts_navigation_in_site_order_and_marks_the_current_page(client, cou
     page = text_of(client.get("/glossary/"))
     nav = page.split('aria-label="Site"', 1)[1].split("</nav>", 1)[0]
     labels = re.findall(r">(\w+)</a>", nav)
-    order = ["Lessons", "Quizzes", "Playground", "Glossary"]
+    order = ["Lessons", "Quizzes", "Review", "Playground", "Glossary"]
     assert labels == [label for label in order if label in labels]
     assert labels[0] == "Lessons" and "Glossary" in labels
     assert '<a href="/glossary/" aria-current="page">Glossary</a>' in nav

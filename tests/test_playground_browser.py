@@ -51,6 +51,21 @@ def steps_done(page, count):
     expect(page.locator("[data-experiment] .step-done")).to_have_count(count)
 
 
+def predict(box, choice):
+    """Choose one of the current step's predictions and lock it in, as a learner does."""
+    form = box.locator("[data-experiment] form[data-predict]")
+    step = form.get_attribute("data-predict")
+    form.get_by_role("radio", name=choice, exact=True).check()
+    form.get_by_role("button", name="Lock in my prediction").click()
+    # Asked no more once the server has it (the step may even be done at once).
+    expect(box.locator(f"[data-experiment] form[data-predict='{step}']")).to_have_count(0)
+
+
+def pick(box, socket_id):
+    """Pick a socket of the table for the current step."""
+    row(box, socket_id).get_by_role("button", name=re.compile(f"^Pick {socket_id},")).click()
+
+
 def complete(page):
     expect(page.locator(".step-summary")).to_have_text("Experiment complete. Well done!")
 
@@ -140,9 +155,12 @@ def test_it_completes_a_guided_experiment_and_keeps_it_after_a_reload(page):
     bind.locator("button").click()
     row(page, "s2").wait_for()
     steps_done(page, 2)
+    predict(page, "Send the datagram: UDP needs no connection")
     send = page.locator("form[data-op='udp.sendto']")
     send.locator("select[name=socket]").select_option("s2")
     send.locator("button").click()
+    steps_done(page, 3)
+    pick(page, "s1")
     complete(page)
     steps_done(page, 4)
     # The server keeps the progress: a reload shows it, with the sockets.
@@ -177,7 +195,7 @@ def test_it_shows_and_explains_an_error(page):
     error = page.locator(".log-error").first
     error.wait_for()
     assert "EADDRINUSE" in error.inner_text()
-    assert "Two sockets cannot both be bound" in error.inner_text()
+    assert "only if both set the SO_REUSEPORT option" in error.inner_text()
     link = error.get_by_role("link", name="What EADDRINUSE means")
     assert link.get_attribute("href") == "/glossary/#eaddrinuse"
 
@@ -195,6 +213,9 @@ def test_it_completes_the_connection_refused_experiment(page):
     assert "ECONNREFUSED" in error.inner_text()
     link = error.get_by_role("link", name="What ECONNREFUSED means")
     assert link.get_attribute("href") == "/glossary/#econnrefused"
+    steps_done(page, 1)  # acted before predicting: the step waits for the prediction
+    predict(page, "ECONNREFUSED")
+    connect(page)
     steps_done(page, 2)
     listen(page)
     row(page, "s1").wait_for()
@@ -211,6 +232,65 @@ def test_it_completes_the_connection_refused_experiment(page):
     )
 
 
+def test_it_asks_a_prediction_first_and_then_shows_it_beside_the_kernels_answer(page):
+    open_playground(page, "?experiment=connection-refused")
+    steps_done(page, 1)
+    current = page.locator("[data-experiment] .step-current")
+    question = current.get_by_role("group", name=re.compile("What will connect\\(\\) return\\?"))
+    expect(question).to_be_visible()
+    # Nothing of the answer is on the page before the kernel has said it.
+    assert "no socket listens there" not in page.locator("[data-experiment]").inner_text()
+    lock = question.get_by_role("button", name="Lock in my prediction")
+    lock.focus()  # reachable by the keyboard, and refused without a choice
+    page.keyboard.press("Enter")
+    expect(question).to_be_visible()
+    question.get_by_role("radio", name="It waits until a program listens there").check()
+    lock.click()
+    expect(current.locator(".step-predicted")).to_contain_text(
+        "Your prediction: “It waits until a program listens there”."
+    )
+    connect(page)
+    steps_done(page, 2)
+    reveal = page.locator("[data-experiment] [data-reveal='2']")
+    expect(reveal).to_contain_text(
+        "You predicted “It waits until a program listens there”; the kernel said "
+        "“ECONNREFUSED”. Your prediction was wrong."
+    )
+    expect(reveal).to_contain_text("no socket listens there")
+    # Said aloud as well: the polite live region carries the same words.
+    news = page.locator("[data-experiment-news]")
+    assert news.get_attribute("aria-live") == "polite"
+    expect(news).to_contain_text("Step 2 done. You predicted “It waits until a program")
+    # A reload shows the same, from the server.
+    page.reload()
+    page.wait_for_selector("[data-status='open']")
+    expect(page.locator("[data-experiment] [data-reveal='2']")).to_contain_text(
+        "Your prediction was wrong."
+    )
+
+
+def test_it_does_a_picked_step_only_with_the_learners_pick(page):
+    open_playground(page, "?experiment=port-before-socket")
+    steps_done(page, 1)
+    predict(page, "None: a listener is connected to nobody")
+    listen(page)
+    steps_done(page, 2)  # the listener is there, but step 3 asks the learner to find it
+    connect(page)
+    row(page, "s3").wait_for()
+    pick(page, "s2")
+    expect(page.locator("[data-experiment] .step-pick-note")).to_contain_text(
+        "Not that one. That is socket s2, a TCP client socket on laptop"
+    )
+    steps_done(page, 2)
+    pick(page, "s1")
+    complete(page)
+    expect(page.locator("[data-experiment] [data-reveal='3']")).to_contain_text(
+        "State LISTEN, and no remote address"
+    )
+    # No pick buttons once nothing is to be picked.
+    expect(page.get_by_role("button", name=re.compile("^Pick "))).to_have_count(0)
+
+
 def test_it_is_usable_at_desktop_and_phone_width_and_saves_screenshots(browser, daphne_server):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, size in (
@@ -219,7 +299,13 @@ def test_it_is_usable_at_desktop_and_phone_width_and_saves_screenshots(browser, 
     ):
         with visiting(new_page(browser, daphne_server, viewport=size)) as page:
             open_playground(page, "?experiment=three-sockets")
-            connected(page)
+            listen(page)
+            steps_done(page, 1)
+            predict(page, "An ephemeral port that the laptop's kernel picks")
+            connect(page)
+            row(page, "s3").wait_for()
+            steps_done(page, 2)
+            pick(page, "s3")
             complete(page)
             page.screenshot(path=SCREENSHOTS / f"playground-{name}.png", full_page=True)
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -244,6 +330,9 @@ def test_it_reconnects_after_a_drop_and_rebuilds_from_the_snapshot(page):
     open_playground(page)
     connected(page)
     page.locator("[data-experiment-select]").select_option("three-sockets")
+    steps_done(page, 1)
+    predict(page, "An ephemeral port that the laptop's kernel picks")  # the connection is made
+    pick(page, "s3")
     complete(page)
     routes[0].close(code=1006, reason="network gone")
     page.wait_for_selector("[data-status='closed']")

@@ -65,3 +65,12 @@ def test_it_warns_when_sandboxes_share_the_hosts_network(settings):
     [warning] = check_network_namespace()
     assert warning.id == "playground.W002"
     assert "host's network" in warning.msg and "PLAYGROUND_NETWORK_NAMESPACE is 0" in warning.msg
+
+
+def test_it_wants_the_accept_queue_limits_whole_and_within_what_the_kernel_takes(settings):
+    limits = settings.PLAYGROUND_LIMITS
+    assert ids(settings, PLAYGROUND_LIMITS={**limits, "listen_backlog": 1, "syn_retries": 1}) == []
+    assert ids(settings, PLAYGROUND_LIMITS={**limits, "listen_backlog": 0}) == ["playground.E002"]
+    assert ids(settings, PLAYGROUND_LIMITS={**limits, "listen_backlog": 2.5}) == ["playground.E012"]
+    assert ids(settings, PLAYGROUND_LIMITS={**limits, "syn_retries": 128}) == ["playground.E014"]
+    assert ids(settings, PLAYGROUND_LIMITS={**limits, "listen_backlog": 129}) == ["playground.E014"]

@@ -102,8 +102,8 @@ def test_it_says_which_step_is_wrong():
     assert errors == [
         "Step 2: 'hint' is not a step field.",
         "Step 2 needs a 'text': what to do, in plain words.",
-        "Step 2's check: 'ok' must be one of tcp.listen, tcp.connect, udp.bind, udp.sendto, "
-        "send, shutdown, close, tcp.reset, reset.",
+        "Step 2's check: 'ok' must be one of tcp.listen, tcp.connect, accept, udp.bind, "
+        "udp.connect, udp.sendto, send, recv, shutdown, close, tcp.reset, reset.",
         "Step 3 needs a 'text': what to do, in plain words.",
         "Step 4 needs a 'check'.",
         "Step 5 must be an object with 'text' and 'check'.",
@@ -273,7 +273,7 @@ def experiment_files() -> list[Path]:
 
 def test_it_has_experiment_files_that_are_valid_and_ordered():
     files = experiment_files()
-    assert len(files) == 11
+    assert len(files) == 15
     orders = []
     lessons = {p.stem for p in (Path(settings.COURSE_CONTENT_DIR) / "lessons").glob("*.md")}
     for path in files:
@@ -281,7 +281,7 @@ def test_it_has_experiment_files_that_are_valid_and_ordered():
         assert set(data) == {"title", "lesson", "teaches", "order", "published", "steps"}, path
         assert data["lesson"] in lessons, path
         assert data["teaches"].startswith(f"{data['lesson']}#"), path
-        assert steps_errors(data["steps"]) == [], path
+        assert steps_errors(data["steps"], experiment=True) == [], path
         orders.append(data["order"])
     assert len(set(orders)) == len(orders)
 
@@ -295,7 +295,15 @@ def test_it_leaves_an_invalid_experiment_out_of_the_catalogue(caplog):
         ]
     )
     assert catalogue.public == [
-        {"id": "good", "title": "Good", "lesson": "", "teaches": "", "steps": ["Listen."]}
+        {
+            "id": "good",
+            "title": "Good",
+            "lesson": "",
+            "teaches": "",
+            "steps": ["Listen."],
+            "predict": [None],
+            "pick": [None],
+        }
     ]
     assert "experiment bad left out: Step 1's check: 'ok' must be one of" in caplog.text
     assert "experiment None left out: It lacks 'id'." in caplog.text

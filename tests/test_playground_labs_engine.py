@@ -154,14 +154,47 @@ class Tab:
 # come from the answers ("$client") or from rows ("$accepted").
 
 
+async def predict(tab: Tab, experiment: str, step: int) -> dict:
+    """Lock in the right prediction of a step (read from its file), as the page would."""
+    steps = yaml.safe_load((EXPERIMENTS / f"{experiment}.yaml").read_text())["steps"]
+    choice = steps[step - 1]["predict"]["answer"]
+    answer = await tab.command(
+        op="experiment.predict", experiment=experiment, step=step, choice=choice
+    )
+    assert answer["type"] == "ok", answer
+    return answer
+
+
+async def pick(tab: Tab, **what) -> dict:
+    answer = await tab.command(op="experiment.pick", **what)
+    assert answer["type"] == "ok" and answer["matched"], answer
+    return answer
+
+
+async def packet(tab: Tab, **fields) -> dict:
+    """The first packet event with these fields (flags compared as lists)."""
+
+    def matches(event):
+        return event["type"] == "packet" and all(
+            (event[k]["device"] if k in ("from", "to") else event.get(k)) == v
+            for k, v in fields.items()
+        )
+
+    return await tab.until(matches)
+
+
 async def port_before_socket(tab: Tab, ids: dict):
     yield 1  # an empty sandbox already has no socket at server port 3000
-    await tab.command(op="tcp.listen", device="server", port=3000)
-    yield 3  # the listener's first row is already LISTEN with no remote address
+    await predict(tab, "port-before-socket", 2)
+    listener = (await tab.command(op="tcp.listen", device="server", port=3000))["socket"]["id"]
+    yield 2  # the listener's row; the third step waits for the learner's pick
+    await pick(tab, socket=listener)
+    yield 3
 
 
 async def connection_refused(tab: Tab, ids: dict):
     yield 1
+    await predict(tab, "connection-refused", 2)
     assert (await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER))["code"] == (
         "ECONNREFUSED"
     )
@@ -176,7 +209,11 @@ async def same_port_tcp_udp(tab: Tab, ids: dict):
     yield 0
     await tab.command(op="tcp.listen", device="server", port=3000)
     yield 1
-    assert (await tab.command(op="udp.bind", device="server", port=3000))["type"] == "ok"
+    await predict(tab, "same-port-tcp-udp", 2)
+    udp = await tab.command(op="udp.bind", device="server", port=3000)
+    assert udp["type"] == "ok"
+    yield 2
+    await pick(tab, socket=udp["socket"]["id"])
     yield 3
 
 
@@ -184,7 +221,11 @@ async def three_sockets(tab: Tab, ids: dict):
     yield 0
     await tab.command(op="tcp.listen", device="server", port=3000)
     yield 1
+    await predict(tab, "three-sockets", 2)
     await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER)
+    accepted = await tab.socket(role="accepted")
+    yield 2
+    await pick(tab, socket=accepted["id"])
     yield 3
 
 
@@ -195,20 +236,28 @@ async def two_clients(tab: Tab, ids: dict):
     await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER)
     await tab.socket(role="accepted")
     yield 2
+    await predict(tab, "two-clients", 3)
     await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER)
+    accepted = await tab.socket(role="accepted")
+    yield 3
+    await predict(tab, "two-clients", 4)
+    await pick(tab, socket=accepted["id"])
     yield 4
 
 
 async def udp_no_connection(tab: Tab, ids: dict):
     yield 0
-    await tab.command(op="udp.bind", device="server", port=5353)
+    server = (await tab.command(op="udp.bind", device="server", port=5353))["socket"]["id"]
     yield 1
     laptop = (await tab.command(op="udp.bind", device="laptop", port=0))["socket"]["id"]
     yield 2
+    await predict(tab, "udp-no-connection", 3)
     to = {"device": "server", "port": 5353}
     assert (await tab.command(op="udp.sendto", socket=laptop, to=to, data="hi"))["type"] == "ok"
     yield 3  # the answer, with the sender's row counting the bytes
-    yield 4  # the datagram arrives
+    await tab.until(lambda e: e["type"] == "data" and e["socket"] == server)
+    await pick(tab, socket=server)
+    yield 4  # the datagram arrived, and the learner picked its receiver
 
 
 async def ports_stay(tab: Tab, ids: dict):
@@ -219,22 +268,53 @@ async def ports_stay(tab: Tab, ids: dict):
     yield 1
     await tab.command(op="close", socket=accepted)
     yield 2
+    await predict(tab, "ports-stay", 3)
     await tab.command(op="close", socket=client)
     await tab.socket(id=accepted, state="TIME_WAIT")  # as the kernel reports it
     yield 3
     await tab.command(op="close", socket=listener)
     yield 4
+    await predict(tab, "ports-stay", 5)
     again = await tab.command(op="tcp.listen", device="server", port=3000)
     assert again["code"] == "EADDRINUSE"
     yield 5
+    # The fix: SO_REUSEADDR on the old listener and on the new one.
+    to_3001 = {"device": "server", "port": 3001}
+    made = await tab.command(op="tcp.listen", device="server", port=3001, reuse_address=True)
+    client = (await tab.command(op="tcp.connect", device="laptop", to=to_3001))["socket"]["id"]
+    accepted = (
+        await tab.until(
+            lambda e: (
+                e["type"] == "socket"
+                and e["socket"]["role"] == "accepted"
+                and e["socket"]["local"]["port"] == 3001
+            )
+        )
+    )["socket"]["id"]
+    yield 6
+    await tab.command(op="close", socket=accepted)
+    await tab.command(op="close", socket=client)
+    yield 7
+    await tab.command(op="close", socket=made["socket"]["id"])
+    yield 8
+    await predict(tab, "ports-stay", 9)
+    again = await tab.command(op="tcp.listen", device="server", port=3001, reuse_address=True)
+    assert again["type"] == "ok", again
+    yield 9
 
 
 async def handshake_packets(tab: Tab, ids: dict):
     yield 0
     await tab.command(op="tcp.listen", device="server", port=3000)
     yield 1
+    await predict(tab, "handshake-packets", 2)
     await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER)
-    yield 4  # SYN, SYN-ACK and ACK, each packet a moment of its own
+    yield 2  # the SYN; the next two steps wait for the learner's picks
+    await predict(tab, "handshake-packets", 3)
+    await pick(tab, packet=(await packet(tab, flags=["SYN", "ACK"]))["n"])
+    yield 3
+    await pick(tab, packet=(await packet(tab, flags=["ACK"]))["n"])
+    yield 4
 
 
 async def data_and_ack(tab: Tab, ids: dict):
@@ -243,8 +323,12 @@ async def data_and_ack(tab: Tab, ids: dict):
     client = (await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER))["socket"]["id"]
     await tab.socket(role="accepted")
     yield 1
+    await predict(tab, "data-and-ack", 2)
     await tab.command(op="send", socket=client, data="hi")
-    yield 3  # the data packet, then the server kernel's ACK
+    yield 2  # the data packet
+    ack = await packet(tab, **{"from": "server", "flags": ["ACK"], "ack_relative": 3})
+    await pick(tab, packet=ack["n"])
+    yield 3
 
 
 async def who_waits(tab: Tab, ids: dict):
@@ -255,21 +339,105 @@ async def who_waits(tab: Tab, ids: dict):
     yield 1
     await tab.command(op="close", socket=client)
     yield 2  # the laptop's FIN
-    yield 3  # acknowledged: FIN_WAIT2 and CLOSE_WAIT, as the kernel reports them
+    await predict(tab, "who-waits", 3)
+    await tab.socket(id=accepted, state="CLOSE_WAIT")
+    await tab.socket(id=client, state="FIN_WAIT2")
+    await pick(tab, socket=accepted)
+    yield 3
     await tab.command(op="close", socket=accepted)
     yield 4  # the server's FIN
+    await predict(tab, "who-waits", 5)
+    await tab.socket(id=client, state="TIME_WAIT")
+    await pick(tab, socket=client)
     yield 5  # the laptop, which closed first, in TIME_WAIT
 
 
 async def reset_connection(tab: Tab, ids: dict):
     yield 1  # an empty sandbox has no connection at server port 3000
-    await tab.command(op="tcp.listen", device="server", port=3000)
+    listener = (await tab.command(op="tcp.listen", device="server", port=3000))["socket"]["id"]
     client = (await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER))["socket"]["id"]
-    await tab.socket(role="accepted")
+    accepted = (await tab.socket(role="accepted"))["id"]
     yield 2
+    await predict(tab, "reset-connection", 3)
     assert (await tab.command(op="tcp.reset", socket=client))["type"] == "ok"
     yield 3  # the RST
-    yield 4  # both ends gone, neither in TIME_WAIT
+    await tab.until(lambda e: e["type"] == "socket.gone" and e["socket"] == accepted)
+    await pick(tab, socket=listener)
+    yield 4  # only the listener left, neither end in TIME_WAIT
+
+
+async def byte_stream(tab: Tab, ids: dict):
+    yield 0
+    await tab.command(op="tcp.listen", device="server", port=3000, auto_read=False)
+    client = (await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER))["socket"]["id"]
+    accepted = (await tab.socket(role="accepted"))["id"]
+    yield 1
+    await tab.command(op="send", socket=client, data="hello")
+    yield 2
+    await tab.command(op="send", socket=client, data="world")
+    yield 3
+    await predict(tab, "byte-stream", 4)
+    assert (await tab.command(op="recv", socket=accepted))["bytes"] == 10
+    yield 4
+
+
+async def half_close(tab: Tab, ids: dict):
+    yield 0
+    await tab.command(op="tcp.listen", device="server", port=3000)
+    client = (await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER))["socket"]["id"]
+    accepted = (await tab.socket(role="accepted"))["id"]
+    yield 1
+    await predict(tab, "half-close", 2)
+    await tab.command(op="shutdown", socket=client)
+    yield 2  # CLOSE_WAIT and FIN_WAIT2, as the kernel reports them
+    await predict(tab, "half-close", 3)
+    assert (await tab.command(op="send", socket=accepted, data="still here"))["type"] == "ok"
+    yield 3
+    yield 4  # the reply arrives at the half-closed laptop
+    await predict(tab, "half-close", 5)
+    assert (await tab.command(op="send", socket=client, data="more"))["code"] == "EPIPE"
+    yield 5
+    await tab.command(op="close", socket=accepted)
+    yield 6
+
+
+async def udp_connect_refused(tab: Tab, ids: dict):
+    yield 0
+    udp = await tab.command(op="udp.bind", device="laptop", port=0, auto_read=False)
+    udp = udp["socket"]["id"]
+    yield 1
+    await predict(tab, "udp-connect-refused", 2)
+    nobody = {"device": "server", "port": 9999}
+    assert (await tab.command(op="udp.connect", socket=udp, to=nobody))["type"] == "ok"
+    yield 2
+    await predict(tab, "udp-connect-refused", 3)
+    assert (await tab.command(op="send", socket=udp, data="hi"))["bytes"] == 2
+    yield 3
+    await predict(tab, "udp-connect-refused", 4)
+    assert (await tab.command(op="send", socket=udp, data="hi"))["code"] == "ECONNREFUSED"
+    yield 4
+
+
+async def accept_queue_full(tab: Tab, ids: dict):
+    yield 0
+    listener = await tab.command(
+        op="tcp.listen", device="server", port=3000, backlog=1, auto_accept=False
+    )
+    yield 1
+    await predict(tab, "accept-queue-full", 2)
+    await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER)
+    yield 2
+    await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER)
+    yield 3
+    await predict(tab, "accept-queue-full", 4)
+    third = await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER)
+    assert third["socket"]["state"] == "SYN_SENT"
+    yield 4
+    await predict(tab, "accept-queue-full", 5)
+    accepted = await tab.command(op="accept", socket=listener["socket"]["id"])
+    assert accepted["socket"]["role"] == "accepted"
+    yield 5
+    yield 6  # the third client's next SYN gets in
 
 
 SCRIPTS = {
@@ -284,6 +452,10 @@ SCRIPTS = {
     "data-and-ack": data_and_ack,
     "who-waits": who_waits,
     "reset-connection": reset_connection,
+    "byte-stream": byte_stream,
+    "half-close": half_close,
+    "udp-connect-refused": udp_connect_refused,
+    "accept-queue-full": accept_queue_full,
 }
 
 
@@ -310,12 +482,19 @@ async def test_it_reaches_every_step_of_every_experiment_by_real_ops(registry, h
     key = await new_session()
     tab = await Tab.open(key)
     steps = len(yaml.safe_load((EXPERIMENTS / f"{experiment}.yaml").read_text())["steps"])
-    assert tab.hello["progress"][experiment] == {"done": 0, "steps": steps, "finished": False}
+    assert tab.hello["progress"][experiment] == {
+        "done": 0,
+        "steps": steps,
+        "finished": False,
+        "revealed": [],
+        "predicted": {},
+    }
     assert tab.hello["experiment"] is None
     expected = await run(tab, experiment)
     assert expected[-1] == steps
-    # Every change of `done` was sent once, in order, and only as far as reached.
-    dones = tab.dones(experiment)
+    # Every change of `done` was sent once, in order, and only as far as reached (a
+    # prediction is news too, with `done` unchanged).
+    dones = [d for n, d in enumerate(tab.dones(experiment)) if d not in tab.dones(experiment)[:n]]
     assert dones == sorted(set(dones)) and set(expected) <= set(dones)
     assert dones[-1] == steps
     finished = [e["finished"] for e in tab.log if e["type"] == "experiment.progress"]
@@ -330,6 +509,7 @@ async def test_it_shows_the_same_progress_in_every_tab_and_after_a_reconnect(reg
     first, second = await Tab.open(key), await Tab.open(key)
     await first.command(op="experiment.start", experiment="connection-refused")
     await second.progress("connection-refused", 1)
+    await predict(first, "connection-refused", 2)
     await second.command(op="tcp.connect", device="laptop", to=TO_SERVER)
     for tab in (first, second):
         await tab.progress("connection-refused", 2)
@@ -337,11 +517,10 @@ async def test_it_shows_the_same_progress_in_every_tab_and_after_a_reconnect(reg
     await second.close()
     again = await Tab.open(key)  # within the grace period: the same sandbox
     assert again.hello["experiment"] == "connection-refused"
-    assert again.hello["progress"]["connection-refused"] == {
-        "done": 2,
-        "steps": 4,
-        "finished": False,
-    }
+    progress = again.hello["progress"]["connection-refused"]
+    assert (progress["done"], progress["steps"], progress["finished"]) == (2, 4, False)
+    assert progress["predicted"] == {"2": 1}
+    assert [shown["step"] for shown in progress["revealed"]] == [2]
     await again.command(op="tcp.listen", device="server", port=3000)
     await again.progress("connection-refused", 3)
     await again.close()
@@ -351,6 +530,7 @@ async def test_it_loads_the_progress_into_a_fresh_sandbox_and_resumes_there(regi
     key = await new_session()
     tab = await Tab.open(key)
     await tab.command(op="experiment.start", experiment="connection-refused")
+    await predict(tab, "connection-refused", 2)
     await tab.command(op="tcp.connect", device="laptop", to=TO_SERVER)
     await tab.progress("connection-refused", 2)
     await tab.close()
@@ -457,10 +637,12 @@ async def test_it_records_in_the_background_one_record_at_a_time(tmp_path):
         events = Events()
         attachment = await LocalEngine(registry).attach("k", "", events, owner={"user": 7})
         sandbox = attachment.sandbox
-        await attachment.frame(json.dumps({"op": "experiment.start", "experiment": "two-clients"}))
+        experiment = {"experiment": "connection-refused"}
+        await attachment.frame(json.dumps({"op": "experiment.start", **experiment}))
         for text in [
-            {"op": "tcp.listen", "device": "server", "port": 3000},
+            {"op": "experiment.predict", **experiment, "step": 2, "choice": 1},
             {"op": "tcp.connect", "device": "laptop", "to": TO_SERVER},
+            {"op": "tcp.listen", "device": "server", "port": 3000},
             {"op": "tcp.connect", "device": "laptop", "to": TO_SERVER},
         ]:
             await attachment.frame(json.dumps(text))
@@ -472,9 +654,9 @@ async def test_it_records_in_the_background_one_record_at_a_time(tmp_path):
         await registry.labs.settled()
         assert hooks.most == 1
         # The first record, then only the newest value of what came meanwhile.
-        assert hooks.calls[0][2] == 0 and hooks.calls[-1] == (
+        assert hooks.calls[0][2] < 4 and hooks.calls[-1] == (
             {"user": 7},
-            "two-clients",
+            "connection-refused",
             4,
             4,
             True,
@@ -615,8 +797,12 @@ async def test_it_lists_the_experiments_only_once_loaded_and_frees_a_sandbox_nob
             "three-sockets",
             "two-clients",
             "udp-no-connection",
+            "udp-connect-refused",
             "ports-stay",
+            "byte-stream",
+            "half-close",
             "handshake-packets",
+            "accept-queue-full",
             "data-and-ack",
             "who-waits",
             "reset-connection",
@@ -627,13 +813,28 @@ async def test_it_lists_the_experiments_only_once_loaded_and_frees_a_sandbox_nob
             "lesson": "ports",
             "teaches": "ports#a-port-with-nothing-at-it",
             "steps": [
-                "Reset the sandbox: no socket is bound at server port 3000.",
-                "Connect from laptop to server port 3000: ECONNREFUSED. The port number is "
-                "fine, but no socket listens there, so the connection is refused.",
+                "Reset the sandbox, so that no socket of an earlier experiment is left at "
+                "server port 3000.",
+                "Connect from laptop to server port 3000.",
                 "Listen on server port 3000.",
-                "Connect from laptop to server port 3000 again: now a listening socket is "
-                "there, and the connection is made.",
+                "Connect from laptop to server port 3000 again.",
             ],
+            # The question and its choices, never the answer nor the explanation.
+            "predict": [
+                None,
+                {
+                    "prompt": "Nothing listens at server port 3000. What will connect() return?",
+                    "choices": [
+                        "It connects",
+                        "ECONNREFUSED",
+                        "It waits until a program listens there",
+                        "EADDRINUSE",
+                    ],
+                },
+                None,
+                None,
+            ],
+            "pick": [None, None, None, None],
         }
     finally:
         await registry.aclose()

@@ -43,7 +43,13 @@ def test_it_keeps_the_learner_key_of_a_session(client):
 def test_it_shows_the_playground_in_the_navigation(client):
     page = client.get("/").content.decode()
     nav = page.split('aria-label="Site"', 1)[1].split("</nav>", 1)[0]
-    assert re.findall(r">(\w+)</a>", nav) == ["Lessons", "Quizzes", "Playground", "Glossary"]
+    assert re.findall(r">(\w+)</a>", nav) == [
+        "Lessons",
+        "Quizzes",
+        "Review",
+        "Playground",
+        "Glossary",
+    ]
 
 
 @pytest.mark.django_db

@@ -403,3 +403,43 @@ def test_it_says_why_when_the_server_cannot_capture(browser, server_without_name
     assert capture_asks(page) == []
     page.context.close()
     assert page.problems == []
+
+
+def test_it_lets_the_learner_pick_the_packet_a_step_asks_for(page):
+    page.goto(f"{page.base}/playground/?experiment={HANDSHAKE}")
+    page.wait_for_selector("[data-status='open']")
+    steps = page.locator("[data-experiment]")
+
+    def predict(choice):
+        form = steps.locator("form[data-predict]")
+        step = form.get_attribute("data-predict")
+        form.get_by_role("radio", name=choice, exact=True).check()
+        form.get_by_role("button", name="Lock in my prediction").click()
+        expect(steps.locator(f"form[data-predict='{step}']")).to_have_count(0)
+
+    listen(page)
+    predict("SYN alone")
+    connect(page)
+    expect(steps.locator("[data-reveal='2']")).to_contain_text(
+        "You predicted “SYN alone”; the kernel said “SYN alone”. You were right."
+    )
+    picks = page.get_by_role("button", name=re.compile(r"^Pick packet \d+, "))
+    expect(picks).to_have_count(0)  # asked first: no picking before the prediction
+    predict("The server's kernel, with no call from the program")
+    expect(picks).to_have_count(3)
+    # The SYN, from the laptop: the server says why it is not the one.
+    page.get_by_role("button", name="Pick packet 1, laptop to server, SYN, for this step").click()
+    expect(steps.locator(".step-pick-note")).to_have_text(
+        "Not that one. That packet is from the laptop; look for one from the server."
+    )
+    # By the keyboard: the SYN-ACK's button.
+    page.get_by_role(
+        "button", name="Pick packet 2, server to laptop, SYN ACK, for this step"
+    ).focus()
+    page.keyboard.press("Enter")
+    expect(steps.locator("[data-reveal='3']")).to_contain_text(
+        "the server's kernel agrees and acknowledges the laptop's SYN"
+    )
+    page.get_by_role("button", name="Pick packet 3, laptop to server, ACK, for this step").click()
+    expect(page.locator(".step-summary")).to_have_text("Experiment complete. Well done!")
+    expect(picks).to_have_count(0)

@@ -288,7 +288,12 @@ def test_it_runs_experiments_and_grades_lab_questions_through_the_workers(workdi
 
         started = command(tab_a, "x", op="experiment.start", experiment="three-sockets")
         assert started["type"] == "ok" and started["done"] == 0
+        three = {"experiment": "three-sockets"}
+        predicted = command(tab_a, "p", op="experiment.predict", **three, step=2, choice=1)
+        assert predicted["type"] == "ok"
         client, accepted = connect_pair(tab_a, 3000)
+        # The last step is the learner's pick of the server's end, judged in the worker.
+        assert command(tab_b, "k", op="experiment.pick", socket=accepted["id"])["matched"]
         progress = tab_b.until(lambda e: e["type"] == "experiment.progress" and e["finished"])
         assert progress["experiment"] == "three-sockets" and progress["done"] == 3
 

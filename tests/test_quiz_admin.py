@@ -54,7 +54,7 @@ def test_it_reorders_questions(staff_client, quiz):
     [
         (
             "single",
-            {"choices-1-is_correct": "on", "choices-0-is_correct": "on"},
+            "two-correct",
             "A single-choice question needs exactly one correct choice (it has 2).",
         ),
         ("multiple", "no-correct", "A multiple-choice question needs at least one correct choice."),
@@ -65,11 +65,15 @@ def test_it_reorders_questions(staff_client, quiz):
 def test_it_refuses_a_malformed_question_in_the_admin(staff_client, quiz, kind, change, message):
     data = form_for(staff_client, quiz)
     i, _ = index_of(quiz, kind)
-    if change == "no-correct":
+    if change in ("no-correct", "two-correct"):
+        # Untick every box as a browser would, wherever the right choice stands now.
         for key in [
             k for k in data if k.startswith(f"questions-{i}-choices-") and k.endswith("is_correct")
         ]:
             del data[key]
+        if change == "two-correct":
+            data[f"questions-{i}-choices-0-is_correct"] = "on"
+            data[f"questions-{i}-choices-1-is_correct"] = "on"
     else:
         data.update({f"questions-{i}-{name}": value for name, value in change.items()})
     response = staff_client.post(change_url(quiz), data)

@@ -92,11 +92,12 @@ def test_it_reshows_the_form_with_a_message_and_keeps_answers_for_a_bad_number(c
     data = submission(page, quiz)
     number = next(q for q in quiz.questions.all() if q.kind == "number")
     text = next(q for q in quiz.questions.all() if q.kind == "text")
-    data[f"q{number.pk}"] = "three"
+    data[f"q{number.pk}"] = "about 3?"
     response = client.post(quiz.get_absolute_url(), data)
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Some answers need fixing" in html and "Enter a number" in html
+    assert "Some answers need fixing" in html and "Enter one number, such as 3" in html
+    assert 'value="about 3?"' in html
     assert f'value="{text.accepted[0]}"' in html  # nothing typed is lost
     assert question_order(html) == question_order(page)  # nor the order it was shown in
     assert not Attempt.objects.exists()

@@ -131,3 +131,18 @@ def test_it_pools_postgresql_connections_when_asked(env):
         result = manage(env, "shell", "-v", "0", "-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["ConnectionPool", "0"]
+
+
+def test_it_reads_the_accept_queue_limits_and_refuses_ones_the_kernel_would_not_take(env):
+    env.update(PLAYGROUND_LISTEN_BACKLOG="4", PLAYGROUND_SYN_RETRIES="2")
+    code = "from django.conf import settings as s; print(s.PLAYGROUND_LIMITS['listen_backlog'])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.split() == ["4"], result.stderr
+    assert manage(env, "check").returncode == 0
+    env.update(PLAYGROUND_LISTEN_BACKLOG="1.5", PLAYGROUND_SYN_RETRIES="200")
+    result = manage(env, "check")
+    assert result.returncode != 0
+    assert "PLAYGROUND_LIMITS['listen_backlog'] must be a whole number" in result.stderr
+    assert "PLAYGROUND_LIMITS['syn_retries'] may be at most 127" in result.stderr

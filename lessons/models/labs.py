@@ -7,7 +7,10 @@ Rules:
   never overwritten by the loader after an admin edit (`loaded_hash`).
 - Its steps are reached in order; each step's check is in playground.labs's check
   language, validated by the same rules in the loader and the admin
-  (playground.lab_checks.check_errors and steps_errors).
+  (playground.lab_checks.check_errors and steps_errors). A step may ask a prediction
+  (`prediction`: {prompt, choices, answer}, {} for none) before the learner acts, and
+  `explain` what it showed; the playground shows neither the answer nor the explanation
+  before the step is done.
 - A learner has at most one run of an experiment (the database keeps it so, like
   LessonRead). A run only goes forward: `steps_done` never goes down and a finished
   run stays finished, however often the experiment is started over (lessons.labs).
@@ -77,7 +80,7 @@ class Experiment(models.Model):
             "teaches": self.teaches,
             "order": self.order,
             "published": self.published,
-            "steps": [{"text": s.text, "check": s.step_check} for s in self.steps.all()],
+            "steps": [s.as_step() for s in self.steps.all()],
         }
 
     def content_hash(self) -> str:
@@ -91,7 +94,21 @@ class Experiment(models.Model):
 class ExperimentStep(models.Model):
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveIntegerField(default=0)
-    text = models.TextField(help_text="Plain text: what to do, or what to look for.")
+    text = models.TextField(
+        help_text="Plain text: what to do, or what to look for; never its result (that is "
+        "for the explanation)."
+    )
+    prediction = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Asked before the learner acts: {prompt, choices, answer} (answer counted "
+        "from 0), or {} for none.",
+    )
+    explain = models.TextField(
+        "explanation",
+        blank=True,
+        help_text="Plain text: what the step showed, and why. Shown only once the step is done.",
+    )
     # Not `check`: that name is Model.check(), Django's system checks.
     step_check = models.JSONField(
         "check",
@@ -105,10 +122,23 @@ class ExperimentStep(models.Model):
     def __str__(self):
         return self.text[:80]
 
+    def as_step(self) -> dict:
+        """The step as course files and the engine take it (lab_checks.EXPERIMENT_STEP)."""
+        step = {"text": self.text, "check": self.step_check}
+        if self.prediction:
+            step["predict"] = self.prediction
+        if self.explain:
+            step["explain"] = self.explain
+        return step
+
     def clean(self):
-        errors = lab_checks.check_errors(self.step_check)
+        errors = {}
+        if problems := lab_checks.check_errors(self.step_check):
+            errors["step_check"] = problems
+        if self.prediction and (problems := lab_checks.prediction_errors(self.prediction)):
+            errors["prediction"] = problems
         if errors:
-            raise ValidationError({"step_check": errors})
+            raise ValidationError(errors)
 
 
 class LabRun(LearnerOwned):
@@ -120,6 +150,9 @@ class LabRun(LearnerOwned):
     steps = models.PositiveSmallIntegerField(default=0, help_text="The experiment's steps then.")
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Step number (1-based, as text: a JSON key) -> the choice the learner predicted,
+    # counted from 0. The first prediction of a step counts; it is never changed.
+    predictions = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [

@@ -1,27 +1,38 @@
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from lessons import labs, page_cache, progress
 from lessons.learners import learner_for
 from lessons.models import GlossaryTerm, Lesson
 from lessons.views.next_url import next_url
+from review import items as review_items
+from review import warm_up as review_warm_up
 
 
 def course(request):
     lessons, quizzes, experiments = page_cache.course_outline(request.user)
-    course = progress.course_progress(learner_for(request), lessons, quizzes, experiments)
-    return render(request, "lessons/course.html", {"lessons": lessons, "progress": course})
+    learner = learner_for(request)
+    course = progress.course_progress(learner, lessons, quizzes, experiments)
+    due = len(review_items.due_items(request.user, learner)) if learner.known else 0
+    return render(
+        request,
+        "lessons/course.html",
+        {"lessons": lessons, "progress": course, "reviews_due": due},
+    )
 
 
 def lesson_detail(request, slug):
     """The shared parts come from the cache; only the read and lab states are looked up
     per reader. A reader who is not logged in gets the whole page from the cache
-    (page_cache), one page per read state and set of the lesson's finished experiments."""
+    (page_cache), one page per read state, set of the lesson's finished experiments and
+    warm-up (review.warm_up: the questions it asks; never a page showing its result)."""
     learner = learner_for(request)
     read = progress.has_read(request, learner, slug)
     finished = labs.finished_in_lesson(learner, slug)
+    warm_up = review_warm_up.for_request(request, learner, slug, timezone.now())
 
     def page():
         lesson = page_cache.lesson_page(request.user, slug)
@@ -37,11 +48,12 @@ def lesson_detail(request, slug):
             "experiments": experiments,
             "lab_done": bool(experiments) and all(e["finished"] for e in experiments),
             "lab_count": sum(e["finished"] for e in experiments),
+            "warm_up": warm_up.context(),
         }
         return render_to_string("lessons/lesson_detail.html", context, request)
 
-    if page_cache.whole_page_allowed(request):
-        variant = f"lesson:{slug}:{read:d}:{'+'.join(finished)}"
+    if page_cache.whole_page_allowed(request) and warm_up.shareable:
+        variant = f"lesson:{slug}:{read:d}:{'+'.join(finished)}:{warm_up.variant}"
         return HttpResponse(page_cache.whole_page(request, variant, page))
     return HttpResponse(page())
 

@@ -13,6 +13,11 @@
 //   the session's progress in each. The page keeps no checks of its own: a step is
 //   ticked when the server says so (`experiment.progress`), so progress survives a
 //   reload and every tab of the sandbox shows the same.
+// - A step that asks a prediction shows its question (a fieldset of choices) before
+//   the step's action, and what the kernel said beside the learner's prediction only
+//   once the server reveals it (the step done): the page never has the answer before.
+//   A step that asks for a pick puts a "Pick this one" button on each socket row or
+//   packet (timeline.js); the server judges the pick.
 // - Everything a mount does lives under its root and ends with `close()`.
 // - A lesson's "Try it" links (to the playground with `?experiment=`) open the panel
 //   when the page has one; without JavaScript they still go to the playground.
@@ -26,9 +31,12 @@ const GLOSSARY = {
   EADDRINUSE: "eaddrinuse",
   ECONNREFUSED: "econnrefused",
   EPIPE: "epipe",
+  EAGAIN: "errno",
+  ECONNRESET: "econnreset",
   no_receiver: "datagram",
   wrong_protocol: "udp",
   not_connected: "listening-socket",
+  not_listening: "listening-socket",
   socket_closed: "file-descriptor",
   limit_descriptors: "file-descriptor",
   bad_port: "sandbox",
@@ -44,6 +52,7 @@ const GLOSSARY = {
   limit_addresses: "sandbox",
   limit_sandboxes_per_address: "sandbox",
   limit_websockets_per_session: "sandbox",
+  limit_listen_backlog: "sandbox",
   bad_json: "playground-message",
   not_an_object: "playground-message",
   unknown_op: "playground-message",
@@ -54,6 +63,13 @@ const GLOSSARY = {
   bad_data: "playground-message",
   no_session: "playground-message",
   unknown_experiment: "playground-message",
+  no_prediction: "playground-message",
+  bad_choice: "playground-message",
+  already_predicted: "playground-message",
+  step_done: "playground-message",
+  prediction_needed: "playground-message",
+  no_pick: "playground-message",
+  unknown_packet: "playground-message",
   internal_error: "playground-message",
 };
 // Any other operating-system error arrives under its errno name (EADDRNOTAVAIL, …).
@@ -91,9 +107,14 @@ const byId = (a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1));
 function describe(command, event, experiments) {
   const s = event.socket && typeof event.socket === "object" ? event.socket : null;
   switch (command.op) {
-    case "tcp.listen": return `${s.id} listens at ${s.device} ${s.local.ip}:${s.local.port}.`;
-    case "tcp.connect": return `${s.id} on ${s.device} (${s.local.ip}:${s.local.port}) connected to ${s.remote.ip}:${s.remote.port}.`;
+    case "tcp.listen": return `${s.id} listens at ${s.device} ${s.local.ip}:${s.local.port}${"backlog" in command ? ` with a backlog of ${command.backlog}` : ""}.${s.auto_accept === false ? " Connections wait in its accept queue until you accept one." : ""}`;
+    case "tcp.connect": return s.state === "SYN_SENT"
+      ? `${s.id} on ${s.device} (${s.local.ip}:${s.local.port}) sent its SYN to ${s.remote.ip}:${s.remote.port} and has no answer yet: it waits in SYN_SENT, and its kernel sends the SYN again.`
+      : `${s.id} on ${s.device} (${s.local.ip}:${s.local.port}) connected to ${s.remote.ip}:${s.remote.port}.`;
+    case "accept": return `${s.listener} accepted a connection: ${s.id}, from ${s.remote.ip}:${s.remote.port}.`;
     case "udp.bind": return `${s.id} is a UDP socket at ${s.device} ${s.local.ip}:${s.local.port}.`;
+    case "udp.connect": return `${s.id} is connected to ${s.remote.ip}:${s.remote.port}: it sends there with send, and its kernel drops datagrams from anywhere else.`;
+    case "recv": return event.bytes ? `${command.socket}'s recv() took ${event.bytes} bytes.` : `${command.socket}'s recv() returned nothing (b""): the other side shut down its sending side.`;
     case "send": return `${command.socket} sent ${event.bytes} bytes.`;
     case "udp.sendto": return `${command.socket} sent a ${event.bytes}-byte datagram to ${command.to.device} port ${command.to.port}.`;
     case "shutdown": return `${command.socket} shut down its sending side.`;
@@ -104,6 +125,8 @@ function describe(command, event, experiments) {
       const found = experiments.find((e) => e.id === event.experiment);
       return `Experiment started: ${found ? found.title : event.experiment}.`;
     }
+    case "experiment.predict": return `Prediction locked in for step ${event.step}.`;
+    case "experiment.pick": return event.matched ? "You picked the right one." : `Not that one: ${event.message}`;
   }
   return `${command.op} done.`;
 }
@@ -113,9 +136,15 @@ function commandFrom(form) {
   const op = form.dataset.op;
   const number = (name) => Number(data.get(name));
   switch (op) {
-    case "tcp.listen": return { op, device: data.get("device"), port: number("port"), reuse_address: data.get("reuse_address") === "on" };
-    case "tcp.connect": return { op, device: data.get("device"), to: { device: data.get("to_device"), port: number("to_port") } };
-    case "udp.bind": return { op, device: data.get("device"), port: number("port") };
+    case "tcp.listen": {
+      const command = { op, device: data.get("device"), port: number("port"), reuse_address: data.get("reuse_address") === "on" };
+      // An empty backlog leaves the server's default (its listen_backlog).
+      if (data.has("backlog") && data.get("backlog") !== "") command.backlog = number("backlog");
+      return { ...command, auto_accept: data.get("manual_accept") !== "on", auto_read: data.get("manual_read") !== "on" };
+    }
+    case "tcp.connect": return { op, device: data.get("device"), to: { device: data.get("to_device"), port: number("to_port") }, auto_read: data.get("manual_read") !== "on" };
+    case "udp.bind": return { op, device: data.get("device"), port: number("port"), auto_read: data.get("manual_read") !== "on" };
+    case "udp.connect": return { op, socket: data.get("socket"), to: { device: data.get("to_device"), port: number("to_port") } };
     case "udp.sendto": return { op, socket: data.get("socket"), to: { device: data.get("to_device"), port: number("to_port") }, data: data.get("data") };
     case "send": return { op, socket: data.get("socket"), data: data.get("data") };
   }
@@ -138,6 +167,25 @@ function svg(tag, attrs, text) {
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+// "You predicted ECONNREFUSED; the kernel said ECONNREFUSED. You were right." and the
+// step's explanation: what a done step shows (the server's `revealed` entry).
+function revealWords(experiment, shown) {
+  const parts = [];
+  const prediction = shown.prediction;
+  const choices = experiment.predict?.[shown.step - 1]?.choices || [];
+  if (prediction) {
+    const said = choices[prediction.answer] ?? `choice ${prediction.answer + 1}`;
+    if (prediction.choice === null || prediction.choice === undefined) {
+      parts.push(`The kernel said: ${said}.`);
+    } else {
+      const guess = choices[prediction.choice] ?? `choice ${prediction.choice + 1}`;
+      parts.push(`You predicted “${guess}”; the kernel said “${said}”. ${prediction.correct ? "You were right." : "Your prediction was wrong."}`);
+    }
+  }
+  if (shown.explain) parts.push(shown.explain);
+  return parts.join(" ");
 }
 
 // The link back to the lesson section that teaches what an experiment shows.
@@ -172,11 +220,14 @@ export function mount(root, options = {}) {
     deadline: null,
     idleDeadline: null,
     received: new Map(),
-    experiments: [], // from hello: [{id, title, lesson, teaches, steps: [text]}]
-    progress: {}, // experiment id -> {done, steps, finished}, as the server reports it
+    experiments: [], // from hello: [{id, title, lesson, teaches, steps: [text], predict, pick}]
+    // experiment id -> {done, steps, finished, revealed, predicted}, as the server reports it
+    progress: {},
     active: null, // the sandbox's active experiment (all its tabs share it)
     shown: null, // the experiment this view shows
     canReset: false, // the server knows `tcp.reset`
+    picking: null, // what the current step asks the learner to pick now: "packet", "socket"
+    pickNote: "", // why the last pick was not the one
   };
   let wanted = options.experiment || null; // to show (see choose) on the first hello
   const pending = new Map(); // ref -> command, to explain answers
@@ -345,12 +396,26 @@ export function mount(root, options = {}) {
     if (event.experiment !== state.active || state.shown === null) state.shown = event.experiment;
     state.active = event.experiment;
     const before = state.progress[event.experiment];
-    state.progress[event.experiment] = { done: event.done, steps: event.steps, finished: event.finished };
+    state.progress[event.experiment] = {
+      done: event.done,
+      steps: event.steps,
+      finished: event.finished,
+      revealed: event.revealed || [],
+      predicted: event.predicted || {},
+    };
+    if (!before || event.done !== before.done) state.pickNote = "";
+    const told = new Set((before?.revealed || []).map((r) => r.step));
+    const fresh = (event.revealed || []).filter((r) => !told.has(r.step));
     renderExperiment();
+    // Said aloud too: what the kernel did, beside the learner's prediction.
+    const news = $("[data-experiment-news]");
+    const found = state.experiments.find((e) => e.id === event.experiment);
+    if (news && found && before && fresh.length) {
+      news.textContent = fresh.map((r) => `Step ${r.step} done. ${revealWords(found, r)}`).join(" ");
+    }
     // For the page around a panel (a lesson's lab state): a DOM event with the news.
     const detail = { experiment: event.experiment, done: event.done, steps: event.steps, finished: event.finished };
     root.dispatchEvent(new CustomEvent("playground:progress", { bubbles: true, detail }));
-    const found = state.experiments.find((e) => e.id === event.experiment);
     if (found && before && event.done > before.done) {
       log("ok", `Experiment: ${event.done} of ${event.steps} steps done.`);
     }
@@ -366,6 +431,10 @@ export function mount(root, options = {}) {
       toTimeline({ type: "socket", socket: event.socket });
     }
     if (event.op === "experiment.start" && event.experiment) progressed(event);
+    if (event.op === "experiment.pick" && !event.matched) {
+      state.pickNote = event.message;
+      renderExperiment();
+    }
     if (command && typeof command.socket === "string" && !(event.socket && typeof event.socket === "object")) {
       acted = { id: command.socket, seq: acted.seq + 1 };
       renderSocketSelects();
@@ -421,22 +490,40 @@ export function mount(root, options = {}) {
       case "tcp.listen": {
         const v = varName(s.id);
         const reuse = command.reuse_address ? `\n${v}.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)` : "";
-        return `${v} = socket.socket(socket.AF_INET, socket.SOCK_STREAM)${reuse}\n${v}.bind(("${s.local.ip}", ${command.port}))\n${v}.listen()`;
+        return `${v} = socket.socket(socket.AF_INET, socket.SOCK_STREAM)${reuse}\n${v}.bind(("${s.local.ip}", ${command.port}))\n${v}.listen(${"backlog" in command ? command.backlog : ""})`;
       }
       case "tcp.connect": {
         const v = varName(s.id);
-        const lines = `${v} = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n${v}.bind(("${s.local.ip}", 0))  # the ${s.device}'s address; the system picks port ${s.local.port}\n${v}.connect(("${s.remote.ip}", ${s.remote.port}))`;
+        const made = `${v} = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n${v}.bind(("${s.local.ip}", 0))  # the ${s.device}'s address; the system picks port ${s.local.port}`;
+        if (s.state === "SYN_SENT") {
+          // A blocking connect() would wait here for minutes: the program goes on without it.
+          return `${made}\n${v}.setblocking(False)\n${v}.connect_ex(("${s.remote.ip}", ${s.remote.port}))  # EINPROGRESS: no answer to its SYN yet (SYN_SENT)`;
+        }
+        const lines = `${made}\n${v}.connect(("${s.remote.ip}", ${s.remote.port}))`;
         const accepted = [...state.sockets.values()].find((r) => r.role === "accepted" && r.remote && !names.has(r.id)
           && tupleKey(r.remote, r.local) === tupleKey(s.local, s.remote));
         if (accepted) return `${lines}\n${acceptLine(accepted)}`;
-        awaitingAccept.set(tupleKey(s.local, s.remote), true);
+        const listener = [...state.sockets.values()].find((r) => r.role === "listener" && r.local.ip === s.remote.ip && r.local.port === s.remote.port);
+        // A listener that accepts only when told leaves the connection in its queue.
+        if (listener?.auto_accept !== false) awaitingAccept.set(tupleKey(s.local, s.remote), true);
         return lines;
+      }
+      case "accept": return acceptLine(s);
+      case "recv": {
+        const row = state.sockets.get(command.socket);
+        const v = varName(command.socket);
+        // asyncio, which reads for the playground, takes at most 256 KiB a read.
+        return row?.protocol === "udp" ? `data, addr = ${v}.recvfrom(65536)` : `data = ${v}.recv(262144)`;
       }
       case "udp.bind": {
         const v = varName(s.id);
         return `${v} = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n${v}.bind(("${s.local.ip}", ${command.port}))`;
       }
-      case "send": return `${varName(command.socket)}.sendall(${JSON.stringify(command.data)}.encode())`;
+      case "udp.connect": return `${varName(s.id)}.connect(("${s.remote.ip}", ${s.remote.port}))`;
+      case "send": {
+        const row = state.sockets.get(command.socket);
+        return `${varName(command.socket)}.${row?.protocol === "udp" ? "send" : "sendall"}(${JSON.stringify(command.data)}.encode())`;
+      }
       case "udp.sendto": return `${varName(command.socket)}.sendto(${JSON.stringify(command.data)}.encode(), ("${ipOf(command.to.device)}", ${command.to.port}))`;
       case "shutdown": return `${varName(command.socket)}.shutdown(socket.SHUT_WR)`;
       case "close": return `${varName(command.socket)}.close()`;
@@ -489,9 +576,22 @@ export function mount(root, options = {}) {
 
   // Table -----------------------------------------------------------------
 
+  // "Pick this one": the learner's answer to a step that asks to find a socket.
+  function pickButton(row) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "button button-small button-pick";
+    b.dataset.pick = row.id;
+    b.textContent = "Pick this one";
+    b.setAttribute("aria-label", `Pick ${row.id}, ${row.device} ${row.role}, ${row.state}, for this step`);
+    b.addEventListener("click", () => send({ op: "experiment.pick", socket: row.id }));
+    return b;
+  }
+
   function actionButtons(row) {
     const td = document.createElement("td");
     td.className = "actions";
+    if (state.picking === "socket") td.append(pickButton(row));
     if (row.closed_by_program) {
       const note = document.createElement("span");
       note.className = "closed-note";
@@ -500,6 +600,9 @@ export function mount(root, options = {}) {
       return td;
     }
     const buttons = [];
+    // A listener that accepts only when told, a socket that reads only when told.
+    if (row.role === "listener" && row.auto_accept === false) buttons.push(["accept", "Accept", "accept(): take the oldest connection waiting in its accept queue"]);
+    if (row.role !== "listener" && row.auto_read === false) buttons.push(["recv", "Receive (recv)", "recv(): take what waits in its receive queue, once"]);
     if (row.protocol === "tcp" && row.role !== "listener" && !row.write_shutdown) buttons.push(["shutdown", "Shut down sending"]);
     buttons.push(["close", "Close"]);
     // Closing with SO_LINGER 0 (`tcp.reset`): a connection only, and only where the
@@ -535,7 +638,9 @@ export function mount(root, options = {}) {
       ? "A listening socket never has a remote address; the sockets it accepts do."
       : "Not connected: no remote address.";
     const state = row.closed_by_program ? `${row.state} (closed)` : row.state;
-    const role = row.role + (row.listener ? ` (by ${row.listener})` : "");
+    const role = row.role + (row.listener ? ` (by ${row.listener})` : "")
+      + (row.auto_accept === false ? ", accepts on accept()" : "")
+      + (row.auto_read === false && row.role !== "listener" ? ", reads on recv()" : "");
     if (options.compact) {
       // Socket, state, then the 5-tuple on a line of its own: fits a phone's width.
       const local = `${row.local.ip}:${row.local.port}`;
@@ -567,7 +672,9 @@ export function mount(root, options = {}) {
     summary.append("Queues, bytes", whose);
     const facts = document.createElement("dl");
     for (const [term, value, hint] of [
-      ["Recv-Q / Send-Q", `${row.recv_queue} / ${row.send_queue}`, "bytes waiting in the kernel: received but not yet read / sent but not yet acknowledged"],
+      ["Recv-Q / Send-Q", `${row.recv_queue} / ${row.send_queue}`, row.role === "listener"
+        ? "for a listener: connections waiting in its accept queue / its backlog (Linux lets one more than the backlog wait)"
+        : "bytes waiting in the kernel: received but not yet read / sent but not yet acknowledged"],
       ["Bytes in / out", `${row.bytes_received} / ${row.bytes_sent}`, "bytes this socket has received / sent in all"],
     ]) {
       const dt = document.createElement("dt");
@@ -650,6 +757,14 @@ export function mount(root, options = {}) {
     for (const input of $$("form[data-op] input[name=data]")) {
       if (state.limits.send_bytes) input.maxLength = state.limits.send_bytes;
     }
+    // Inputs bounded by a limit of the server's (hello.limits), such as the backlog.
+    for (const input of $$("form[data-op] input[data-limit-max]")) {
+      const most = state.limits[input.dataset.limitMax];
+      if (most !== undefined) {
+        input.max = String(most);
+        input.placeholder = `default ${most}`;
+      }
+    }
   }
 
   // "s2 · laptop client 127.77.0.2:41234 → 127.77.0.3:3000": its role and 5-tuple.
@@ -664,8 +779,11 @@ export function mount(root, options = {}) {
     for (const select of $$("[data-socket-select]")) {
       const wanted = select.dataset.socketSelect;
       const current = select.value;
-      const usable = [...state.sockets.values()].filter((row) => !row.closed_by_program && row.protocol === wanted
-        && (wanted === "udp" || row.role !== "listener")).sort(byId);
+      // "connected": what send works on, a TCP connection or a UDP socket with a peer.
+      const fits = (row) => (wanted === "connected"
+        ? (row.protocol === "tcp" && row.role !== "listener") || (row.protocol === "udp" && row.remote)
+        : row.protocol === wanted && (wanted === "udp" || row.role !== "listener"));
+      const usable = [...state.sockets.values()].filter((row) => !row.closed_by_program && fits(row)).sort(byId);
       select.replaceChildren(...usable.map((row) => new Option(socketLabel(row), row.id)));
       // The socket the learner made or used last, once; after that their own choice.
       if (Number(select.dataset.acted || 0) !== acted.seq && usable.some((row) => row.id === acted.id)) {
@@ -799,9 +917,10 @@ export function mount(root, options = {}) {
       openedPacketsFor = experiment.id;
       if (/\bpackets?\b/i.test(`${experiment.title} ${experiment.steps.join(" ")}`) || /\b(SYN|FIN|RST)\b/.test(experiment.steps.join(" "))) packets.open = true;
     }
+    updatePicking();
     // Rebuilt only when what it shows changed: not on every socket event.
     const progress = (experiment && state.progress[experiment.id]) || {};
-    const key = experiment ? JSON.stringify([experiment.id, progress]) : "";
+    const key = experiment ? JSON.stringify([experiment.id, progress, state.pickNote, experiment.id === state.active]) : "";
     if (key === renderedKey) return;
     renderedKey = key;
     const news = $("[data-experiment-news]");
@@ -819,10 +938,14 @@ export function mount(root, options = {}) {
     if (!box) return;
     const list = document.createElement("ol");
     list.className = "steps";
+    const revealed = new Map((progress.revealed || []).map((r) => [r.step, r]));
     experiment.steps.forEach((text, i) => {
       const item = document.createElement("li");
       item.className = i < done ? "step-done" : i === done ? "step-current" : "step-todo";
-      item.textContent = `${i < done ? "✓ Done: " : i === done ? "Now: " : ""}${text}`;
+      item.append(`${i < done ? "✓ Done: " : i === done ? "Now: " : ""}${text}`);
+      const shown = revealed.get(i + 1);
+      if (i < done && shown) item.append(revealBox(experiment, shown));
+      if (i === done) item.append(...currentStep(experiment, i, progress));
       list.append(item);
     });
     const summary = document.createElement("p");
@@ -844,6 +967,118 @@ export function mount(root, options = {}) {
     back.className = "step-lesson";
     back.append(lessonLink(experiment));
     box.replaceChildren(...parts, back);
+  }
+
+  // A done step's explanation, and the learner's prediction beside the kernel's answer.
+  function revealBox(experiment, shown) {
+    const box = document.createElement("div");
+    box.className = "step-reveal";
+    box.dataset.reveal = String(shown.step);
+    const prediction = shown.prediction;
+    if (prediction && prediction.choice !== null && prediction.choice !== undefined) {
+      box.dataset.correct = String(prediction.correct);
+    }
+    const words = document.createElement("p");
+    words.textContent = revealWords(experiment, shown);
+    box.append(words);
+    return box;
+  }
+
+  // The current step's question (before its action) and what it waits for.
+  function currentStep(experiment, index, progress) {
+    const parts = [];
+    const active = experiment.id === state.active;
+    const predict = experiment.predict?.[index];
+    const step = index + 1;
+    const predicted = (progress.predicted || {})[String(step)];
+    if (predict && predicted === undefined) {
+      parts.push(predictionForm(experiment, step, predict, active));
+    } else if (predict) {
+      const note = document.createElement("p");
+      note.className = "step-predicted";
+      note.textContent = `Your prediction: “${predict.choices[predicted]}”. Now do the step, and see what the kernel says.`;
+      parts.push(note);
+    }
+    const pick = experiment.pick?.[index];
+    if (pick && active && !(predict && predicted === undefined)) {
+      const note = document.createElement("p");
+      note.className = "step-pick-how";
+      note.textContent = pick === "packet"
+        ? "When you have found it, use its “Pick this one” button in the Packets panel."
+        : "When you have found it, use its “Pick this one” button in the socket table.";
+      parts.push(note);
+    }
+    if (state.pickNote && active) {
+      const note = document.createElement("p");
+      note.className = "step-pick-note";
+      note.setAttribute("role", "status");
+      note.textContent = `Not that one. ${state.pickNote}`;
+      parts.push(note);
+    }
+    return parts;
+  }
+
+  // A fieldset of choices and "Lock in my prediction", asked before the learner acts.
+  function predictionForm(experiment, step, predict, active) {
+    const form = document.createElement("form");
+    form.className = "step-predict";
+    form.dataset.predict = String(step);
+    const fieldset = document.createElement("fieldset");
+    const legend = document.createElement("legend");
+    legend.textContent = `Predict first: ${predict.prompt}`;
+    fieldset.append(legend);
+    predict.choices.forEach((choice, n) => {
+      const label = document.createElement("label");
+      label.className = "step-choice";
+      const radio = document.createElement("input");
+      radio.type = "radio";
+      radio.name = `predict-${experiment.id}-${step}`;
+      radio.value = String(n);
+      radio.required = true;
+      label.append(radio, " ", choice);
+      fieldset.append(label);
+    });
+    const hint = document.createElement("p");
+    hint.className = "step-predict-hint";
+    hint.textContent = active
+      ? "The step counts once your prediction is locked in; then do it, and the kernel answers."
+      : "Start this experiment to lock in a prediction.";
+    const lock = document.createElement("button");
+    lock.type = "submit";
+    lock.className = "button";
+    lock.textContent = "Lock in my prediction";
+    lock.disabled = !active;
+    fieldset.append(hint, lock);
+    form.append(fieldset);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const chosen = form.querySelector("input[type=radio]:checked");
+      if (!chosen) return;
+      lock.disabled = true;
+      send({ op: "experiment.predict", experiment: experiment.id, step, choice: Number(chosen.value) });
+    });
+    return form;
+  }
+
+  // What the active experiment's current step asks the learner to pick now, if the
+  // view shows it and its prediction (if any) is made.
+  function pickingNow() {
+    const experiment = state.experiments.find((e) => e.id === state.active);
+    if (!experiment || state.shown !== state.active) return null;
+    const progress = state.progress[experiment.id] || {};
+    const done = progress.done ?? 0;
+    const kind = experiment.pick?.[done] || null;
+    if (!kind) return null;
+    if (experiment.predict?.[done] && (progress.predicted || {})[String(done + 1)] === undefined) return null;
+    return kind;
+  }
+
+  function updatePicking() {
+    const now = pickingNow();
+    if (now === state.picking) return;
+    state.picking = now;
+    renderTable();
+    timeline?.setPicking(now === "packet");
   }
 
   function start(id) {
@@ -871,8 +1106,10 @@ export function mount(root, options = {}) {
   if (packetsBox) {
     import(packetsBox.dataset.module).then((module) => {
       if (closed) return;
-      timeline = module.mountTimeline(packetsBox, { request, signal });
+      const pick = (n) => send({ op: "experiment.pick", packet: n });
+      timeline = module.mountTimeline(packetsBox, { request, signal, pick });
       for (const [event, command] of early.splice(0)) timeline.handle(event, command);
+      timeline.setPicking(state.picking === "packet");
     }, () => log("error", "The packets panel could not be loaded; reload the page to try again."));
   }
 

@@ -17,7 +17,8 @@
 //   never parsed as markup.
 // - Every packet is a button: keyboard reachable, its accessible name says what the
 //   arrow shows (number, direction, flags, numbers, meaning). Colour never says
-//   anything the words do not.
+//   anything the words do not. While the experiment's step asks for a packet, each
+//   packet also has a "Pick this one" button (the server judges the pick).
 // - The words for a packet are exactly true of what Linux TCP does; where the panel
 //   cannot tell (a connection whose start it did not see), it says less.
 // Protocol: docs/playground-protocol.md (the `packet` event, `hello.capture`).
@@ -30,7 +31,7 @@ const FLAG_NAMES = {
   ACK: "acknowledge",
   FIN: "finish: nothing more to send",
   RST: "reset: abort the connection",
-  PSH: "push: deliver the data to the program without waiting for more",
+  PSH: "push: the sender asks for the data to be passed on without delay",
   URG: "urgent",
 };
 const MAX_DEFAULT = 200; // packets kept on screen when the server names no history
@@ -161,11 +162,12 @@ const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /**
  * Runs the panel `box`. hooks.request(command): sends a command when connected
- * (false otherwise); hooks.signal: aborted when the playground closes.
+ * (false otherwise); hooks.signal: aborted when the playground closes; hooks.pick(n):
+ * the learner picked packet n for the experiment's step.
  * Returns {handle(event, command)}: every event of the WebSocket, and for `ok` and
- * `error` the command they answer.
+ * `error` the command they answer; and setPicking(on): whether packets can be picked.
  */
-export function mountTimeline(box, { request, signal }) {
+export function mountTimeline(box, { request, signal, pick = null }) {
   const $ = (selector) => box.querySelector(selector);
   const toggle = $("[data-packets-open]");
   const rowsBox = $("[data-timeline]");
@@ -185,6 +187,7 @@ export function mountTimeline(box, { request, signal }) {
   let states = new Map(); // socket id -> {device, state}, to write changes only
   let unseen = 0; // packets that arrived while the panel was closed
   let wished = false; // this page's wish as last sent to the server
+  let picking = false; // the experiment's step asks the learner to pick a packet
 
   rowsBox.replaceChildren();
   tableRows.replaceChildren();
@@ -380,7 +383,30 @@ export function mountTimeline(box, { request, signal }) {
       item.classList.toggle("is-open", open);
     }, { signal });
     item.append(button, detail);
+    if (picking) item.append(pickButton(p));
     return item;
+  }
+
+  function pickButton(p) {
+    const b = element("button", "button button-small tl-pick", "Pick this one");
+    b.type = "button";
+    b.dataset.pick = String(p.n);
+    const flags = p.protocol === "tcp" ? `, ${p.flags.join(" ") || "no flags"}` : "";
+    b.setAttribute("aria-label", `Pick packet ${p.n}, ${p.from.device} to ${p.to.device}${flags}, for this step`);
+    b.addEventListener("click", () => pick?.(p.n), { signal });
+    return b;
+  }
+
+  function setPicking(on) {
+    picking = Boolean(on && pick);
+    for (const item of rowsBox.querySelectorAll("li.tl-packet")) {
+      const button = item.querySelector(".tl-pick");
+      if (!picking) button?.remove();
+      else if (!button) {
+        const packet = packets.find((p) => String(p.n) === item.dataset.n);
+        if (packet) item.append(pickButton(packet));
+      }
+    }
   }
 
   function tableRow(p, words) {
@@ -484,6 +510,7 @@ export function mountTimeline(box, { request, signal }) {
   }
 
   return {
+    setPicking,
     handle(event, command) {
       switch (event.type) {
         case "hello":
