@@ -20,6 +20,8 @@ Each question is worth one point:
   - a run negated just before it ("not TCP", "it isn't UDP", "no TCP"; negation
     words, then only filler words such as "it"/"is"/"really", within one clause)
     does not count as naming it, so "TCP, not UDP" is right and "not TCP" is not;
+    nor does a run taken back just after it ("TCP? no, UDP", "TCP is wrong": a denial
+    then only filler words, in its clause or the next; _taken_back);
 - number: within the question's tolerance of the answer (exact when 0); how typed
   text becomes the number (separators, number words, a unit word) is
   lessons.number_answers';
@@ -129,6 +131,10 @@ _FILLERS = set(
         "using use called named one that this on over via by in at"
     ).words
 )
+# What takes back the words just before it ("TCP? no", "TCP is wrong"), and what may
+# follow it to the end of its clause ("TCP is not right", "TCP is not the answer").
+_DENIALS = set(words("no nope not wrong incorrect false").words)
+_VERDICT_OBJECTS = set(words("right correct true answer so").words)
 
 
 def normalise_text(text: str) -> str:
@@ -157,12 +163,43 @@ def _negated(text: Words, start: int) -> bool:
     return False
 
 
+def _taken_back(text: Words, end: int) -> bool:
+    """Whether the run ending at `end` is taken back just after it: "TCP? no, UDP",
+    "TCP is wrong", "TCP, not really" (a denial, then only filler words, in the run's
+    clause or the next), never "TCP, not UDP" (that "not" negates UDP) nor a tag
+    question ("TCP, isn't it?")."""
+    i, crossed = end, False
+    while i < len(text.words):
+        if i in text.clause_starts:
+            if crossed:
+                return False
+            crossed = True
+        if text.words[i] in _DENIALS:
+            i += 1
+            while i < len(text.words) and i not in text.clause_starts:
+                if text.words[i] not in _FILLERS | _VERDICT_OBJECTS:
+                    return False
+                i += 1
+            return True
+        if text.words[i] not in _FILLERS:
+            return False
+        i += 1
+    return False
+
+
 def _named(text: Words, answer: str, accepted: bool) -> tuple[int, int] | None:
-    """Where `text` names `answer` (its words as a run, not negated), or None."""
+    """Where `text` names `answer` (its words as a run, neither negated nor taken
+    back), or None."""
     for run in _forms(answer, accepted):
         for start in range(len(text.words) - len(run) + 1):
-            if text.words[start : start + len(run)] == run and not _negated(text, start):
-                return start, start + len(run)
+            end = start + len(run)
+            if (
+                text.words[start:end] == run
+                and not _negated(text, start)
+                # An answer that is itself a denial ("no") is not taken back by one.
+                and (bool(set(run) & _DENIALS) or not _taken_back(text, end))
+            ):
+                return start, end
     return None
 
 

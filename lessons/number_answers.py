@@ -1,6 +1,8 @@
 """How a typed answer to a number question becomes the number (read_number).
 
 Rules, in the order they are applied:
+- An answer longer than LONGEST characters, or with a digit written raised, small or
+  as a fraction ("5²", "①", "½", which NFKC would fold into other digits), is refused.
 - Unicode is folded first (NFKC), so a no-break or thin space is a space and
   full-width digits are digits; case does not count; a final ".", "!" or "?" and
   surrounding spaces are dropped.
@@ -41,6 +43,9 @@ NUMBER_WORDS = {
 }
 # fmt: on
 _NONE_WORDS = {"none", "no"}
+# The longest answer read: a longer one is refused before it is read (its float would
+# be infinity past 309 digits, and the refusal echoes what was typed).
+LONGEST = 100
 _SIGN = {"\u2212": "-", "\u2013": "-"}  # a minus sign, an en dash
 _NUMBER = re.compile(
     r"""(?P<sign>[+-])?\s*
@@ -78,7 +83,21 @@ def read_number(typed: str, decimal: bool = False, prompt: str = "") -> float | 
     """The number a learner typed; None for a blank answer; ValidationError (with a
     message saying what to type) for anything that is not one number. `decimal`:
     the question's answer is fractional; `prompt`: its words may follow "no"."""
-    text = unicodedata.normalize("NFKC", str(typed)).strip()
+    typed = str(typed)
+    if len(typed.strip()) > LONGEST:
+        raise ValidationError(
+            f"A number answer is at most {LONGEST} characters: type just the number, such as "
+            f"{example(decimal)}.",
+            code="too_long",
+        )
+    if any(char.isnumeric() and not char.isdecimal() for char in typed):
+        # NFKC would make "5²" 52 and "2¹⁶" 216.
+        raise ValidationError(
+            f"Type the number in plain digits: \u201c{typed.strip()}\u201d has a digit written "
+            f"raised, small or as a fraction, such as {example(decimal)}.",
+            code="digit_form",
+        )
+    text = unicodedata.normalize("NFKC", typed).strip()
     for char, plain in _SIGN.items():
         text = text.replace(char, plain)
     text = re.sub(r"\s+", " ", text).rstrip(".!? ").casefold()
@@ -112,7 +131,8 @@ def read_number(typed: str, decimal: bool = False, prompt: str = "") -> float | 
             f"{whole}{fraction}: type the number without the point, such as {whole}{fraction}.",
             code="point",
         )
-    return float(f"{match['sign'] or ''}{whole}.{fraction or 0}")
+    # + 0.0: "-0" is 0, not a "-0" shown back to the learner.
+    return float(f"{match['sign'] or ''}{whole}.{fraction or 0}") + 0.0
 
 
 def _without_leading_prompt_words(text: str, prompt: str) -> str:

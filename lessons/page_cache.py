@@ -131,12 +131,18 @@ class SharedLesson:
     title: str
     summary: str
     published: bool
-    intro: str  # header, table of contents and body, rendered
+    intro: str  # table of contents and body, rendered
     pager: str  # previous / next navigation, rendered
     quiz_url: str | None
     next_url: str | None
     # The lesson's published experiments: (id, title, url), in their order.
     experiments: tuple[tuple[str, str, str], ...] = ()
+    # Its title and summary, rendered apart from `intro` so the warm-up can stand between.
+    header: str = ""
+
+    @property
+    def header_html(self):
+        return mark_safe(self.header)  # noqa: S308 - rendered by our templates
 
     @property
     def intro_html(self):
@@ -176,6 +182,7 @@ def lesson_page(user, slug: str) -> SharedLesson | None:
             title=lesson.title,
             summary=lesson.summary,
             published=lesson.published,
+            header=render_to_string("lessons/_lesson_header.html", context),
             intro=render_to_string("lessons/_lesson_intro.html", context),
             pager=render_to_string("lessons/_lesson_pager.html", context),
             quiz_url=quiz.get_absolute_url() if quiz else None,

@@ -18,9 +18,11 @@ def os_error(exc: OSError, device, ip, port, holder, lingering) -> tuple[str, st
         if holder is not None:
             return "EADDRINUSE", (
                 f"EADDRINUSE: {where} is already in use by socket {holder.id} "
-                f"({holder.role}, {holder.protocol.upper()}). Two sockets can be bound to the same "
-                "address and port of one protocol only if both set the SO_REUSEPORT option before "
-                "bind() (for UDP sockets, SO_REUSEADDR on both is enough). The sandbox offers no "
+                f"({holder.role}, {holder.protocol.upper()}). Two TCP listeners can be bound to "
+                "the same address and port only if both set the SO_REUSEPORT option before "
+                "bind(). Two UDP sockets need only SO_REUSEADDR on both, and so does a TCP socket "
+                "beside one that is not listening, such as a new listener beside connections in "
+                "TIME_WAIT. The sandbox offers no "
                 "SO_REUSEPORT and binds its UDP sockets without SO_REUSEADDR, so close the other "
                 "one first or pick another port."
             )
@@ -95,8 +97,10 @@ def connect_failed(exc: OSError, syn_retries) -> str:
     """Why a connect answered in SYN_SENT ended without a connection (a socket.gone reason)."""
     if isinstance(exc, TimeoutError) or exc.errno == errno.ETIMEDOUT:
         return (
-            f"ETIMEDOUT: its SYN was never answered; the kernel sent it {int(syn_retries) + 1} "
-            "times, with pauses between the tries, then gave up (connect() raises TimeoutError). A "
+            "ETIMEDOUT: its SYN was never answered; the kernel sent it again and again, with "
+            "longer and longer pauses (since Linux 6.5 the first few a second apart), until the "
+            f"time its syn_retries setting of {int(syn_retries)} allows was up, then gave up "
+            "(connect() raises TimeoutError). A "
             "listener whose accept queue is full drops each SYN, so the client waits."
         )
     if exc.errno == errno.ECONNREFUSED:

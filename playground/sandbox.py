@@ -534,14 +534,17 @@ class Sandbox:
                 self._drop(sock, explain.connect_failed(exc, self.limits.syn_retries))
                 self._on_activity()
             return
-        sock.connecting = None
         if self.closed or self.sockets.get(sock.id) is not sock:
+            sock.connecting = None
             raw.close()
             return
         if not self.kernel_states:
             sock.state = "ESTABLISHED"
         loop = asyncio.get_running_loop()
+        # Still `connecting` until the transport is made: a close meanwhile cancels
+        # this, and create_connection closes the transport it was making.
         await loop.create_connection(lambda: _Stream(self, sock), sock=raw)
+        sock.connecting = None
         self._touch(sock)
 
     async def accept(self, socket_id) -> SandboxSocket:

@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass, field
 
 from django import forms
+from django.template.defaultfilters import floatformat
 
 from lessons import labs, quiz_rules
 from lessons.grading import Response, grade, wrong_answer_feedback
@@ -53,6 +54,12 @@ class Item:
         if self.question is not None:
             return self.question.teaches_url or self.question.quiz.get_absolute_url()
         return self.experiment.get_absolute_url()
+
+
+def number_text(number: float) -> str:
+    """A number as the quiz's result page writes it (floatformat "-3"): 1310720, not
+    the 1.31072e+06 of "%g"."""
+    return floatformat(number, -3)
 
 
 def askable_quiz(quiz) -> bool:
@@ -217,7 +224,7 @@ class Result:
         if question.kind == quiz_rules.TEXT and question.accepted:
             return question.accepted[0]
         if question.kind == quiz_rules.NUMBER and question.number_answer is not None:
-            return f"{question.number_answer:g}"
+            return number_text(question.number_answer)
         return ""
 
 
@@ -243,7 +250,7 @@ def grade_items(items: list[Item], form, session_key) -> list[Result]:
         typed = wrong_answer_feedback(question, response.text, response.number)
         given = response.text.strip()
         if response.number is not None:
-            given = f"{response.number:g}"
+            given = number_text(response.number)
         results.append(
             Result(
                 item,

@@ -6,10 +6,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from lessons import quiz_rules
 from lessons.learners import learner_for
 from lessons.models import Lesson
 from review import cards, items, warm_up
 from review.models import ReviewCard
+
+# A warm-up answer kept to be shown again (review.warm_up.PENDING): at most this many
+# values of a field (its ticked choices) and characters of each: more than a browser
+# sends for any question's field (a longer text or number answer is refused anyway).
+KEPT_VALUES, KEPT_CHARS = 50, 1000
 
 
 def _ask(request, learner, now, item=None, form=None):
@@ -28,7 +34,8 @@ def _ask(request, learner, now, item=None, form=None):
 
 def review(request):
     """GET asks the learner's soonest due card; POST grades the answer to it, records it
-    and shows the result with when the card comes back."""
+    and shows the result with when the card comes back (a blank answer is asked again:
+    nothing recorded, nothing of the answer shown)."""
     learner = learner_for(request)
     now = timezone.now()
     if request.method != "POST":
@@ -48,6 +55,13 @@ def review(request):
     if not form.is_valid():
         return _ask(request, learner, now, item, form)
     result = items.grade_items([item], form, request.session.session_key)[0]
+    if not result.answered:
+        # Skipping is not missing, and the answer stays hidden: asked again, as it was.
+        if item.question is not None and item.question.kind == quiz_rules.LAB:
+            messages.error(request, "No sandbox was found: open the playground first.")
+        else:
+            messages.error(request, "Choose or type an answer to check it; nothing was recorded.")
+        return _ask(request, learner, now, item, form)
     result.card = cards.record(learner, card.kind, card.ref, result.correct, now)
     queue = items.due_items(request.user, learner, now)
     return render(request, "review/review.html", {"result": result, "due": len(queue), "now": now})
@@ -74,7 +88,11 @@ def warm_up_answer(request, slug):
     pending = {
         "lesson": slug,
         "asked": [int(i.ref) for i in asked_items],
-        "data": {name: request.POST.getlist(name) for name in form.fields},
+        # Kept in the session to show again: no more than any real form sends.
+        "data": {
+            name: [value[:KEPT_CHARS] for value in request.POST.getlist(name)[:KEPT_VALUES]]
+            for name in form.fields
+        },
     }
     if form.is_valid():
         results = [r for r in items.grade_items(asked_items, form, None) if r.answered]

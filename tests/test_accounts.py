@@ -99,3 +99,16 @@ def test_it_protects_account_forms_with_csrf(course, ada):
     assert response.status_code == 403
     page = strict.get("/accounts/login/").content.decode()
     assert 'name="csrfmiddlewaretoken"' in page
+
+
+@pytest.mark.django_db
+def test_it_ties_each_field_error_and_help_to_its_box_for_screen_readers(client, course, ada):
+    page = client.post(
+        "/accounts/signup/", {"username": "ada", "password1": "short", "password2": "other"}
+    ).content.decode()
+    described = re.findall(r'<input[^>]*aria-describedby="([^"]+)"', page)
+    assert described
+    ids = [i for value in described for i in value.split()]
+    assert any(i.endswith("_error") for i in ids)
+    for element_id in ids:
+        assert f'id="{element_id}"' in page, element_id

@@ -152,3 +152,45 @@ def test_it_gives_number_questions_a_text_field_for_the_right_keyboard():
     fraction = Question(kind="number", prompt="p", number_answer=0.5, tolerance=0)
     assert 'inputmode="decimal"' in AttemptForm._field(fraction, []).widget.render("q1", "")
     assert whole.clean("131,072") == 131072
+
+
+def test_it_does_not_count_an_answer_the_learner_takes_back_after_naming_it():
+    question = text_question(["TCP"])  # no wrong answer listed: nothing else refuses these
+    for typed in (
+        "TCP? no, UDP",
+        "TCP? No. UDP",
+        "TCP is wrong, it's UDP",
+        "TCP, not really",
+        "TCP is not right",
+        "TCP? Nope.",
+    ):
+        assert not right(question, typed), typed
+    for typed in ("TCP, not UDP", "TCP, isn't it?", "TCP, no doubt", "It's TCP. Not UDP."):
+        assert right(question, typed), typed
+    assert right(text_question(["no"]), "No, not really")
+
+
+def test_it_refuses_a_number_longer_than_any_answer_instead_of_reading_infinity():
+    for typed in ("1" * 400, "9" * 10_000, "1" * 10_000 + " or 2"):
+        with pytest.raises(ValidationError) as refused:
+            read_number(typed)
+        message = refused.value.messages[0]
+        assert message.startswith("A number answer is at most 100 characters"), typed
+        assert len(message) < 200  # the 10 KB typed are not echoed back
+
+
+def test_it_refuses_raised_small_or_fraction_digits_instead_of_reading_other_digits():
+    for typed in ("5\u00b2", "2\u00b9\u2076", "\u2460", "3\u00bd"):  # 5², 2¹⁶, ①, 3½
+        with pytest.raises(ValidationError) as refused:
+            read_number(typed)
+        assert refused.value.messages == [
+            f"Type the number in plain digits: \u201c{typed}\u201d has a digit written raised, "
+            "small or as a fraction, such as 3 or 131072."
+        ], typed
+    # Other scripts' ordinary digits and full-width digits are digits.
+    assert read_number("\u0663") == 3
+    assert read_number("\uff11\uff12") == 12
+
+
+def test_it_reads_minus_zero_as_zero():
+    assert f"{read_number('-0'):g}" == "0"

@@ -48,7 +48,7 @@ SECTIONS = {
     ],
     ("connections", "refused-or-no-answer-at-all"): [
         "net.ipv4.tcp_syn_retries",
-        "135 seconds",
+        "134 seconds",
         "[Errno 110] Connection timed out",
         "reject with tcp reset",
         "TimeoutError: timed out",

@@ -3,6 +3,7 @@ queue (`backlog`, `accept`) and connected UDP sockets (`udp.connect`). Real sock
 real kernel table; the UDP cases in the playground's own network namespace, where a
 datagram may go to a port of the sandbox's own devices that no socket holds."""
 
+import asyncio
 import select
 import socket
 
@@ -164,6 +165,25 @@ async def test_it_closes_a_client_still_waiting_in_syn_sent(engine):
     assert gone["reason"] == "closed"
     await events.wait_for(lambda e: e["type"] == "socket" and e["socket"]["id"] != waiting.id)
     assert waiting.id not in [row["id"] for row in sandbox.snapshot()]
+
+
+async def test_it_leaves_no_live_connection_behind_a_close_as_its_handshake_ends(engine):
+    sandbox, events = engine.sandbox()
+    listener = await sandbox.tcp_listen("server", 3000, backlog=0, auto_accept=False)
+    await sandbox.tcp_connect("laptop", "server", 3000)
+    waiting = await sandbox.tcp_connect("laptop", "server", 3000)
+    await asyncio.sleep(0)  # its task starts waiting for the kernel's connect()
+    handshake = waiting.connecting._fut_waiter  # asyncio's record of what a task waits on
+    # The close (what the `close` op runs) comes in the loop iteration where the connect
+    # is answered: after the socket's task resumes, before its transport is wired up, as
+    # another tab's command can.
+    handshake.add_done_callback(lambda _: sandbox._close(waiting))
+    await sandbox.accept(listener.id)  # a place in the queue: the SYN sent again gets in
+    gone = await events.wait_for(lambda e: e["type"] == "socket.gone" and e["socket"] == waiting.id)
+    assert gone["reason"] == "closed"
+    await asyncio.wait({waiting.connecting or handshake})
+    assert waiting.id not in sandbox.sockets
+    assert waiting.transport is None or waiting.transport.is_closing()
 
 
 async def test_it_refuses_a_backlog_beyond_its_limit(engine):

@@ -2,9 +2,11 @@
 a browser uses them: each form read out of its page (action and field names) and posted."""
 
 import re
+import secrets
 from datetime import timedelta
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
@@ -139,6 +141,44 @@ def test_it_records_nothing_for_an_answer_it_cannot_grade_and_asks_again(ada_cli
 
 
 @pytest.mark.django_db
+def test_it_ties_a_typed_answers_error_to_its_box_for_screen_readers(ada_client, ada, quiz):
+    question = quiz.questions.filter(kind="number").first()
+    missed_an_hour_ago(Learner(ada), [question])
+    page = ada_client.get("/review/").content.decode()
+    action, form = form_in(page, "/review/", "review-form")
+    text = ada_client.post(action, answering(form, {question: ["two or three"]})).content.decode()
+    box = re.search(rf'<input[^>]*name="q{question.pk}"[^>]*>', text).group(0)
+    described = re.search(r'aria-describedby="([^"]+)"', box).group(1)
+    error = re.search(rf'<p class="field-error" id="{described}">([^<]+)</p>', text)
+    assert error and "gives more than one" in error.group(1)
+
+
+@pytest.mark.django_db
+def test_it_records_nothing_and_reveals_nothing_for_a_review_posted_blank(ada_client, ada, quiz):
+    question = quiz.questions.filter(kind="single").first()
+    missed_an_hour_ago(Learner(ada), [question])
+    due = ReviewCard.objects.get(user=ada).due
+    page = ada_client.get("/review/").content.decode()
+    action, form = form_in(page, "/review/", "review-form")
+    text = ada_client.post(action, answering(form, {question: []})).content.decode()
+    assert "Choose or type an answer to check it; nothing was recorded." in text
+    assert 'class="quiz-form review-form"' in text
+    assert_no_answer_in(text, question)
+    card = ReviewCard.objects.get(user=ada)
+    assert (card.reviews, card.misses, card.due) == (1, 1, due)
+
+
+@pytest.mark.django_db
+def test_it_shows_a_long_number_answer_back_in_full_as_the_quiz_does(ada_client, ada, quiz):
+    question = quiz.questions.filter(kind="number").first()
+    missed_an_hour_ago(Learner(ada), [question])
+    page = ada_client.get("/review/").content.decode()
+    action, form = form_in(page, "/review/", "review-form")
+    text = ada_client.post(action, answering(form, {question: ["1310720"]})).content.decode()
+    assert "Your answer: <strong>1310720</strong>" in text
+
+
+@pytest.mark.django_db
 def test_it_asks_a_missed_prediction_again_with_its_step_and_choices(ada_client, ada, course):
     step = ExperimentStep.objects.exclude(prediction={}).select_related("experiment").first()
     number = list(step.experiment.steps.all()).index(step) + 1
@@ -254,4 +294,19 @@ def test_it_shows_a_warm_up_it_cannot_grade_again_with_what_was_chosen(course):
     page = client.get(response["Location"]).content.decode()
     assert "Some answers need fixing" in page and 'class="field-error"' in page
     assert re.search(rf'value="{kept[0]}"[^>]*checked', page)
+    assert not ReviewCard.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_keeps_no_more_of_a_hostile_warm_up_post_in_the_session_than_a_form_holds(course):
+    client = Client()
+    action, form, asked = warm_up_form(client)
+    choice = next(q for q in asked if q.kind == "single")
+    # 1.8 MB under one field name, as no browser sends; random, as the session is compressed.
+    flood = [secrets.token_hex(1000) for _ in range(900)]
+    response = client.post(action, answering(form, {choice: flood}))
+    stored = Session.objects.get(session_key=client.session.session_key).session_data
+    assert len(stored) < 100_000
+    page = client.get(response["Location"]).content.decode()
+    assert "Some answers need fixing" in page and 'class="field-error"' in page
     assert not ReviewCard.objects.exists()

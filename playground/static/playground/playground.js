@@ -114,7 +114,7 @@ function describe(command, event, experiments) {
     case "accept": return `${s.listener} accepted a connection: ${s.id}, from ${s.remote.ip}:${s.remote.port}.`;
     case "udp.bind": return `${s.id} is a UDP socket at ${s.device} ${s.local.ip}:${s.local.port}.`;
     case "udp.connect": return `${s.id} is connected to ${s.remote.ip}:${s.remote.port}: it sends there with send, and its kernel drops datagrams from anywhere else.`;
-    case "recv": return event.bytes ? `${command.socket}'s recv() took ${event.bytes} bytes.` : `${command.socket}'s recv() returned nothing (b""): the other side shut down its sending side.`;
+    case "recv": return event.bytes ? `${command.socket}'s recv() took ${event.bytes} bytes.` : `${command.socket}'s recv() returned nothing (b""), the end of data: the other side has finished sending (it closed its socket or shut down its sending side).`;
     case "send": return `${command.socket} sent ${event.bytes} bytes.`;
     case "udp.sendto": return `${command.socket} sent a ${event.bytes}-byte datagram to ${command.to.device} port ${command.to.port}.`;
     case "shutdown": return `${command.socket} shut down its sending side.`;
@@ -490,7 +490,7 @@ export function mount(root, options = {}) {
       case "tcp.listen": {
         const v = varName(s.id);
         const reuse = command.reuse_address ? `\n${v}.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)` : "";
-        return `${v} = socket.socket(socket.AF_INET, socket.SOCK_STREAM)${reuse}\n${v}.bind(("${s.local.ip}", ${command.port}))\n${v}.listen(${"backlog" in command ? command.backlog : ""})`;
+        return `${v} = socket.socket(socket.AF_INET, socket.SOCK_STREAM)${reuse}\n${v}.bind(("${s.local.ip}", ${command.port}))\n${v}.listen(${"backlog" in command ? command.backlog : state.limits?.listen_backlog ?? ""})`;
       }
       case "tcp.connect": {
         const v = varName(s.id);
