@@ -23,6 +23,10 @@ from tests.services import missing
 LESSONS = Path(settings.COURSE_CONTENT_DIR) / "lessons"
 PAIR = ("# server.py", "# client.py")
 
+# Not a speed limit: a lesson program that hangs (a broken namespace, a lost packet) must
+# fail its test instead of holding CI until its cap. Every program ends in seconds.
+HUNG = 120
+
 
 def python_blocks() -> list[tuple[str, str]]:
     """(lesson file name, code) for every ```python block of every lesson."""
@@ -69,7 +73,10 @@ def test_it_runs_the_lesson_s_server_and_client_against_each_other(tmp_path):
         listening = server.stdout.readline()
         assert listening.startswith(f"listening on ('127.0.0.1', {port})"), listening
         client = subprocess.run(
-            [sys.executable, str(tmp_path / "client.py")], capture_output=True, text=True
+            [sys.executable, str(tmp_path / "client.py")],
+            capture_output=True,
+            text=True,
+            timeout=HUNG,
         )
         assert client.returncode == 0, client.stderr
         connected, reply = client.stdout.splitlines()
@@ -102,7 +109,9 @@ def test_it_shows_two_sends_coming_back_from_one_recv():
 def test_it_runs_each_standalone_program_and_prints_what_the_lesson_shows(code, tmp_path):
     program = tmp_path / "program.py"
     program.write_text(code)
-    run = subprocess.run([sys.executable, str(program)], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, str(program)], capture_output=True, text=True, timeout=HUNG
+    )
     assert run.returncode == 0, run.stderr
     printed = run.stdout.splitlines()
     for line in shown_output(code):
@@ -117,7 +126,10 @@ def test_it_runs_the_nat_script_and_the_server_sees_the_router_s_address(tmp_pat
     (script,) = re.findall(r"```sh\n(# Run as: unshare -Urnm sh nat\.sh\n.*?)```", body, re.S)
     (tmp_path / "nat.sh").write_text(script)
     run = subprocess.run(
-        ["unshare", "-Urnm", "sh", str(tmp_path / "nat.sh")], capture_output=True, text=True
+        ["unshare", "-Urnm", "sh", str(tmp_path / "nat.sh")],
+        capture_output=True,
+        text=True,
+        timeout=HUNG,
     )
     assert run.returncode == 0, run.stderr
     laptop = re.search(

@@ -392,8 +392,10 @@ async def half_close(tab: Tab, ids: dict):
     yield 2  # CLOSE_WAIT and FIN_WAIT2, as the kernel reports them
     await predict(tab, "half-close", 3)
     assert (await tab.command(op="send", socket=accepted, data="still here"))["type"] == "ok"
-    yield 3
-    yield 4  # the reply arrives at the half-closed laptop
+    yield 3  # the fourth step waits for the learner's pick of the laptop's socket
+    await tab.until(lambda e: e["type"] == "data" and e["socket"] == client)
+    await pick(tab, socket=client)
+    yield 4
     await predict(tab, "half-close", 5)
     assert (await tab.command(op="send", socket=client, data="more"))["code"] == "EPIPE"
     yield 5

@@ -50,3 +50,22 @@ def test_it_grades_a_number_typed_as_text_in_a_real_quiz_page_right(
         result = page.locator("li.question", has_text=prompt_start(question))
         expect(result).to_contain_text("✓ Right")
         expect(result).to_contain_text(f"Your answer: {int(question['answer'])}")
+
+
+def test_it_reads_131_072_typed_in_a_real_quiz_page_as_the_number_not_as_empty(
+    browser, daphne_server
+):
+    # No question of the course has the answer 131072 (nothing teaches that number), so
+    # this asks what the example proves: the page sends the typed text, and the
+    # server reads the thousands separator; the answer is then graded like any other.
+    slug, question = number_question(lambda answer: answer >= 10_000)
+    with visiting(new_page(browser, daphne_server)) as page:
+        page.goto(f"{page.base}/quizzes/{slug}/")
+        answer_every_question(page)
+        field = page.locator("li.question", has_text=prompt_start(question)).locator("input")
+        field.fill("131,072")
+        page.get_by_role("button", name="Submit answers").click()
+        page.wait_for_url(re.compile(r"/attempts/\d+/$"))
+        result = page.locator("li.question", has_text=prompt_start(question))
+        expect(result).to_contain_text("Your answer: 131072")
+        expect(result).not_to_contain_text("✓ Right")
