@@ -121,6 +121,25 @@ def browser():
         browser.close()
 
 
+@pytest.fixture
+def page(browser, daphne_server):
+    """A fresh visitor's desktop page on the Daphne site (tests.browser_pages.new_page):
+    any script error or CSP refusal fails the test."""
+    from tests.browser_pages import new_page, visiting
+
+    with visiting(new_page(browser, daphne_server)) as page:
+        yield page
+
+
+@pytest.fixture
+def phone(browser, daphne_server):
+    """The same at a phone's size (PHONE_OPTIONS)."""
+    from tests.browser_pages import PHONE_OPTIONS, new_page, visiting
+
+    with visiting(new_page(browser, daphne_server, **PHONE_OPTIONS)) as page:
+        yield page
+
+
 @pytest.fixture(scope="module")
 def redis_server():
     """A redis-server of the module's own, on a free port (the workers engine's tests)."""

@@ -7,28 +7,15 @@ session yet; its steps are ticked only when the server says so; it fits a 390 px
 phone; and without JavaScript the "Try it" links still lead to the playground.
 """
 
-import pytest
 from playwright.sync_api import expect
 
-from tests.browser_pages import PHONE, PHONE_OPTIONS, WAIT_MS, new_page, visiting
+from tests.browser_pages import PHONE, WAIT_MS, new_page
 from tests.live_server import ROOT
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
 LESSON = "/lessons/ports/"
 EXPERIMENT = "connection-refused"
 TRY_IT = f"a[href='/playground/?experiment={EXPERIMENT}']"
-
-
-@pytest.fixture
-def page(browser, daphne_server):
-    with visiting(new_page(browser, daphne_server)) as page:
-        yield page
-
-
-@pytest.fixture
-def phone(browser, daphne_server):
-    with visiting(new_page(browser, daphne_server, **PHONE_OPTIONS)) as page:
-        yield page
 
 
 def another_tab(page):

@@ -4,7 +4,6 @@ the page lists what `hello` lists and ticks a step only when the server says so.
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.browser_pages import WAIT_MS, new_page, visiting
@@ -12,12 +11,6 @@ from tests.live_server import ROOT
 from tests.playground_helpers import namespace_helper_pid, namespace_table
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
-
-
-@pytest.fixture
-def page(browser, daphne_server):
-    with visiting(new_page(browser, daphne_server)) as page:
-        yield page
 
 
 def open_playground(page, query=""):

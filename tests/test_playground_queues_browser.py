@@ -2,22 +2,7 @@
 driven by Playwright) against the real site under Daphne: a backlog, accepting and
 reading only when told, and connecting a UDP socket, at desktop and phone width."""
 
-import pytest
 from playwright.sync_api import expect
-
-from tests.browser_pages import PHONE_OPTIONS, new_page, visiting
-
-
-@pytest.fixture
-def page(browser, daphne_server):
-    with visiting(new_page(browser, daphne_server)) as page:
-        yield page
-
-
-@pytest.fixture
-def phone(browser, daphne_server):
-    with visiting(new_page(browser, daphne_server, **PHONE_OPTIONS)) as page:
-        yield page
 
 
 def open_playground(page):
