@@ -3,6 +3,7 @@ kernel's filter by the registry's packet reader; no Django."""
 
 import asyncio
 import socket
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from playground import protocol
 from playground.engine import LocalEngine, hello_events
 from playground.flow import TokenBucket
+from playground.kernel import KernelSocket
 from playground.lab_checks import replay
 from playground.labs import LabHooks
 from playground.limits import EngineConfig, Limits
@@ -384,3 +386,20 @@ def test_it_refuses_frames_that_are_not_whole_tcp_or_udp_packets():
     icmp = bytearray(frame)
     icmp[14 + 9] = 1
     assert parse(bytes(icmp), 64) is None
+
+
+async def test_it_keeps_a_new_listener_listening_when_a_dump_begun_before_it_says_close(
+    tmp_path,
+):
+    # A kernel dump that began while the socket was bound but not yet listening reads it
+    # as CLOSE; applied after listen() returned, it must not turn the listener's row back.
+    registry = Registry(Limits(), config(tmp_path, network_namespace=False))
+    try:
+        sandbox = await registry.attach("visitor", Events())
+        begun = time.monotonic()
+        listener = await sandbox.tcp_listen("server", 3000)
+        half_made = KernelSocket("tcp", "CLOSE", *listener.local, "", 0, 0, 0, listener.inode)
+        sandbox.apply_kernel([half_made], begun)
+        assert listener.state == "LISTEN"
+    finally:
+        await registry.aclose()
