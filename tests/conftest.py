@@ -140,6 +140,16 @@ def phone(browser, daphne_server):
         yield page
 
 
+@pytest.fixture
+async def engine(tmp_path):
+    """The sandbox engine on real sockets, in the test address range (playground_helpers)."""
+    from tests.playground_helpers import Engine
+
+    engine = await Engine(tmp_path / "addresses.lock").open()
+    yield engine
+    await engine.aclose()
+
+
 @pytest.fixture(scope="module")
 def redis_server():
     """A redis-server of the module's own, on a free port (the workers engine's tests)."""

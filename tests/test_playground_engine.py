@@ -8,13 +8,6 @@ from tests.playground_helpers import Engine, row_is
 
 
 @pytest.fixture
-async def engine(tmp_path):
-    engine = await Engine(tmp_path / "addresses.lock").open()
-    yield engine
-    await engine.aclose()
-
-
-@pytest.fixture
 async def plain_engine(tmp_path):
     """An engine without sock_diag, as on a machine where it is missing."""
     engine = await Engine(tmp_path / "addresses.lock", kernel=False).open()

@@ -13,14 +13,7 @@ from playground.limits import EngineConfig, Limits
 from playground.registry import Registry
 from playground.sandbox import SandboxError
 from tests.consumer_helpers import command, new_session, open_ws
-from tests.playground_helpers import TEST_RANGE, Engine, Events, row_is
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    engine = await Engine(tmp_path / "addresses.lock").open()
-    yield engine
-    await engine.aclose()
+from tests.playground_helpers import TEST_RANGE, Events, row_is
 
 
 @pytest.fixture

@@ -13,14 +13,6 @@ from playground.limits import Limits
 from playground.protocol import ProtocolError, parse
 from playground.sandbox import SandboxError
 from tests.live_server import ROOT
-from tests.playground_helpers import Engine
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    engine = await Engine(tmp_path / "addresses.lock").open()
-    yield engine
-    await engine.aclose()
 
 
 def host_listener(ip: str, port: int = 0) -> socket.socket:
