@@ -11,7 +11,7 @@ import os
 
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")]
 workers = int(os.environ.get("GUNICORN_WORKERS", os.cpu_count() or 1))
-worker_class = "uvicorn_worker.UvicornWorker"
+worker_class = "deploy.workers.QuietUvicornWorker"
 # Behind nginx: keep its kept-alive connections open longer than nginx does.
 keepalive = 75
 graceful_timeout = 20

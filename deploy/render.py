@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
+# Debian's libnginx-mod-http-headers-more-filter, so that no Server header names nginx.
+HEADERS_MORE = "ngx_http_headers_more_filter_module.so"
 WS_BALANCE = {"workers": "least_conn;", "local": "hash $remote_addr consistent;"}
 
 
@@ -33,6 +35,7 @@ def render(
     tls_listen: str | None = None,
     tls_certificate: str | None = None,
     tls_key: str | None = None,
+    modules_dir: str | Path = "/usr/lib/nginx/modules",
 ) -> str:
     """The config; with `tls_listen` (e.g. "443") nginx also serves HTTPS there.
 
@@ -62,6 +65,7 @@ def render(
         "USER": user or getpass.getuser(),
         "ACCESS_LOG": access_log,
         "MIME_TYPES": mime_types,
+        "HEADERS_MORE_MODULE": str(Path(modules_dir) / HEADERS_MORE),
     }
     text = TEMPLATE.read_text()
     for name, value in values.items():
@@ -85,6 +89,8 @@ def main(argv=None) -> None:
     parser.add_argument("--tls-listen", help="port for HTTPS, e.g. 443 (with the next two)")
     parser.add_argument("--tls-certificate", help="certificate chain file (PEM)")
     parser.add_argument("--tls-key", help="its private key file (PEM)")
+    parser.add_argument("--modules-dir", default="/usr/lib/nginx/modules",
+                        help=f"directory holding {HEADERS_MORE}")  # fmt: skip
     args = parser.parse_args(argv)
     sys.stdout.write(
         render(
@@ -98,6 +104,7 @@ def main(argv=None) -> None:
             tls_listen=args.tls_listen,
             tls_certificate=args.tls_certificate,
             tls_key=args.tls_key,
+            modules_dir=args.modules_dir,
         )
     )
 

@@ -6,12 +6,20 @@ share fully right, and the most common wrong answer (a wrong choice, or the
 most frequent wrong text or number; for a lab question, the most common step
 missing, or "no sandbox"). For the quiz: attempts and the score distribution in
 ten bands.
+
+The CSV export (quiz_csv_rows) is opened in spreadsheets, which run a cell that starts
+with = + - @ (or a tab or carriage return) as a formula: every such text cell is
+prefixed with a quote (OWASP's advice), so a learner's wrong answer cannot become one.
+Prompts are exported as the text learners read (Markdown rendered, tags dropped).
 """
 
+import html
 from collections import Counter
 from dataclasses import dataclass, field
 
-from lessons import quiz_rules
+from django.utils.html import strip_tags
+
+from lessons import markdown, quiz_rules
 from lessons.grading import normalise_text
 from lessons.models import Answer
 
@@ -81,6 +89,55 @@ def quiz_stats(quiz) -> QuizStats:
             item.wrong_answer, item.wrong_count = wrong.most_common(1)[0]
         stats.questions.append(item)
     return stats
+
+
+CSV_HEADER = (
+    "Number",
+    "Key",
+    "Question",
+    "Type",
+    "Answers",
+    "Correct (%)",
+    "Most chosen wrong answer",
+    "Times chosen",
+    "Edit page",
+)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """A cell a spreadsheet shows as text: a string that would start a formula gets a
+    leading quote; numbers and empty cells are kept as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def prompt_text(prompt: str) -> str:
+    """A prompt as learners read it, as plain text: rendered by the site's Markdown
+    renderer and sanitiser, then its tags dropped."""
+    return html.unescape(strip_tags(markdown.render_inline(prompt)))
+
+
+def quiz_csv_rows(stats: QuizStats, edit_url) -> list[list]:
+    """The item analysis as CSV rows, header first; `edit_url(question)` is each
+    question's edit page (an absolute address, so it works from the spreadsheet)."""
+    rows = [list(CSV_HEADER)]
+    for number, item in enumerate(stats.questions, start=1):
+        question = item.question
+        row = [
+            number,
+            question.key,
+            prompt_text(question.prompt),
+            question.get_kind_display(),
+            item.answers,
+            "" if item.percent_correct is None else item.percent_correct,
+            item.wrong_answer,
+            item.wrong_count if item.wrong_answer else "",
+            edit_url(question),
+        ]
+        rows.append([csv_safe(cell) for cell in row])
+    return rows
 
 
 @dataclass

@@ -31,10 +31,10 @@ from datetime import UTC, datetime
 
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.utils.crypto import salted_hmac
 
-from lessons import quiz_rules
+from lessons import page_cache, quiz_rules
 from lessons.grading import Response, grade, percent
 from lessons.models import Answer, Attempt
 from review import cards as review_cards
@@ -51,12 +51,25 @@ class Outcome(enum.Enum):
 
 
 def quiz_questions(quiz) -> list:
-    return list(quiz.questions.select_related("lesson").prefetch_related("choices"))
+    """The quiz's questions with their choices and lessons, kept per content generation
+    (lessons.page_cache): shared between requests, so read, never changed. Each carries
+    its prompt rendered (`prompt_shown`), which the quiz's pages show."""
+
+    def read():
+        questions = list(quiz.questions.select_related("lesson").prefetch_related("choices"))
+        for question in questions:
+            question.prompt_shown = question.prompt_html  # Markdown, once per generation
+        return questions
+
+    return page_cache.quiz_questions(quiz.pk, read)
 
 
 def learner_attempts(quiz, learner) -> list:
     """Every attempt of the learner at the quiz, practice ones included, oldest first."""
-    return list(learner.owns(Attempt.objects.filter(quiz=quiz)).order_by("submitted_at", "pk"))
+    attempts = list(learner.owns(Attempt.objects.filter(quiz=quiz)).order_by("submitted_at", "pk"))
+    for attempt in attempts:
+        attempt.quiz = quiz  # known already: `passed` and the links would read it each
+    return attempts
 
 
 def used(attempts: list) -> int:
@@ -214,8 +227,9 @@ def submit(page: Page, learner, questions: list, responses: dict[int, Response])
                 if Attempt.objects.filter(token=attempt.token).exists():
                     return Outcome.DUPLICATE
                 mine = learner.owns(Attempt.objects.filter(quiz=quiz, number__isnull=False))
-                top = mine.aggregate(top=Max("number"))["top"] or 0
-                if quiz.max_attempts is not None and mine.count() >= quiz.max_attempts:
+                made = mine.aggregate(top=Max("number"), count=Count("pk"))
+                top = made["top"] or 0
+                if quiz.max_attempts is not None and made["count"] >= quiz.max_attempts:
                     return Outcome.LIMIT
                 attempt.number = top + 1
                 for name, value in learner.fields().items():

@@ -11,11 +11,19 @@ more attempts. A lab run (an experiment done in the playground) is kept once:
 where both have one, the further wins (more steps done, finished if either is,
 the earlier start and finish). Review cards move too; where both have a card for
 the same item, the rule is review.cards.move_to_user's (the one due sooner).
+
+Deleting a learner's progress deletes every row they own: every model built on
+LearnerOwned, found by that, so a model added later is deleted too (an
+attempt's answers go with it). Deleting an account deletes its progress, then
+the user (every other row pointing to it goes by its foreign key's cascade) and
+the throttle's record of its successful log-ins (addresses and browsers); its
+failed log-ins stay until their cool-off, or deleting would lift a lock.
 """
 
 import secrets
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.db.models import Max
@@ -112,3 +120,54 @@ def move_progress(key: str, user) -> None:
     transaction.on_commit(lambda: labs.forget_finished({"user_id": user.pk, "learner_key": ""}))
     # A playground still open records under the visitor's key: make that the account's.
     labs.visitor_moved(key, user.pk)
+
+
+# The words a learner reads for each kind of row; a model added later shows its own
+# plural name until it is given words here.
+PROGRESS_WORDS = {
+    "lessons.lessonread": "lessons read",
+    "lessons.attempt": "quiz attempts",
+    "lessons.labrun": "experiments started",
+    "review.reviewcard": "questions in your review queue",
+}
+
+
+def _owned_models() -> list:
+    """Every LearnerOwned model, those of PROGRESS_WORDS first and in its order."""
+    from lessons.models.progress import LearnerOwned
+
+    rank = {label: n for n, label in enumerate(PROGRESS_WORDS)}
+    models = [model for model in apps.get_models() if issubclass(model, LearnerOwned)]
+    return sorted(models, key=lambda model: rank.get(model._meta.label_lower, len(rank)))
+
+
+def progress_counts(learner: Learner) -> dict[str, int]:
+    """How many rows of each kind the learner owns, by the model's plural name."""
+    if not learner.known:
+        return {}
+    counts = {
+        PROGRESS_WORDS.get(model._meta.label_lower, str(model._meta.verbose_name_plural)): (
+            learner.owns(model._default_manager).count()
+        )
+        for model in _owned_models()
+    }
+    return {name: count for name, count in counts.items() if count}
+
+
+def delete_progress(learner: Learner) -> None:
+    from lessons import labs
+
+    with transaction.atomic():
+        for model in _owned_models():
+            learner.owns(model._default_manager).delete()
+        # After the commit, so a page read meanwhile cannot keep the finished labs.
+        transaction.on_commit(lambda: labs.forget_learner(learner))
+
+
+def delete_account(user) -> None:
+    from axes.models import AccessLog
+
+    with transaction.atomic():
+        delete_progress(Learner(user))
+        AccessLog.objects.filter(username=user.get_username()).delete()
+        user.delete()

@@ -248,6 +248,21 @@ def _toc(tokens: list[Token]) -> list[dict]:
     return toc
 
 
+def toc_tree(toc: list[dict]) -> list[dict]:
+    """The flat table of contents (each entry a `level` 2 or 3) as the page lists it:
+    each ### entry in a list of its own under the ## entry before it, so the numbered
+    list counts sections only (1, 2, 3…, never a sub-section's place). A ### entry with
+    no ## before it stands at the top."""
+    tree: list[dict] = []
+    for entry in toc:
+        item = {**entry, "children": []}
+        if entry["level"] > 2 and tree and tree[-1]["level"] == 2:
+            tree[-1]["children"].append(item)
+        else:
+            tree.append(item)
+    return tree
+
+
 def _outside_links(children: list[Token]):
     depth = 0
     for child in children:

@@ -23,6 +23,13 @@ page costs one small round trip to the cache (the generation), and one more for
 a visitor with progress of their own (lessons.labs.finished_in_lesson). A page
 of an older generation is never served, since the generation is read each time.
 
+A quiz's questions with their choices and lessons (`quiz_questions`) are kept in
+each process's memory the same way, under the generation they were read in: every
+view of a quiz (the page, its submission, a result) needs them, and they change
+only when content is saved, which starts a new generation (questions and choices
+included). They are shared by the threads of the process, so callers only read
+them; each question's prompt is rendered from Markdown once per generation.
+
 With several server processes the cache must be shared (REDIS_URL) for an edit
 to reach every process; the local-memory cache is per process.
 """
@@ -106,6 +113,29 @@ def whole_page(request, name: str, render: Callable[[], str]) -> bytes:
             while len(_whole_pages) > WHOLE_PAGES:
                 _whole_pages.popitem(last=False)
     return page.replace(CSRF_PLACEHOLDER.encode(), get_token(request).encode())
+
+
+# Quizzes' questions kept by this process: (quiz id -> (generation, questions)).
+QUIZZES = 64
+_quizzes: OrderedDict[int, tuple[str, list]] = OrderedDict()
+
+
+def quiz_questions(quiz_id: int, read: Callable[[], list]) -> list:
+    """The quiz's questions as `read()` returns them, read once per generation. Shared
+    between requests: read them, never change them."""
+    generation = _generation()
+    with _whole_pages_lock:
+        kept = _quizzes.get(quiz_id)
+        if kept is not None and kept[0] == generation:
+            _quizzes.move_to_end(quiz_id)
+            return kept[1]
+    questions = read()
+    with _whole_pages_lock:
+        _quizzes[quiz_id] = (generation, questions)
+        _quizzes.move_to_end(quiz_id)
+        while len(_quizzes) > QUIZZES:
+            _quizzes.popitem(last=False)
+    return questions
 
 
 def _audience(user) -> str:
@@ -215,8 +245,16 @@ def _changed(sender, **kwargs):
 
 
 def connect() -> None:
-    from lessons.models import Experiment, ExperimentStep, GlossaryTerm, Lesson, Quiz
+    from lessons.models import (
+        Choice,
+        Experiment,
+        ExperimentStep,
+        GlossaryTerm,
+        Lesson,
+        Question,
+        Quiz,
+    )
 
-    for model in (Lesson, GlossaryTerm, Quiz, Experiment, ExperimentStep):
+    for model in (Lesson, GlossaryTerm, Quiz, Question, Choice, Experiment, ExperimentStep):
         for signal in (post_save, post_delete):
             signal.connect(_changed, sender=model, dispatch_uid=f"page_cache:{model.__name__}")

@@ -2,8 +2,9 @@
 
 The course is a path: each lesson (read it), its experiments in the playground
 (finish each), then its quiz (pass it), and at the end the course quiz. "Continue"
-points at the first step not yet done. A lesson's lab is done when every published
-experiment of it is finished (lessons.labs records the runs).
+points at the first step not yet done. A lesson is done only when its quiz is passed
+(LessonProgress.done): reading it is a step, not the lesson learned. A lesson's lab is
+done when every published experiment of it is finished (lessons.labs records the runs).
 """
 
 from dataclasses import dataclass, field
@@ -25,6 +26,21 @@ class QuizScore:
 
 
 @dataclass
+class LessonProgress:
+    """One lesson on the course page. It is done (✓) when its quiz is passed, or, for a
+    lesson without a quiz, when it is read: read alone is said as read, never as done."""
+
+    lesson: object
+    read: bool
+    score: QuizScore | None = None
+    lab: LabProgress | None = None  # None when the lesson has no experiment
+
+    @property
+    def done(self) -> bool:
+        return self.score.passed if self.score else self.read
+
+
+@dataclass
 class Step:
     label: str
     url: str
@@ -33,8 +49,7 @@ class Step:
 
 @dataclass
 class CourseProgress:
-    # (lesson, read, QuizScore | None, LabProgress | None: None when it has no experiment)
-    lessons: list = field(default_factory=list)
+    lessons: list[LessonProgress] = field(default_factory=list)
     final: QuizScore | None = None
     steps: list[Step] = field(default_factory=list)
 
@@ -123,7 +138,7 @@ def course_progress(learner, lessons: list, quizzes: list, experiments=()) -> Co
         if lesson.pk in labs:
             done = [e for e in labs[lesson.pk] if e.pk in finished]
             lab = LabProgress(done=len(done), total=len(labs[lesson.pk]))
-        progress.lessons.append((lesson, is_read, score, lab))
+        progress.lessons.append(LessonProgress(lesson, is_read, score, lab))
         progress.steps.append(Step(f"Read “{lesson.title}”", lesson.get_absolute_url(), is_read))
         for experiment in labs.get(lesson.pk, ()):
             progress.steps.append(

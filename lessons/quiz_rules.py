@@ -15,8 +15,14 @@ LAB = "lab"
 CHOICE_KINDS = (SINGLE, MULTIPLE, TRUE_FALSE)
 
 # When a learner sees the answer key (the right answers and explanations) of their attempt.
+# `auto` is "last" for a quiz with an attempt limit; without one it is "asked": the key
+# comes with a pass, or when the learner asks for it after ASK_AFTER attempts. Never on the
+# first failure of an unlimited quiz, or "retry the questions you missed" tests copying.
 KEY_AUTO, KEY_EVERY, KEY_LAST, KEY_PASSED = "auto", "every", "last", "passed"
 SHOW_ANSWERS = (KEY_AUTO, KEY_EVERY, KEY_LAST, KEY_PASSED)
+KEY_ASKED = "asked"  # what `auto` means without a limit; not a choice of its own
+ASK_AFTER = 2
+_ASK_AFTER_WORDS = "two"  # ASK_AFTER as the pages say it
 
 
 def quiz_errors(max_attempts, show_answers) -> list[str]:
@@ -30,15 +36,52 @@ def quiz_errors(max_attempts, show_answers) -> list[str]:
     return []
 
 
-def answer_key_shown(show_answers, max_attempts, passed: bool, left) -> bool:
-    """`passed`: any counted attempt passed; `left`: attempts left (None: unlimited)."""
+def key_rule(show_answers, max_attempts) -> str:
     if show_answers == KEY_AUTO:
-        show_answers = KEY_LAST if max_attempts else KEY_EVERY
-    if show_answers == KEY_EVERY:
+        return KEY_LAST if max_attempts else KEY_ASKED
+    return show_answers
+
+
+def answer_key_shown(show_answers, max_attempts, passed: bool, left, used=0, asked=False) -> bool:
+    """`passed`: any counted attempt passed; `left`: attempts left (None: unlimited);
+    `used`: counted attempts made; `asked`: the learner asked to see the answers."""
+    rule = key_rule(show_answers, max_attempts)
+    if rule == KEY_EVERY:
         return True
-    if show_answers == KEY_PASSED:
+    if rule == KEY_ASKED:
+        return passed or (asked and may_ask(show_answers, max_attempts, used))
+    if rule == KEY_PASSED:
         return passed or left == 0
     return left == 0
+
+
+def may_ask(show_answers, max_attempts, used: int) -> bool:
+    """Whether a learner who has made `used` counted attempts may ask for the key."""
+    return key_rule(show_answers, max_attempts) == KEY_ASKED and used >= ASK_AFTER
+
+
+def key_policy(show_answers, max_attempts) -> str:
+    """When the answers are shown, in the words the quiz and result pages say it."""
+    rule = key_rule(show_answers, max_attempts)
+    if rule == KEY_EVERY:
+        return "The answers are shown after every attempt."
+    if rule == KEY_ASKED:
+        return (
+            f"The answers are shown once you pass, or after {_ASK_AFTER_WORDS} attempts if you ask."
+        )
+    if rule == KEY_PASSED:
+        if max_attempts:
+            return "The answers are shown once you pass this quiz, or when no attempts are left."
+        return "The answers are shown once you pass this quiz."
+    return "The answers are shown after your last attempt."
+
+
+def reviewable(show_answers, max_attempts) -> bool:
+    """Whether the review queue may ask a question of this quiz again and then show its
+    answer: only without an attempt limit (a limited quiz is not practised for free), and
+    when the quiz gives its key after every attempt or on request after two. A review
+    answer is the learner's second try at a question the quiz marked missed."""
+    return not max_attempts and key_rule(show_answers, max_attempts) in (KEY_EVERY, KEY_ASKED)
 
 
 def lab_steps_errors(steps, experiment: bool = False) -> list[str]:

@@ -20,6 +20,10 @@ urlpatterns = [
     path("quizzes/<slug:slug>/attempts/<int:pk>/", quizzes.attempt_result, name="attempt"),
     path("quizzes/<slug:slug>/attempts/<int:pk>/retry/", quizzes.retry_missed, name="retry"),
     path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/", accounts.account, name="account"),
+    path("accounts/email/", accounts.change_email, name="change_email"),
+    path("accounts/progress/delete/", accounts.delete_progress, name="delete_progress"),
+    path("accounts/delete/", accounts.delete_account, name="delete_account"),
     path(
         "accounts/login/",
         _account(accounts.LoginView, "login", redirect_authenticated_user=True),

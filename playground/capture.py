@@ -15,16 +15,22 @@ Rules:
   anything else.
 - A packet goes to the sandbox that holds both its addresses; one whose ends belong
   to two sandboxes (the sandbox's rules make none) goes to neither.
-- Capture costs nothing when no page shows it: the socket exists and is read
-  (asyncio add_reader) only while at least one sandbox captures. A sandbox
-  captures while a tab of it asked to (its wish ends with its attachment) or its
-  active experiment checks packets (playground.labs).
-- Bounded per sandbox: at most `capture_packets_per_second` packet events (a burst
-  of as many), the others counted into the next event's `dropped` and not even
-  parsed unless they open a connection (SYN); the last
-  `capture_history` of them kept as compact records for a reload's `hello`, kept
-  only once the sandbox has captured; relative sequence numbers need one initial
-  number per connection and direction, at most 4 x sockets_per_sandbox of them.
+- A sandbox's packets are read and kept from its start, whether or not a page
+  shows them, so a panel opened late (the `capture` answer) or a reload (`hello`)
+  shows the handshake of a connection made before; Reset forgets them (`reset`).
+  They go out as `packet` events only while the sandbox is watched: while a tab of
+  it asked to (its wish ends with its attachment) or its active experiment checks
+  packets (playground.labs). The cost of always keeping them: the process's packet
+  socket is open (asyncio add_reader) while any sandbox lives, and each packet a
+  sandbox makes is read and, within its rate, parsed and packed (about 17 µs,
+  docs/benchmarks.md); a sandbox that makes no packets costs nothing, and no
+  WebSocket message is sent for a packet nobody watches.
+- Bounded per sandbox: at most `capture_packets_per_second` packets kept and sent
+  a second (a burst of as many), the others counted into the next one's `dropped`
+  and not even parsed unless they open a connection (SYN); the last
+  `capture_history` of them kept as compact records (playground.limits); relative
+  sequence numbers need one initial number per connection and direction, at most
+  4 x sockets_per_sandbox of them.
 - `time` is the kernel's timestamp of the packet (SO_TIMESTAMPNS), not the moment
   the server read it.
 """
@@ -267,7 +273,8 @@ class PacketReader:
 
 
 class SandboxCapture:
-    """A sandbox's wishes, rate limit, history and relative sequence numbers."""
+    """A sandbox's wishes, rate limit, history and relative sequence numbers. It reads
+    from the moment it is made (in the sandbox's own event loop) until it is closed."""
 
     __slots__ = (
         "_ip",
@@ -285,6 +292,7 @@ class SandboxCapture:
         "reader",
         "sandbox",
         "tabs",
+        "watched",
     )
 
     def __init__(self, sandbox, reader: PacketReader, limits: Limits):
@@ -296,18 +304,20 @@ class SandboxCapture:
         self._ip = {address: socket.inet_ntoa(address) for address in self.devices}
         self.tabs: set = set()  # the tabs (their sinks) that asked for packets
         self.lab = False  # the active experiment checks packets
-        self.on = False
+        self.on = False  # reading this sandbox's packets
+        self.watched = False  # and sending them as packet events
         self.count = 0  # packets captured, dropped ones included
-        self.dropped = 0  # not sent since the last packet event
-        self.history: deque[bytes] | None = None  # made when capture first starts
+        self.dropped = 0  # not kept since the last kept packet
+        self.history: deque[bytes] = deque(maxlen=int(limits.capture_history))
         self.bucket: TokenBucket | None = None
         self._starts: dict[tuple, int] = {}  # (src, sport, dst, dport) -> initial seq
         self.closed = False
+        self._update()
 
     # Wishes --------------------------------------------------------------------
 
     def want(self, tab: Callable, on: bool) -> bool:
-        """A tab asks for packets, or no longer; whether the sandbox captures now."""
+        """A tab asks for packet events, or no longer; whether they are sent now."""
         if on:
             self.tabs.add(tab)
         else:
@@ -325,31 +335,33 @@ class SandboxCapture:
         self._update()
 
     def _update(self) -> bool:
-        wanted = bool(self.tabs or self.lab) and not self.closed
-        if wanted and not self.on and self.reader.available:
-            if self.reader.add(self):
-                self.on = True
-                rate = self.limits.capture_packets_per_second
-                self.bucket = TokenBucket(rate, max(1, int(rate)))
-                self.dropped = 0
-                if self.history is None:
-                    self.history = deque(maxlen=int(self.limits.capture_history))
-        elif not wanted and self.on:
+        if not self.closed and not self.on and self.reader.available and self.reader.add(self):
+            self.on = True
+            rate = self.limits.capture_packets_per_second
+            self.bucket = TokenBucket(rate, max(1, int(rate)))
+        elif self.closed and self.on:
             self.on = False
             self.bucket = None
             self.reader.remove(self)
-        return self.on
+        self.watched = self.on and bool(self.tabs or self.lab)
+        return self.watched
 
     def stopped(self) -> None:
         """The reader stopped for good (its socket failed)."""
-        self.on, self.bucket = False, None
+        self.on = self.watched = False
+        self.bucket = None
+
+    def reset(self) -> None:
+        """The sandbox was reset: what was kept before is forgotten (`n` goes on)."""
+        self.history.clear()
+        self.dropped = 0
 
     def close(self) -> None:
         """The sandbox is closed: stop, and keep nothing."""
         self.closed = True
         self.tabs.clear()
         self._update()
-        self.history = None
+        self.history.clear()
 
     # Packets -------------------------------------------------------------------
 
@@ -374,7 +386,8 @@ class SandboxCapture:
         kept = packets.record(self.count, time_ns, packet, relative, self.dropped, sockets)
         self.dropped = 0
         self.history.append(kept)
-        self.sandbox.emit(packets.event(kept, self.devices))
+        if self.watched:
+            self.sandbox.emit(packets.event(kept, self.devices))
 
     def _relative(self, packet: packets.Packet) -> tuple[int, int]:
         """Seq and ack relative to each direction's first SYN seen, as Wireshark shows
@@ -429,13 +442,13 @@ class SandboxCapture:
         return {
             "available": self.reader.available,
             "note": self.reader.reason,
-            "on": self.on,
+            "on": self.watched,
             "packets_per_second": self.limits.capture_packets_per_second,
             "history": self.limits.capture_history,
         }
 
     def kept_events(self) -> list[dict]:
-        return [packets.event(kept, self.devices) for kept in self.history or ()]
+        return [packets.event(kept, self.devices) for kept in self.history]
 
 
 def _time_ns(ancillary: list) -> int:

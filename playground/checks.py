@@ -13,13 +13,22 @@ of the server process. At worst each of `sandboxes_per_process` sandboxes holds
 `websockets_per_session` WebSockets; with `descriptor_reserve` left for the site
 (pages, the database, static files) that must fit under the process's soft
 RLIMIT_NOFILE, which PlaygroundConfig.ready raises to the hard limit first.
+
+A server started without the system check (Daphne runs none) still keeps that
+budget: at ASGI start-up `fit_to_descriptors` lowers the playground's share to what
+fits (fewer sandboxes, the reserve scaled with them) and logs one line saying so;
+where not even one sandbox fits, the server refuses to start. Lowering, rather
+than refusing, keeps a laptop or a small container serving pages and a smaller
+playground, while a few addresses still cannot take every descriptor.
 """
 
+import logging
 import resource
 from dataclasses import fields
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
 from playground.addresses import check_range
 from playground.limits import Limits
@@ -50,9 +59,69 @@ def hello_packets_bytes(limits: Limits) -> int:
     )
 
 
+log = logging.getLogger(__name__)
+
+
+def descriptors_per_sandbox(limits: Limits) -> int:
+    return int(limits.sockets_per_sandbox + 1 + limits.websockets_per_session)
+
+
 def worst_case_descriptors(limits: Limits) -> int:
-    per_sandbox = limits.sockets_per_sandbox + 1 + limits.websockets_per_session
-    return limits.sandboxes_per_process * per_sandbox + limits.descriptor_reserve
+    return int(limits.sandboxes_per_process * descriptors_per_sandbox(limits)) + int(
+        limits.descriptor_reserve
+    )
+
+
+def fit_to_descriptors() -> None:
+    """At ASGI start-up (sockets_site.asgi): make the local engine's sandboxes fit this
+    process's RLIMIT_NOFILE, as playground.E009 demands of a checked start.
+
+    Raises the soft limit towards the hard one first; then, if the worst case still
+    does not fit, lowers PLAYGROUND_LIMITS' sandboxes_per_process (and
+    reserved_sandboxes in proportion) and logs one line; if not one sandbox fits,
+    raises ImproperlyConfigured. Limits that fail the system check's other rules
+    are left for it to report."""
+    from playground.apps import raise_descriptor_limit
+
+    if getattr(settings, "PLAYGROUND_ENGINE", "local") != "local":
+        return  # sandboxes live in workers, whose start runs the check (E009)
+    raise_descriptor_limit()
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    configured = dict(getattr(settings, "PLAYGROUND_LIMITS", {}))
+    names = {f.name for f in fields(Limits)}
+    try:
+        limits = Limits(**{k: v for k, v in configured.items() if k in names})
+        needed = worst_case_descriptors(limits)
+    except (TypeError, ValueError):
+        return
+    if soft == resource.RLIM_INFINITY or needed <= soft:
+        return
+    per_sandbox = descriptors_per_sandbox(limits)
+    fitting = (soft - int(limits.descriptor_reserve)) // per_sandbox
+    if fitting < 1:
+        raise ImproperlyConfigured(
+            f"The playground cannot start: this process may open {soft} file descriptors "
+            f"(RLIMIT_NOFILE), fewer than one sandbox needs ({per_sandbox}) on top of "
+            f"descriptor_reserve ({limits.descriptor_reserve}). Raise the limit (ulimit -n, "
+            "systemd LimitNOFILE=) or lower PLAYGROUND_DESCRIPTOR_RESERVE."
+        )
+    was = int(limits.sandboxes_per_process)
+    reserved = int(limits.reserved_sandboxes) * fitting // was
+    settings.PLAYGROUND_LIMITS = {
+        **configured,
+        "sandboxes_per_process": fitting,
+        "reserved_sandboxes": min(reserved, fitting - 1),
+    }
+    log.warning(
+        "playground: serving at most %d sandboxes, not %d: this process may open %d file "
+        "descriptors (RLIMIT_NOFILE) and %d sandboxes could need %d; raise the limit "
+        "(ulimit -n, systemd LimitNOFILE=) to serve more.",
+        fitting,
+        was,
+        soft,
+        was,
+        needed,
+    )
 
 
 @register()

@@ -25,6 +25,8 @@ Rules:
   the account, else the session's learner key, else nobody ({}).
 - Once attached, a consumer always detaches, whatever fails (connect, hello,
   pump): otherwise the sandbox would never reach its grace period.
+- A send that meets the client's own close (a tab closed mid-stream) is the
+  client leaving, not a fault: no traceback, no 4500.
 - A channel layer that fails (Redis restarting) is retried, not raised:
   otherwise Channels ends the WebSocket (1011) with a traceback, one per
   connection. The engine resynchronises the page when the layer is back.
@@ -46,6 +48,11 @@ from playground.flow import Outbox
 from playground.quotas import network_of
 from playground.sandbox import SandboxError
 from sockets_site.client_ip import scope_client_ip
+
+try:  # Daphne's WebSocket library: a send that met the client's close on its way
+    from autobahn.exception import Disconnected as ClientGone
+except ImportError:  # another ASGI server
+    ClientGone = ()
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +216,11 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
                     self._leave()
                     await self.close(code=CLOSE_NORMAL)
                     return
+        except ClientGone:
+            # The client closed while an event was on its way: it left, nothing failed
+            # (disconnect follows). Under load this happened for every tab closed
+            # mid-stream, each with a traceback.
+            self._leave()
         except Exception:
             log.exception("playground: sending to a WebSocket failed")
             self._leave()

@@ -12,6 +12,17 @@ runs in one worker thread, so a slow kernel read never stalls the event loop.
 Where sock_diag is missing (not Linux, or no netlink), `KernelTable.available`
 is False with the reason, and sandboxes report the states they know themselves.
 
+A reading never overrides the engine: each change the engine makes to a socket
+(made, connected, shut down, read from, closed) is stamped on CHANGES, each dump notes
+the stamp it began at, and a sandbox takes nothing from a dump about a socket changed
+since (Sandbox.apply_kernel). Every change asks for a reading (`kick`); a kick that comes
+while a dump is under way asks for the next one, so it is never lost.
+
+A reset sandbox's connections that only the kernel still holds (TIME_WAIT ...) are
+ended with SOCK_DESTROY (`KernelTable.destroy`), as `ss -K` does: the playground's
+namespace is ours (its user namespace gives the server CAP_NET_ADMIN over it), so
+nothing else's sockets are touched.
+
 The records are read with the standard library's AF_NETLINK socket and one
 struct per record: `inet_diag_msg` is a fixed 72-byte layout of the kernel ABI
 (linux/inet_diag.h). pyroute2 read the same dump, but decoding each message in
@@ -21,6 +32,7 @@ whole latency budget; this reads them in a few milliseconds (docs/benchmarks.md)
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import struct
@@ -32,8 +44,8 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 NETLINK_SOCK_DIAG = 4
-SOCK_DIAG_BY_FAMILY = 20
-NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+SOCK_DIAG_BY_FAMILY, SOCK_DESTROY = 20, 21
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 ALL_STATES = 0xFFFFFFFF
 NO_COOKIE = b"\xff" * 8  # INET_DIAG_NOCOOKIE twice: match the socket whatever its cookie
@@ -66,6 +78,27 @@ TCP_STATES = {
 }
 # ss(8) calls an unconnected UDP socket UNCONN; the kernel files it as CLOSE.
 UDP_STATES = {1: "ESTABLISHED", 7: "UNCONN"}
+# The states of a connection its program has let go of, which only the kernel holds (as a
+# bit mask of sock_diag's states): what a reset ends (KernelTable.destroy).
+CLOSING_STATES = sum(1 << n for n in (4, 5, 6, 9, 11))
+TIMER_TIME_WAIT = 3  # inet_diag_msg.idiag_timer of a TIME_WAIT record: `expires` is its end
+
+
+class ChangeClock:
+    """Counts the engine's own changes to sockets, so a kernel reading knows what it is
+    older than: a socket stamped after a dump began is newer than that dump's row of it.
+
+    Read and stamped on the event loop only (the dump's thread never touches it)."""
+
+    def __init__(self):
+        self.now = 0
+
+    def stamp(self) -> int:
+        self.now += 1
+        return self.now
+
+
+CHANGES = ChangeClock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +112,8 @@ class KernelSocket:
     recv_queue: int
     send_queue: int
     inode: int
+    # Milliseconds until the kernel drops a TIME_WAIT record; None for other rows.
+    expires_ms: int | None = None
 
     @property
     def four_tuple(self) -> tuple:
@@ -220,6 +255,7 @@ class KernelTable:
             recv_queue=record[11],
             send_queue=record[12],
             inode=record[14],
+            expires_ms=record[10] if record[2] == TIMER_TIME_WAIT else None,
         )
 
     def _rows(self, sock, watched) -> list[KernelSocket]:
@@ -248,6 +284,56 @@ class KernelTable:
                 self._known[record] = row
                 rows.append(row)
         return rows
+
+    def destroy(self, ips: frozenset[str], passes: int = 3) -> bool:
+        """End the TCP connections at these addresses that only the kernel still holds
+        (TIME_WAIT, FIN_WAIT2, LAST_ACK ...), with sock_diag's SOCK_DESTROY, as `ss -K`
+        does. True once none is left; False where the kernel will not (no
+        CONFIG_INET_DIAG_DESTROY, or no CAP_NET_ADMIN over the table's namespace: the
+        host's own, without the playground's namespace), and they expire by themselves.
+
+        Ending one may move its peer on (an RST ends a LAST_ACK at once), so it looks again,
+        a few times at most."""
+        if self._sock is None:
+            return False
+        for _ in range(passes):
+            left = [
+                record
+                for record in self._read(self._sock, socket.IPPROTO_TCP, CLOSING_STATES)
+                if socket.inet_ntoa(record[6][:4]) in ips
+            ]
+            if not left:
+                return True
+            for start in range(0, len(left), LOOKUP_BATCH):
+                if not self._destroy(left[start : start + LOOKUP_BATCH]):
+                    return False
+        return False
+
+    def _destroy(self, records: list[tuple]) -> bool:
+        message = b""
+        for record in records:
+            self._sequence += 1
+            message += _HEADER.pack(
+                _HEADER.size + _REQUEST_ID.size,
+                SOCK_DESTROY,
+                NLM_F_REQUEST | NLM_F_ACK,
+                self._sequence,
+                0,
+            ) + _REQUEST_ID.pack(socket.AF_INET, socket.IPPROTO_TCP, 0, ALL_STATES, *record[4:10])
+        self._sock.send(message)
+        answers, refused = 0, False
+        while answers < len(records):  # one acknowledgement (an error, 0 or not) each
+            data = self._sock.recv(1 << 20)
+            offset = 0
+            while offset < len(data):
+                length, kind, _, _, _ = _HEADER.unpack_from(data, offset)
+                if kind == NLMSG_ERROR:
+                    answers += 1
+                    (code,) = struct.unpack_from("=i", data, offset + _HEADER.size)
+                    # ENOENT: gone meanwhile, which is what was asked.
+                    refused = refused or code not in (0, -errno.ENOENT)
+                offset += (length + 3) & ~3
+        return not refused
 
     def close(self) -> None:
         for sock in {self._sock, self._host} - {None}:
@@ -302,6 +388,9 @@ class KernelWatcher:
         loop = asyncio.get_running_loop()
         while self._owners or self._watches:
             started = time.monotonic()
+            # Before the read: a kick that comes during it asks for the next one.
+            self._kick.clear()
+            begun = CHANGES.now  # what the engine changed after this, the read is older than
             try:
                 rows = await loop.run_in_executor(self._executor, self.table.dump)
             except OSError:
@@ -321,7 +410,6 @@ class KernelWatcher:
                     by_sandbox[id(owner)][1].append(row)
             applied, self._applied = self._applied, {}
             for key, (sandbox, sandbox_rows) in by_sandbox.items():
-                self._applied[key] = sandbox_rows
                 before = applied.get(key)
                 unchanged = (
                     before is not None
@@ -329,19 +417,34 @@ class KernelWatcher:
                     and all(a is b for a, b in zip(before, sandbox_rows, strict=True))
                 )
                 # Lingering sockets are dropped by a dump that misses them: always applied.
-                if not unchanged or sandbox.lingering:
-                    sandbox.apply_kernel(sandbox_rows, started)
+                # Rows older than the engine's last change are not: the same rows read again
+                # by the next dump must then be applied, so they do not count as given.
+                if (unchanged and not sandbox.lingering) or sandbox.apply_kernel(
+                    sandbox_rows, begun
+                ):
+                    self._applied[key] = sandbox_rows
             if self._watches:
                 queues = {row.four_tuple: row.send_queue for row in rows}
                 for key, callback in list(self._watches.items()):
                     callback(queues.get(key))
-            self._kick.clear()
             # Under load the kicks come faster than the dumps; parsing one holds the
             # GIL, so pausing as long as it took keeps the reading to half the time at
             # most, and the commands of every sandbox still run between dumps.
             await asyncio.sleep(self.last_dump_seconds)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), self.tick - self.last_dump_seconds)
+
+    async def destroy(self, ips) -> bool:
+        """End the connections at these addresses that only the kernel holds
+        (KernelTable.destroy); False when they cannot be, and must expire by themselves."""
+        if not self.table.available:
+            return False
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, self.table.destroy, frozenset(ips))
+        except OSError:
+            log.warning("playground: ending a reset sandbox's connections failed", exc_info=True)
+            return False
 
     async def settled(self) -> None:
         """Once no sandbox is registered: until the reading task has ended."""

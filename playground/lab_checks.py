@@ -27,7 +27,10 @@ An experiment's step may also have (EXPERIMENT_STEP):
 
 MATCH keys, all optional: device, protocol, role, state (a name or a list of names, as
 the rows carry them), port (local), remote_device, remote_port, remote (null: no remote
-address), closed_by_program, sent (bytes_sent > 0), received (bytes_received > 0).
+address), closed_by_program, sent (bytes_sent > 0), received (bytes_received > 0),
+auto_read (false: the program reads only on `recv`, the playground's "Read only on
+recv()"; a listener's is its accepted sockets'), auto_accept (false: a listener that
+accepts only on `accept`, "Accept only on accept()"; no other socket matches either value).
 
 PMATCH keys, all optional: protocol (tcp or udp), from (the sending device), to (the
 receiving device), port (either end's port), flags (a list: exactly these TCP flags,
@@ -99,6 +102,9 @@ class Row(NamedTuple):
     closed_by_program: bool
     sent: bool
     received: bool
+    # Defaults: a Row written before these fields existed read the program's defaults.
+    auto_read: bool = True
+    auto_accept: bool | None = None  # a listener's; None for any other socket
 
 
 class PacketRow(NamedTuple):
@@ -165,6 +171,8 @@ def compact(row: dict, device_of: dict[str, str]) -> Row:
         row["closed_by_program"],
         row["bytes_sent"] > 0,
         row["bytes_received"] > 0,
+        row["auto_read"],
+        row["auto_accept"],
     )
 
 
@@ -215,6 +223,8 @@ FIELDS: dict[str, Callable[[object], str | None]] = {
     "closed_by_program": _flag,
     "sent": _flag,
     "received": _flag,
+    "auto_read": _flag,
+    "auto_accept": _flag,
 }
 
 
@@ -446,6 +456,12 @@ def _socket_words(match: dict, plural: bool = False) -> str:
     for key, verb in (("sent", "sent"), ("received", "received")):
         if key in match:
             extra.append(f"that has {verb} data" if match[key] else f"that has {verb} nothing")
+    if "auto_read" in match:
+        extra.append("that reads by itself" if match["auto_read"] else "that reads only on recv()")
+    if "auto_accept" in match:
+        extra.append(
+            "that accepts by itself" if match["auto_accept"] else "that accepts only on accept()"
+        )
     return " ".join(words) + (f" ({', '.join(extra)})" if extra else "")
 
 
@@ -457,7 +473,10 @@ def _row_words(row: Row) -> str:
     else:
         where += f" connected to {row.remote_device} port {row.remote_port}"
     closed = ", closed by the program" if row.closed_by_program else ""
-    return f"{where}, in state {row.state}{closed}"
+    manual = ", reading only on recv()" if not row.auto_read else ""
+    if row.auto_accept is False:
+        manual += ", accepting only on accept()"
+    return f"{where}, in state {row.state}{closed}{manual}"
 
 
 def _flags_words(flags) -> str:

@@ -5,6 +5,14 @@
 
 from dataclasses import asdict, dataclass
 
+# The ports a sandbox socket may be bound to or reach (playground.sandbox, Sandbox._port):
+# FIRST_PORT to LAST_PORT, and 0 where the system may pick a free one (tcp.listen,
+# udp.bind), never as a destination. Ports 1 to 1023 need the CAP_NET_BIND_SERVICE
+# privilege on Linux, which the sandbox leaves out. The page reads these from hello's
+# `limits` (first_port, last_port), so its forms and the server agree.
+FIRST_PORT = 1024
+LAST_PORT = 65535
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -45,7 +53,7 @@ class Limits:
     syn_retries: int = 6
 
     def public(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "first_port": FIRST_PORT, "last_port": LAST_PORT}
 
 
 @dataclass(frozen=True)

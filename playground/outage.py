@@ -3,11 +3,14 @@
 Rules: many tasks notice the same outage (every WebSocket's channel receive,
 every publisher, the heartbeat, channels_redis's own receiver); the log gets
 one line for it, with no traceback, not one per task or per retry. The retry delay grows from
-FIRST_DELAY to LAST_DELAY, so a long outage costs little.
+FIRST_DELAY to LAST_DELAY, so a long outage costs little. An Outage may be told of
+failures from several threads at once (the database's, sockets_site.outage): a lock
+keeps it to one line each way.
 """
 
 import asyncio
 import logging
+import threading
 
 log = logging.getLogger(__name__)
 
@@ -16,20 +19,27 @@ LAST_DELAY = 2.0
 
 
 class Outage:
-    def __init__(self, what: str):
+    def __init__(self, what: str, meanwhile: str = "retrying"):
         self.what = what
+        self.meanwhile = meanwhile
         self.down = False
+        self._lock = threading.Lock()
 
     def failed(self, error: BaseException) -> None:
-        if not self.down:
+        with self._lock:
+            if self.down:
+                return
             self.down = True
-            reason = str(error) or type(error).__name__
-            log.warning("%s is unreachable (%s); retrying", self.what, reason)
+        # One line, even for a driver's message of several.
+        reason = " ".join(str(error).split()) or type(error).__name__
+        log.warning("%s is unreachable (%s); %s", self.what, reason, self.meanwhile)
 
     def recovered(self) -> None:
-        if self.down:
+        with self._lock:
+            if not self.down:
+                return
             self.down = False
-            log.warning("%s is reachable again", self.what)
+        log.warning("%s is reachable again", self.what)
 
 
 redis = Outage("Redis")

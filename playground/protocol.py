@@ -5,7 +5,9 @@ Every op is declared once, in OPS: its fields, for `parse`, and what it runs, fo
 here before the sandbox sees it: a malformed
 message becomes a ProtocolError with a stable code, answered with an `error`
 event, and the connection goes on. Text that is not valid Unicode (a lone
-surrogate written as a JSON escape) is `bad_data`, never a fault.
+surrogate written as a JSON escape) is `bad_data`, never a fault. The `ref` is
+read first: an error about a command that is a JSON object with a usable `ref`
+answers that `ref`, whatever else is wrong with it.
 
 Outgoing messages are JSON without ASCII escaping (an "é" costs two bytes, not
 six) and never larger than MESSAGE_BYTES: the kept data of a `hello` follows
@@ -49,12 +51,17 @@ async def _done(done, **fields) -> dict:
 
 
 async def _capture(sandbox: Sandbox, on: bool, tab) -> dict:
-    """The tab's wish for packets; whether the sandbox captures now (another tab or the
-    active experiment may keep it on; where capture is unavailable, never)."""
+    """The tab's wish for packets; whether the sandbox sends them now (another tab or the
+    active experiment may keep it on; where capture is unavailable, never). A wish
+    granted also gets the packets kept so far (since the start or the last reset), so
+    a panel opened late shows them."""
     capture = sandbox.capture
     if capture is None or tab is None:
-        return {"capture": bool(capture and capture.on)}
-    return {"capture": capture.want(tab, on)}
+        return {"capture": bool(capture and capture.watched)}
+    watched = capture.want(tab, on)
+    if on and watched:
+        return {"capture": watched, "packets": capture.kept_events()}
+    return {"capture": watched}
 
 
 def _lab(sandbox: Sandbox):
@@ -202,23 +209,48 @@ def _valid_text(value) -> bool:
     return True
 
 
+def _ref_of(message: dict) -> str | int | None:
+    """The command's `ref`, read before anything else is checked, so that every error
+    about a command that is a JSON object answers it; a ref that cannot be echoed
+    (wrong type, too long, not valid text) is an error answered with `ref: null`."""
+    ref = message.get("ref")
+    if ref is None:
+        return None
+    if isinstance(ref, bool) or not isinstance(ref, str | int) or len(str(ref)) > 64:
+        raise ProtocolError("bad_ref", "'ref' must be a string or number, at most 64 characters.")
+    if not _valid_text(ref):
+        raise ProtocolError(
+            "bad_data", "Text must be valid Unicode; the 'ref' holds a lone surrogate."
+        )
+    return ref
+
+
+def echoable_ref(text: str | None) -> str | int | None:
+    """The ref an answer to this frame may carry (the rule of `_ref_of`), or None when the
+    frame is no JSON object or its ref cannot be echoed; for answers given without parsing
+    the whole command (a worker that did not answer, say)."""
+    try:
+        message = json.loads(text)
+        return _ref_of(message) if isinstance(message, dict) else None
+    except (TypeError, ValueError, RecursionError, ProtocolError):
+        return None
+
+
 def parse(text: str) -> Command:
     try:
         message = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         raise ProtocolError("bad_json", "That message is not valid JSON.") from None
-    if not _valid_text(message):
-        # Checked before anything is echoed back: the answer itself must be valid text.
-        raise ProtocolError(
-            "bad_data", "Text must be valid Unicode; this message holds a lone surrogate."
-        )
     if not isinstance(message, dict):
         raise ProtocolError("not_an_object", "A command is a JSON object with an 'op'.")
-    ref = message.get("ref")
-    if ref is not None and (
-        isinstance(ref, bool) or not isinstance(ref, str | int) or len(str(ref)) > 64
-    ):
-        raise ProtocolError("bad_ref", "'ref' must be a string or number, at most 64 characters.")
+    ref = _ref_of(message)
+    if not _valid_text(message):
+        # Checked before any of the message is echoed back: the answer must be valid text.
+        error = ProtocolError(
+            "bad_data", "Text must be valid Unicode; this message holds a lone surrogate."
+        )
+        error.extra["ref"] = ref
+        raise error
     op = message.get("op")
     if not isinstance(op, str) or op not in OPS:
         error = ProtocolError(

@@ -21,8 +21,9 @@ Rules:
   (or failed to), so its `hello` lists them; an attach given up meanwhile leaves
   the sandbox to its grace period like a detach.
 - Packets (playground.capture): one packet reader for the process, in its
-  namespace; each sandbox captures while a WebSocket of it asked to (a detach
-  takes its wish with it) or while its active experiment checks packets.
+  namespace; each sandbox keeps its packets from its start, and sends them while a
+  WebSocket of it asked to (a detach takes its wish with it) or while its active
+  experiment checks packets.
 """
 
 import asyncio
@@ -247,6 +248,8 @@ class Registry:
             make_socket=self.netns.socket,
             own_network=self.netns.available,
         )
+        if self.kernel_states:
+            sandbox.end_lingering = self.watcher.destroy  # so a reset frees its ports
         sandbox.capture = SandboxCapture(sandbox, self.packets, self.limits)
         sandbox.lab = self.labs.lab(
             sandbox.devices, sandbox.emit, owner, capture=sandbox.capture.want_for_lab

@@ -53,6 +53,11 @@ Safety rules (each has a test in tests/test_playground_safety.py):
    with ETIMEDOUT); `recv` and `accept` take only what the kernel already holds
    (else EAGAIN), as on a non-blocking socket.
 
+8. A reset starts the sandbox over: every socket closes, and the connections only the
+   kernel still holds (TIME_WAIT ...) are ended (`end_lingering`), so no port of it stays
+   taken. Where the kernel will not end them, a row that still takes a port stays, with
+   the time it has left (`expires_in`), until the kernel drops it.
+
 The sandbox's packets are watched by playground.capture, which reads `sockets`,
 `lingering`, `connecting` and `departed` to name the sockets each packet belongs to.
 """
@@ -60,19 +65,20 @@ The sandbox's packets are watched by playground.capture, which reads `sockets`,
 import asyncio
 import contextlib
 import itertools
+import math
 import os
 import resource
 import select
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from playground import events, explain
-from playground.kernel import KernelSocket
-from playground.limits import Limits
+from playground.kernel import CHANGES, KernelSocket
+from playground.limits import FIRST_PORT, LAST_PORT, Limits
 from playground.netns import NamespaceLost
 
 Sink = Callable[[dict], None]
@@ -114,7 +120,9 @@ class SandboxSocket:
     received_dropped: int = 0
     created: float = field(default_factory=time.time)
     closed_by_program: bool = False
-    lingering_since: float = 0.0  # monotonic time the program let go of it
+    # When the engine last changed it (kernel.CHANGES): a kernel row read before is older.
+    generation: int = 0
+    expires_at: float | None = None  # monotonic time the kernel drops its TIME_WAIT record
     write_shut: bool = False
     peer_finished: bool = False
     reset: bool = False  # closed by tcp_reset (an RST)
@@ -155,6 +163,11 @@ class SandboxSocket:
             "listener": self.listener,
             "auto_read": self.auto_read,
             "auto_accept": self.auto_accept,
+            "expires_in": (
+                None
+                if self.expires_at is None
+                else round(max(0.0, self.expires_at - time.monotonic()), 1)
+            ),
         }
 
 
@@ -253,6 +266,9 @@ class Sandbox:
         self.lab = None
         # Its packets, where they can be watched (playground.capture.SandboxCapture).
         self.capture = None
+        # Ends the connections at these addresses that only the kernel holds; True when
+        # none is left (playground.kernel.KernelWatcher.destroy). None: it cannot.
+        self.end_lingering: Callable[[set[str]], Awaitable[bool]] | None = None
 
     # Events ------------------------------------------------------------
 
@@ -315,18 +331,24 @@ class Sandbox:
         return sock
 
     @staticmethod
-    def _port(port) -> int:
-        if (
-            isinstance(port, bool)
-            or not isinstance(port, int)
-            or not (port == 0 or 1024 <= port <= 65535)
-        ):
+    def _port(port, pick: bool = True) -> int:
+        """A port to bind (`pick`: 0 lets the system pick one) or to reach (0 is no
+        destination); the range is playground.limits', which the page reads too."""
+        first, last = FIRST_PORT, LAST_PORT
+        if isinstance(port, bool) or not isinstance(port, int) or not first <= port <= last:
+            if pick and port == 0 and not isinstance(port, bool):
+                return port
+            privileged = (
+                f" Ports 1 to {first - 1} exist too, but on Linux binding one needs the "
+                "CAP_NET_BIND_SERVICE privilege, so the sandbox leaves them out."
+            )
             raise SandboxError(
                 "bad_port",
-                "In this sandbox, ports are whole numbers from 1024 to 65535, or 0 to let the "
-                "operating system pick a free one. Ports 1 to 1023 exist too, but on Linux "
-                "binding one needs the CAP_NET_BIND_SERVICE privilege, so the sandbox leaves "
-                "them out.",
+                f"In this sandbox, ports are whole numbers from {first} to {last}, or 0 to let "
+                f"the operating system pick a free one.{privileged}"
+                if pick
+                else f"Connect or send to a port from {first} to {last}: the port a socket of "
+                f"yours is bound to (0 is no port to reach).{privileged}",
             )
         return port
 
@@ -381,6 +403,7 @@ class Sandbox:
 
     def _new(self, socket_id: str | None = None, **fields) -> SandboxSocket:
         sock = SandboxSocket(id=socket_id or f"s{next(self._ids)}", **fields)
+        sock.generation = CHANGES.stamp()
         self.sockets[sock.id] = sock
         return sock
 
@@ -412,6 +435,10 @@ class Sandbox:
         holder = self._holder(ip, port, "tcp") or self._holder(ip, port, "udp")
         lingering = [s for s in self.lingering.values() if s.local == (ip, port)]
         code, message = explain.os_error(exc, device, ip, port, holder, lingering)
+        ends = [s.expires_at for s in lingering if s.expires_at is not None]
+        if code == "EADDRINUSE" and holder is None and ends:
+            left = math.ceil(max(0.0, max(ends) - time.monotonic()))
+            message += f" The kernel keeps it about {left} seconds more (its row counts down)."
         if code == "limit_descriptors":
             return SandboxError(code, message, errno=exc.errno, limit="RLIMIT_NOFILE")
         return SandboxError(code, message, errno=exc.errno)
@@ -475,9 +502,7 @@ class Sandbox:
         self, device, to_device, to_port, auto_read: bool = True
     ) -> SandboxSocket:
         ip = self._ip(device)
-        target = (self._ip(to_device), self._port(to_port))
-        if target[1] == 0:
-            raise SandboxError("bad_port", "Connect to a real port, not 0.")
+        target = (self._ip(to_device), self._port(to_port, pick=False))
         with self._place():
             # Rule 2: only to an address and port that a socket of this sandbox holds.
             if self._holder(*target, "tcp") is None:
@@ -538,6 +563,7 @@ class Sandbox:
             sock.connecting = None
             raw.close()
             return
+        sock.generation = CHANGES.stamp()
         if not self.kernel_states:
             sock.state = "ESTABLISHED"
         loop = asyncio.get_running_loop()
@@ -642,8 +668,6 @@ class Sandbox:
     def _datagram_target(self, device: str, target: tuple[str, int]) -> None:
         """Rule 2, for datagrams: a socket of this sandbox holds the target, or the
         target is one of its own devices in the playground's own network."""
-        if target[1] == 0:
-            raise SandboxError("bad_port", "Send to a real port, not 0.")
         if not self.own_network and self._holder(*target, "udp") is None:
             raise SandboxError("no_receiver", explain.no_udp_receiver(device, target))
 
@@ -653,13 +677,14 @@ class Sandbox:
         sock = self._socket(socket_id)
         if sock.protocol != "udp":
             raise SandboxError("wrong_protocol", f"{sock.id} is a TCP socket; use tcp.connect.")
-        target = (self._ip(to_device), self._port(to_port))
+        target = (self._ip(to_device), self._port(to_port, pick=False))
         self._datagram_target(to_device, target)
         try:
             sock.raw.connect(target)
         except OSError as exc:
             raise self._explain(exc, *target) from None
         sock.remote = target
+        sock.generation = CHANGES.stamp()
         if not self.kernel_states:
             sock.state = "ESTABLISHED"
         self._touch(sock)
@@ -677,8 +702,8 @@ class Sandbox:
         if len(payload) > self.limits.send_bytes:
             raise SandboxError(
                 "limit_send_bytes",
-                f"That is {len(payload)} bytes; send at most {self.limits.send_bytes} at a time "
-                "(send_bytes).",
+                f"That is {len(payload):,} bytes; this sandbox sends at most "
+                f"{self.limits.send_bytes:,} bytes at a time. Send the rest in another message.",
                 limit="send_bytes",
             )
         return payload
@@ -688,7 +713,7 @@ class Sandbox:
         if sock.protocol != "udp":
             raise SandboxError("wrong_protocol", f"{sock.id} is a TCP socket; use send.")
         payload = self._payload(data)
-        target = (self._ip(to_device), self._port(to_port))
+        target = (self._ip(to_device), self._port(to_port, pick=False))
         self._datagram_target(to_device, target)
         return self._send_datagram(sock, payload, target)
 
@@ -751,6 +776,7 @@ class Sandbox:
         if not sock.write_shut:
             sock.transport.write_eof()
             sock.write_shut = True
+            sock.generation = CHANGES.stamp()
             if not self.kernel_states:
                 sock.state = "LAST_ACK" if sock.peer_finished else "FIN_WAIT2"
         self._touch(sock)
@@ -774,22 +800,50 @@ class Sandbox:
         raw = sock.transport.get_extra_info("socket")
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.closed_by_program = sock.reset = True
+        sock.generation = CHANGES.stamp()
         sock.transport.abort()  # connection_lost follows, then _lost()
         self._on_activity()
 
     async def reset(self) -> None:
-        for sock in list(self.sockets.values()):
-            self._close(sock)
+        """Close every socket, then end what the kernel still holds of their connections
+        (TIME_WAIT ...), so no port stays taken and no row of them stays. Where the kernel
+        will not end them, the rows of those that still take a port stay, with the time
+        they have left (`expires_in`), until the kernel drops them; the others go."""
+        closing = list(self.sockets.values())
+        for sock in closing:
+            self._close(sock, at_once=True)
+        # A transport closes its socket on the loop's next turn (connection_lost).
+        for _ in range(8):
+            if not any(s.transport is not None for s in closing):
+                break
+            await asyncio.sleep(0)
+        ended = self.end_lingering is not None and await self.end_lingering(self.device_ips)
+        if self.closed:
+            return
+        for key, sock in list(self.lingering.items()):
+            # A client's ephemeral port is no port anyone asks for; a connection accepted at
+            # a listener's port keeps that port taken (EADDRINUSE) while the kernel holds it.
+            if ended or sock.role == "client":
+                del self.lingering[key]
+                self._gone(sock, "ended by the reset" if ended else "hidden by the reset")
+        if self.capture is not None:  # the packets shown start again from here
+            self.capture.reset()
 
-    def _close(self, sock: SandboxSocket) -> None:
+    def _close(self, sock: SandboxSocket, at_once: bool = False) -> None:
+        """`at_once`: without sending what the program wrote and the kernel did not take."""
         sock.closed_by_program = True
+        sock.generation = CHANGES.stamp()
         if sock.connecting is not None:
             sock.connecting.cancel()  # its task closes the socket (rule 7)
         if sock.server is not None:
             sock.server.close()
             self._drop(sock, "closed")
         elif sock.transport is not None:
-            sock.transport.close()  # connection_lost follows, then _lost()
+            # connection_lost follows, then _lost()
+            if at_once:
+                sock.transport.abort()
+            else:
+                sock.transport.close()
         else:
             if sock.raw is not None:  # a listener that accepts only when told
                 sock.raw.close()  # the kernel resets the connections still in its queue
@@ -886,6 +940,9 @@ class Sandbox:
         if sock.transport is not None:
             sock.transport.pause_reading()
         if sock.reading is not None and not sock.reading.done():
+            # The read emptied the kernel's queue: a reading begun before says otherwise.
+            sock.generation = CHANGES.stamp()
+            self._on_activity()
             sock.reading.set_result(size)
 
     def _socket_failure(self, sock: SandboxSocket, exc: OSError) -> SandboxError:
@@ -942,7 +999,7 @@ class Sandbox:
             del self.sockets[sock.id]
             sock.closed_by_program = True
             sock.inode = 0
-            sock.lingering_since = time.monotonic()
+            sock.generation = CHANGES.stamp()
             self.lingering[(*sock.local, *sock.remote)] = sock
             self._trim_lingering()
             self._changed(sock)
@@ -959,10 +1016,14 @@ class Sandbox:
         if self.sockets.pop(sock.id, None) is not None:
             self._gone(sock, reason)
 
-    def apply_kernel(self, rows: list[KernelSocket], dumped_at: float) -> None:
-        """Take states and queues from a kernel dump started at monotonic `dumped_at`."""
+    def apply_kernel(self, rows: list[KernelSocket], begun: int) -> bool:
+        """Take states and queues from a kernel dump begun when kernel.CHANGES was at
+        `begun`. A socket the engine changed since (made, connected, closed ...) is newer
+        than the dump's row of it, or than its absence: the dump says nothing of it, and
+        the next one (the change kicked it) does. False when it said nothing of some
+        socket for that reason, so the next dump is applied even if it reads the same."""
         if self.closed:
-            return
+            return True
         by_inode = {s.inode: s for s in self.sockets.values() if s.inode}
         seen: set[tuple] = set()
         held: dict[tuple, SandboxSocket] | None = None
@@ -980,11 +1041,7 @@ class Sandbox:
                         if s.protocol == "tcp" and s.remote
                     }
                 sock = held.get(row.four_tuple)
-            if sock is None:
-                continue
-            if sock.role == "listener" and row.state != "LISTEN":
-                # Read between bind() and listen() (CLOSE) by a dump begun before: a
-                # listener the program holds is listening, and its close makes it go.
+            if sock is None or sock.generation > begun:
                 continue
             found.add(sock.id)
             if not row.inode:
@@ -995,6 +1052,12 @@ class Sandbox:
                 row.send_queue,
             )
             sock.state, sock.recv_queue, sock.send_queue = row.state, row.recv_queue, row.send_queue
+            if row.expires_ms is None:
+                sock.expires_at = None
+            else:
+                # The countdown is sent when the row changes; the client counts it down.
+                changed = changed or sock.expires_at is None
+                sock.expires_at = time.monotonic() + row.expires_ms / 1000
             if changed or sock.state_source != "kernel":
                 sock.state_source = "kernel"
                 self._changed(sock)
@@ -1007,11 +1070,15 @@ class Sandbox:
                 and sock.state_source == "kernel"
                 and sock.id not in found
                 and sock.state != "CLOSE"
+                and sock.generation <= begun
             ):
                 sock.state, sock.recv_queue, sock.send_queue = "CLOSE", 0, 0
                 self._changed(sock)
         for key, sock in list(self.lingering.items()):
             # Absent from a dump that began after the program let go: the kernel dropped it.
-            if key not in seen and sock.lingering_since < dumped_at:
+            if key not in seen and sock.generation <= begun:
                 del self.lingering[key]
                 self._gone(sock, f"the kernel dropped it after {sock.state or 'closing'}")
+        return all(
+            s.generation <= begun for s in [*self.sockets.values(), *self.lingering.values()]
+        )

@@ -1,10 +1,11 @@
-"""The playground's pages: the playground itself, and the session a lesson's panel asks for.
+"""The playground's pages: the playground itself, and the session its script asks for.
 
 Rules: the WebSocket finds its sandbox by the session, and the engine names the
-sandbox's owner (for experiment progress) by the session's learner key, so both
-views make sure the session exists and holds a learner key before any WebSocket
-opens. The lesson page is cached whole and may be read with no session at all:
-its panel POSTs to `session` first (CSRF-protected, nothing to cache).
+sandbox's owner (for experiment progress) by the session's learner key, so the
+session must exist and hold a learner key before any WebSocket opens. No GET writes
+a session (a crawler or a reader who only looks leaves no row): the playground page
+and a lesson's panel (whose page is cached whole and may be read with no session at
+all) both POST to `session` first, CSRF-protected, from their script.
 """
 
 from django.http import HttpResponse
@@ -23,12 +24,11 @@ def _ensure_session(request) -> None:
 
 
 def index(request):
-    _ensure_session(request)
     return render(request, "playground/index.html", {"limits": conf.limits()})
 
 
 @require_POST
 def session(request):
-    """A session with a learner key for this browser, before a lesson's panel connects."""
+    """A session with a learner key for this browser, before a playground connects."""
     _ensure_session(request)
     return HttpResponse(status=204)

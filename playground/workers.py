@@ -54,7 +54,6 @@ import asyncio
 import contextlib
 import hashlib
 import ipaddress
-import json
 import logging
 import signal
 import time
@@ -137,15 +136,6 @@ def lost_event(reason: str) -> dict:
     return events.lost(reason, LOST_MESSAGES[reason])
 
 
-def _ref_of(text: str | None):
-    """The command's ref, if it can be read, for an answer the worker did not give."""
-    try:
-        ref = json.loads(text).get("ref")
-    except Exception:
-        return None
-    return ref if isinstance(ref, str | int) and not isinstance(ref, bool) else None
-
-
 def _no_worker() -> SandboxError:
     return SandboxError(
         "limit_sandboxes",
@@ -164,7 +154,9 @@ def _unreachable() -> SandboxError:
 
 def _unavailable_event(text: str | None) -> dict:
     return events.error(
-        "internal_error", "The sandbox did not answer in time; please try again.", _ref_of(text)
+        "internal_error",
+        "The sandbox did not answer in time; please try again.",
+        protocol.echoable_ref(text),
     )
 
 

@@ -1,12 +1,13 @@
 """The things a review card names, as the review page and the lesson warm-up ask them.
 
 Rules:
-- A question is asked again only when its quiz is visible to the learner and would
-  show its answer key after any attempt anyway (no attempt limit, key shown after every
-  attempt): reviewing then reveals nothing the quiz would keep back, and cannot be used
-  to practise a limited quiz for free. A prediction is asked again when its experiment
-  is visible and the step still asks one. A card whose item is gone or not askable is
-  skipped, never an error, and comes back if the item does.
+- A question is asked again only when its quiz is visible to the learner, has no
+  attempt limit and shows its answer key after every attempt or on request after two
+  (lessons.quiz_rules.reviewable): a review answer is the learner's second try at a
+  question they missed, so reviewing reveals nothing the quiz would keep back, and
+  cannot be used to practise a limited quiz for free. A prediction is asked again
+  when its experiment is visible and the step still asks one. A card whose item is
+  gone or not askable is skipped, never an error, and comes back if the item does.
 - Answers are graded on the server by the quizzes' own grader (lessons.grading.grade);
   a question counts as right only with its full point, as in the quiz's "missed".
   Lab questions are graded from the learner's live sandbox, as in the quiz.
@@ -63,7 +64,7 @@ def number_text(number: float) -> str:
 
 
 def askable_quiz(quiz) -> bool:
-    return quiz.max_attempts is None and quiz.answer_key_shown(False, None)
+    return quiz_rules.reviewable(quiz.show_answers, quiz.max_attempts)
 
 
 def questions(user, ids) -> dict[int, Question]:
@@ -199,6 +200,8 @@ class Result:
     feedback: list = field(default_factory=list)
     lab: dict = field(default_factory=dict)
     card: ReviewCard | None = None
+    # A first try at the question, in a warm-up: no right answer shown (review.warm_up).
+    key_withheld: bool = False
 
     @property
     def choices(self) -> list[dict]:

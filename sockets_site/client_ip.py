@@ -5,9 +5,18 @@ client unless DJANGO_BEHIND_PROXY=1; only then is the first address of
 X-Forwarded-For believed, because without a proxy that sets it any client
 could write the header and pick a fresh address for every attempt. The proxy
 must replace the header, not append to it, for the same reason.
+
+Log-in throttling, like the playground's quotas, counts a client's network
+(playground.quotas.network_of, the one definition): an IPv6 address by its /64,
+since one customer gets a whole /64 and could otherwise try each of its 2^64
+addresses with a fresh budget.
 """
 
+import ipaddress
+
 from django.conf import settings
+
+from playground.quotas import network_of
 
 
 def choose(peer: str, forwarded_for: str) -> str:
@@ -21,6 +30,17 @@ def choose(peer: str, forwarded_for: str) -> str:
 
 def client_ip(request) -> str:
     return choose(request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", ""))
+
+
+def throttled_network(request) -> str:
+    """The client's network as log-in throttling counts it (AXES_CLIENT_IP_CALLABLE).
+
+    Axes keeps it in an IP address column, so a /64 is written as its first address.
+    """
+    network = network_of(client_ip(request))
+    if "/" in network:
+        return str(ipaddress.ip_network(network).network_address)
+    return network
 
 
 def scope_client_ip(scope: dict) -> str:

@@ -7,6 +7,8 @@ still log in from elsewhere; an address is refused after the higher
 LOGIN_ADDRESS_FAILURE_LIMIT, so trying many accounts from one place is slowed
 too. A successful log-in forgets only that pair's failures: forgetting the
 address's would let anyone with an account reset the count by logging in.
+An "address" is the client's network (sockets_site.client_ip.throttled_network):
+every address of one IPv6 /64 counts as the same one.
 """
 
 from datetime import datetime

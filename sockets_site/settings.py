@@ -47,6 +47,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # Its runserver is Daphne's without a Server header, so it comes before Daphne's.
+    "sockets_site.devserver",
     "daphne",
     "nested_admin",
     "django.contrib.admin",
@@ -70,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Inside the CSRF middleware, so its 503 page's fresh token gets its cookie.
+    "sockets_site.outage.DatabaseOutageMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -106,11 +110,23 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several server processes may share the file: a transaction takes the write lock
-    # when it begins (a read-then-write one would otherwise fail with "database is
-    # locked"), and waits its turn for up to 20 s.
+    # The embedded default holds a class (docs/benchmarks.md, "A class on the embedded
+    # default"):
+    # - WAL: readers never wait for the writer nor the writer for readers, and a commit
+    #   appends to the log instead of rewriting pages; synchronous=NORMAL syncs the
+    #   log at checkpoints, not at every commit (a power cut may lose the last
+    #   commits, never corrupt the file).
+    # - A transaction takes the write lock when it begins: a read-then-write one would
+    #   otherwise fail at once with "database is locked" when another process wrote
+    #   in between, whatever the timeout.
+    # - `timeout` is SQLite's busy timeout: a writer waits its turn for up to 20 s,
+    #   far longer than any write transaction of the site takes (milliseconds).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
     )
 elif env_bool("DATABASE_POOL", False):
     # Under ASGI each request runs in a thread of its own, so connections kept per
@@ -177,6 +193,11 @@ STORAGES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A session is written only when a view changes it (Django's default, kept on
+# purpose): on SQLite every write takes the one write lock, and a class reading pages
+# must not queue for it (docs/benchmarks.md, "A class on the embedded default").
+SESSION_SAVE_EVERY_REQUEST = False
 
 # Security that holds with or without HTTPS.
 SESSION_COOKIE_HTTPONLY = True
@@ -247,7 +268,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
 # Refused attempts do not extend the lock, so the page can say when it ends.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "sockets_site.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "sockets_site.client_ip.throttled_network"
 AXES_LOCKOUT_CALLABLE = "lessons.views.lockout.locked_out"
 if not 1 <= AXES_FAILURE_LIMIT <= LOGIN_ADDRESS_FAILURE_LIMIT:
     raise ImproperlyConfigured(
@@ -262,17 +283,36 @@ LOGIN_URL = "lessons:login"
 LOGIN_REDIRECT_URL = "lessons:index"
 LOGOUT_REDIRECT_URL = "lessons:index"
 
+# E-mail: the site sends only password-reset links. By default they are printed on the
+# console (tests get Django's in-memory outbox); a real site sets DJANGO_EMAIL_BACKEND to
+# django.core.mail.backends.smtp.EmailBackend and the server below, or to the file
+# backend with DJANGO_EMAIL_FILE_PATH (the end-to-end tests read the mail there).
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "Sockets <noreply@localhost>")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+# A mail server that does not answer must not hold a request for ever.
+EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 10)
+EMAIL_FILE_PATH = env_str("DJANGO_EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redis_outage": {"()": "playground.outage.RedisOutageFilter"}},
+    "filters": {
+        "redis_outage": {"()": "playground.outage.RedisOutageFilter"},
+        "database_outage": {"()": "sockets_site.outage.DatabaseOutageFilter"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     # Its receiver logs a traceback a second while Redis is away: one line instead.
-    "loggers": {"channels_redis.pubsub": {"filters": ["redis_outage"]}},
+    # A database outage: one line (sockets_site.outage), not a traceback per request.
+    "loggers": {
+        "channels_redis.pubsub": {"filters": ["redis_outage"]},
+        "django.request": {"filters": ["database_outage"]},
+    },
 }
 
 # The socket playground. Every limit can be set from the environment as

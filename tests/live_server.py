@@ -131,7 +131,8 @@ class DaphneServer(LoggedProcess):
     def __enter__(self):
         if self.prepare:
             prepare_site(self.env)
-        argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", self.application]
+        argv = [sys.executable, "-m", "daphne", "--no-server-name", "-b", "127.0.0.1", "-p", "0"]
+        argv.append(self.application)  # as deploy/Procfile starts it
         match = self.start(argv, self.env, LISTENING, "Daphne", preexec_fn=self.preexec_fn)
         self.host, self.port = match.group(1), int(match.group(2))
         return self

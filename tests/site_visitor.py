@@ -44,8 +44,8 @@ class Browser:
         return page
 
     def playground(self) -> "Tab":
-        """Open the playground page (it starts the session), then its WebSocket."""
-        self.get("/playground/")
+        """Open the playground page (its script starts the session), then its WebSocket."""
+        self.start_session()
         cookie = "; ".join(f"{c.name}={c.value}" for c in self.jar)
         ws = RawWebSocket(
             self.server.host, self.server.port, "/ws/playground/", self.server.url, cookie
@@ -53,6 +53,14 @@ class Browser:
         assert ws.status == 101
         self.hello = ws.hello()
         return Tab(ws)
+
+    def start_session(self) -> None:
+        """What the playground page's script does first: POST for a session."""
+        page = self.get("/playground/")
+        status, _, body = self.request(
+            "/playground/session/", {"csrfmiddlewaretoken": field(page, "csrfmiddlewaretoken")}
+        )
+        assert status == 204, body[:2000]
 
     def submit_quiz(self, path, forged=None) -> str:
         """Submit the quiz page answering nothing (only the lab question matters here),

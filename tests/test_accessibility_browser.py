@@ -1,15 +1,20 @@
 """An axe-core audit (axe-playwright-python, which ships axe-core) of every page of the
 site, and of the playground in each state a learner meets (empty, with sockets, with an
-error, mid-experiment, after a reconnect), at desktop and phone widths, in a real
-browser (Debian's Chromium) against the real site under Daphne: 0 violations each.
+error, mid-experiment, after a reconnect), and of the 503 page a real database outage
+serves (sockets_site.outage, plain and with a form's fields kept), at desktop and phone
+widths, in a real browser (Debian's Chromium) against the real site under Daphne:
+0 violations each.
 A screenshot of each is kept in build/screenshots/<page>-<width>.png."""
+
+import socket
+from contextlib import contextmanager
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.browser_pages import answer_every_question
-from tests.live_server import ROOT, DaphneServer
+from tests.live_server import ROOT, DaphneServer, manage
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
 WAIT_MS = 15_000
@@ -49,19 +54,25 @@ def site(tmp_path_factory):
         yield server
 
 
-@pytest.fixture(params=list(VIEWS))
-def page(request, browser, site):
-    width_name, scheme = VIEWS[request.param]
+@contextmanager
+def page_in_view(browser, view: str, base: str):
+    width_name, scheme = VIEWS[view]
     width, height = WIDTHS[width_name]
     context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
     context.add_init_script(KEEP_WEBSOCKETS)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     expect.set_options(timeout=WAIT_MS)
-    page.base = site.url
-    page.width_name = request.param
+    page.base = base
+    page.width_name = view
     yield page
     context.close()
+
+
+@pytest.fixture(params=list(VIEWS))
+def page(request, browser, site):
+    with page_in_view(browser, request.param, site.url) as page:
+        yield page
 
 
 def describe(violations) -> str:
@@ -260,3 +271,53 @@ STATES = {
 def test_it_finds_no_violation_on_the_playground(page, state):
     STATES[state](page)
     audit(page, f"playground-{state}")
+
+
+@pytest.fixture(scope="module")
+def site_without_database(tmp_path_factory):
+    """The real site whose database cannot be reached: its PostgreSQL address is a port
+    held bound but not listening, so every connection is refused (as when the server is
+    down), for as long as the site runs. Its pages are the 503 page (sockets_site.outage)."""
+    workdir = tmp_path_factory.mktemp("daphne-no-database")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"postgres://sockets@127.0.0.1:{closed.getsockname()[1]}/sockets"
+        server = DaphneServer(workdir, prepare=False, DATABASE_URL=url)
+        collected = manage(server.env, "collectstatic", "--noinput")  # needs no database
+        assert collected.returncode == 0, collected.stderr
+        with server:
+            yield server
+
+
+@pytest.fixture(params=list(VIEWS))
+def outage_page(request, browser, site_without_database):
+    with page_in_view(browser, request.param, site_without_database.url) as page:
+        yield page
+
+
+def test_it_finds_no_violation_on_the_database_outage_page(outage_page):
+    page = outage_page
+    visit(page, "/lessons/sockets/", status=503)
+    expect(page.locator("h1")).to_have_text("The site is unavailable for a moment")
+    audit(page, "database-outage")
+    # A form posted during the outage: its fields come back with a Try again button.
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    with page.expect_navigation() as posted:
+        page.evaluate(
+            """(token) => {
+              const form = document.createElement("form");
+              form.method = "post";
+              form.action = "/quizzes/ports-quiz/";
+              for (const [name, value] of [["csrfmiddlewaretoken", token], ["q1", "80"]]) {
+                const input = document.createElement("input");
+                Object.assign(input, { type: "hidden", name, value });
+                form.append(input);
+              }
+              document.body.append(form);
+              form.submit();
+            }""",
+            token,
+        )
+    assert posted.value.status == 503
+    expect(page.get_by_role("button", name="Try again")).to_be_visible()
+    audit(page, "database-outage-posted")

@@ -1,3 +1,4 @@
+import json
 from html import unescape
 
 import pytest
@@ -95,3 +96,86 @@ def test_it_sanitises_a_lesson_saved_through_the_admin(staff_client, client):
     page = client.get("/lessons/tricky/").content.decode()
     assert "Hello" in page
     assert "onerror" not in page and "alert(2)" not in page
+
+
+@pytest.mark.django_db
+def test_it_renders_the_editor_preview_with_the_sites_renderer_and_sanitiser(staff_client):
+    from lessons.models import GlossaryTerm
+
+    GlossaryTerm.objects.create(term="port", slug="port", definition="A number.")
+    response = staff_client.post(
+        "/admin/lessons/lesson/render/",
+        {"body": "## A port\n\nA *port*, **bold** <script>alert(1)</script><b onclick='x()'>b</b>"},
+    )
+    html = response.json()["html"]
+    assert '<h2 id="a-port">' in html and "<strong>bold</strong>" in html
+    assert "<script" not in html and "onclick" not in html
+    assert 'class="glossary-term"' in html  # glossary links, as on the lesson page
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_editor_preview_for_staff_only(client, student_client):
+    for visitor in (client, student_client):
+        response = visitor.post("/admin/lessons/lesson/render/", {"body": "*x*"})
+        assert response.status_code in (302, 403)
+        assert b"<em>" not in response.content
+
+
+@pytest.mark.django_db
+def test_it_gives_the_lesson_body_a_tall_markdown_editor(staff_client, draft):
+    page = staff_client.get(f"/admin/lessons/lesson/{draft.pk}/change/").content.decode()
+    assert 'rows="30"' in page and "data-markdown-editor" in page
+    assert 'data-preview-url="/admin/lessons/lesson/render/"' in page
+    assert "easymde.min.js" in page and 'type="module"' in page
+
+
+def test_it_offers_every_kind_and_key_of_the_check_language_as_fields():
+    from lessons.admin.labs import check_schema
+    from playground import lab_checks
+
+    schema = check_schema()
+    assert [kind["key"] for kind in schema["kinds"]] == list(lab_checks.KINDS)
+    assert [f["key"] for f in schema["socketFields"]] == list(lab_checks.FIELDS)
+    assert [f["key"] for f in schema["packetFields"]] == list(lab_checks.PACKET_FIELDS)
+    # Each key has an input of its own (none falls back to typing JSON), and the words
+    # for a wrong value are the check language's.
+    assert all(f["input"] != "json" for f in schema["socketFields"] + schema["packetFields"])
+    fields = {f["key"]: f for f in schema["socketFields"]}
+    assert fields["state"]["choices"] == list(lab_checks.STATES)
+    assert fields["device"]["choices"] == list(lab_checks.DEVICES)
+    assert fields["port"]["wants"] == "a port number from 1 to 65535"
+
+
+def check_answer(client, check, test=False):
+    return client.post(
+        "/admin/lessons/experiment/check/",
+        json.dumps({"check": check, "test": test}),
+        content_type="application/json",
+    )
+
+
+@pytest.mark.django_db
+def test_it_says_which_field_of_a_check_is_wrong(staff_client):
+    check = {"all": [{"ok": "tcp.listen"}, {"socket": {"port": 70000, "role": "boss"}}]}
+    answer = check_answer(staff_client, check).json()
+    assert answer["fields"] == {
+        "check.all.1.socket.port": "Port must be a port number from 1 to 65535.",
+        "check.all.1.socket.role": "Role must be one of listener, client, accepted, udp.",
+    }
+    assert any("'port' must be a port number" in error for error in answer["errors"])
+    good = check_answer(staff_client, {"socket": {"port": 3000}}).json()
+    assert good == {"errors": [], "fields": {}}
+
+
+@pytest.mark.django_db
+def test_it_says_when_there_is_no_sandbox_to_test_a_check_against(staff_client):
+    answer = check_answer(staff_client, {"socket": {"port": 3000}}, test=True).json()
+    assert answer["result"]["outcome"] == "no-sandbox"
+    assert answer["result"]["message"].startswith("No sandbox open")
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_check_helper_for_staff_only(client, student_client):
+    for visitor in (client, student_client):
+        response = check_answer(visitor, {"socket": {}}, test=True)
+        assert response.status_code in (302, 403)

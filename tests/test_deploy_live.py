@@ -116,6 +116,7 @@ def test_it_serves_pages_through_nginx_with_the_security_headers(site):
         assert response.headers["X-Frame-Options"] == "DENY"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "same-origin"
+        assert response.headers.get_all("Server") is None, response.headers.get_all("Server")
 
 
 def test_it_serves_the_static_files_from_nginx(site):
@@ -134,7 +135,14 @@ def test_it_serves_the_static_files_from_nginx(site):
 
 def test_it_opens_a_playground_websocket_through_nginx(site):
     browser = Browser(site)
-    assert browser.get("/playground/").status == 200
+    page = browser.get("/playground/")
+    assert page.status == 200
+    # The page's script makes the session (no GET does), before its WebSocket.
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    assert (
+        browser.request("POST", "/playground/session/", {"x": ""}, {"X-CSRFToken": token}).status
+        == 204
+    )
     for _ in range(2):  # two tabs; the address pins them to one front end
         ws = RawWebSocket(
             "127.0.0.1",

@@ -27,6 +27,7 @@ from tests.procfile import ProcfileProcess
 from tests.raw_websocket import RawWebSocket
 from tests.services import free_port
 from tests.test_deploy_live import NGINX, missing
+from tests.visitor_session import playground_cookie, session_only
 
 
 class Stack:
@@ -109,10 +110,7 @@ def get(stack, path: str, cookie: str = ""):
 
 
 def new_session(stack) -> str:
-    response = get(stack, "/playground/")
-    assert response.status == 200
-    cookies = " ".join(response.headers.get_all("Set-Cookie") or [])
-    return re.search(r"sessionid=[^;]+", cookies).group(0)
+    return session_only(playground_cookie(f"http://127.0.0.1:{stack.port}"))
 
 
 def tabs_of(stack, cookie: str, count: int = 2) -> list[RawWebSocket]:

@@ -114,20 +114,25 @@ def change_url(quiz):
     return f"/admin/lessons/quiz/{quiz.pk}/change/"
 
 
-def lab_index(quiz) -> int:
-    return next(i for i, q in enumerate(quiz.questions.all()) if q.kind == "lab")
+def question_url(question):
+    return f"/admin/lessons/question/{question.pk}/change/"
+
+
+def question_form(staff_client, question):
+    """The question's own admin page's form, as the browser would post it back."""
+    return post_data(staff_client.get(question_url(question)).content.decode())
 
 
 @pytest.mark.django_db
-def test_it_edits_a_lab_questions_steps_in_the_quiz_admin(staff_client, quiz, lab):
-    data = post_data(staff_client.get(change_url(quiz)).content.decode())
-    i = lab_index(quiz)
+def test_it_edits_a_lab_questions_steps_in_the_question_admin(staff_client, quiz, lab):
+    data = question_form(staff_client, lab)
     steps = [
         {"text": "A listener on server port 3100.", "check": {"socket": {"port": 3100}}},
     ]
-    data[f"questions-{i}-lab_steps"] = json.dumps(steps)
-    response = staff_client.post(change_url(quiz), data)
+    data["lab_steps"] = json.dumps(steps)
+    response = staff_client.post(question_url(lab), data)
     assert response.status_code == 302, response.content.decode()[:3000]
+    assert response["Location"] == change_url(quiz)
     assert Question.objects.get(pk=lab.pk).lab_steps == steps
 
 
@@ -143,13 +148,13 @@ def test_it_edits_a_lab_questions_steps_in_the_quiz_admin(staff_client, quiz, la
         ),
     ],
 )
-def test_it_refuses_a_lab_question_with_bad_steps_in_the_quiz_admin(
-    staff_client, quiz, steps, message
+def test_it_refuses_a_lab_question_with_bad_steps_in_the_question_admin(
+    staff_client, quiz, lab, steps, message
 ):
     before = quiz.content_hash()
-    data = post_data(staff_client.get(change_url(quiz)).content.decode())
-    data[f"questions-{lab_index(quiz)}-lab_steps"] = steps
-    response = staff_client.post(change_url(quiz), data)
+    data = question_form(staff_client, lab)
+    data["lab_steps"] = steps
+    response = staff_client.post(question_url(lab), data)
     assert response.status_code == 200
     assert message in response.content.decode()
     assert Quiz.objects.get(pk=quiz.pk).content_hash() == before
@@ -157,10 +162,10 @@ def test_it_refuses_a_lab_question_with_bad_steps_in_the_quiz_admin(
 
 @pytest.mark.django_db
 def test_it_refuses_lab_steps_on_a_question_of_another_kind_in_the_admin(staff_client, quiz):
-    data = post_data(staff_client.get(change_url(quiz)).content.decode())
-    i = next(i for i, q in enumerate(quiz.questions.all()) if q.kind == "text")
-    data[f"questions-{i}-lab_steps"] = '[{"text": "x", "check": {"socket": {}}}]'
-    response = staff_client.post(change_url(quiz), data)
+    text = next(q for q in quiz.questions.all() if q.kind == "text")
+    data = question_form(staff_client, text)
+    data["lab_steps"] = '[{"text": "x", "check": {"socket": {}}}]'
+    response = staff_client.post(question_url(text), data)
     assert response.status_code == 200
     assert "Only lab questions have lab steps" in response.content.decode()
 

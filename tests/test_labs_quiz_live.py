@@ -87,7 +87,7 @@ def test_it_grades_only_the_sessions_own_sandbox(server):
     command(ws, "close", op="close", socket=client["id"])
     socket_reaches(ws, lambda s: s["id"] == accepted["id"] and s["state"] == "CLOSE_WAIT")
 
-    onlooker.get("/playground/")  # a session, but no WebSocket: no sandbox
+    onlooker.start_session()  # a session, but no WebSocket: no sandbox
     result = lab_item(onlooker.submit_quiz(CLOSE_WAIT_QUIZ), CLOSE_WAIT_PROMPT)
     assert "✗ Not answered" in result
     assert "No sandbox was found for your session: open the playground first" in result

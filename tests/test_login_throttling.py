@@ -169,6 +169,27 @@ def test_it_counts_the_forwarded_address_behind_a_proxy(client, course, ada, set
     assert response.status_code == 302
 
 
+@pytest.mark.django_db
+def test_it_counts_every_address_of_an_ipv6_64_as_one_place(client, course, ada, settings):
+    """One customer gets a whole /64: its 2^64 addresses must share one budget."""
+    settings.BEHIND_PROXY = True
+
+    def from_address(address, password, username="ada"):
+        forwarded = {"HTTP_X_FORWARDED_FOR": address}
+        return log_in(client, password, username, address="10.0.0.1", **forwarded)
+
+    guesses = [from_address(f"2001:db8::{n:x}", "wrong") for n in range(1, PAIR_LIMIT + 1)]
+    assert [guess.status_code for guess in guesses] == [200] * (PAIR_LIMIT - 1) + [429]
+    assert_refused(from_address("2001:db8::ffff:1234", "correct-horse-battery"))
+    assert from_address("2001:db8:0:1::1", "correct-horse-battery").status_code == 302
+    client.post("/accounts/logout/")
+
+    for n in range(1, ADDRESS_LIMIT + 1):  # many accounts, each from a fresh address
+        from_address(f"2001:db8:0:2::{n:x}", "wrong", username=f"user{n}")
+    assert_refused(from_address("2001:db8:0:2:abcd::1", "correct-horse-battery"))
+    assert from_address("2001:db8:0:3::1", "correct-horse-battery").status_code == 302
+
+
 def test_it_refuses_with_the_429_page_under_the_real_server(daphne_server):
     """Under Daphne the middleware runs asynchronously, a different path in Axes.
 

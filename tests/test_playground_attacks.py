@@ -22,6 +22,7 @@ import pytest
 
 from tests.live_server import ROOT, DaphneServer, prepare_site, site_env
 from tests.raw_websocket import RawWebSocket
+from tests.visitor_session import playground_cookie, session_only
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def page(server, path="/playground/") -> tuple[int, str]:
 
 
 def session(server) -> str:
-    return page(server)[1]
+    return session_only(playground_cookie(server.url))
 
 
 def connect(server, cookie, **options) -> RawWebSocket:

@@ -32,6 +32,13 @@ def connect(page, port=3000):
     form.locator("button").click()
 
 
+def start_experiment(page, experiment_id):
+    """Choose an experiment in the list and start it, as a learner does: choosing alone
+    starts nothing."""
+    page.locator("[data-experiment-select]").select_option(experiment_id)
+    page.locator("[data-experiment-go]").click()
+
+
 def row(page, socket_id):
     return page.locator(f"tr[data-id='{socket_id}']")
 
@@ -133,7 +140,7 @@ def test_it_completes_a_guided_experiment_and_keeps_it_after_a_reload(page):
     page.locator("[data-experiment-select] option[value='udp-no-connection']").wait_for(
         state="attached"
     )
-    page.locator("[data-experiment-select]").select_option("udp-no-connection")
+    start_experiment(page, "udp-no-connection")
     page.wait_for_url("**/playground/?experiment=udp-no-connection")
     expect(page.locator(".step-summary")).to_have_text("Step 1 of 4.")
     assert page.locator(".step-current").inner_text().startswith("Now: Bind a UDP socket")
@@ -172,7 +179,7 @@ def test_it_follows_the_experiment_another_tab_starts(page):
     other.base = page.base
     open_playground(other)
     expect(other.locator("[data-experiment-select]")).to_have_value("three-sockets")
-    other.locator("[data-experiment-select]").select_option("two-clients")
+    start_experiment(other, "two-clients")
     # One active experiment per sandbox: the first tab follows.
     expect(page.locator("[data-experiment-select]")).to_have_value("two-clients")
     listen(other)
@@ -189,7 +196,7 @@ def test_it_shows_and_explains_an_error(page):
     error.wait_for()
     assert "EADDRINUSE" in error.inner_text()
     assert "only if both set the SO_REUSEPORT option" in error.inner_text()
-    link = error.get_by_role("link", name="What EADDRINUSE means")
+    link = error.get_by_role("link", name="Glossary: address already in use (EADDRINUSE)")
     assert link.get_attribute("href") == "/glossary/#eaddrinuse"
 
 
@@ -204,7 +211,7 @@ def test_it_completes_the_connection_refused_experiment(page):
     error = page.locator(".log-error").first
     error.wait_for()
     assert "ECONNREFUSED" in error.inner_text()
-    link = error.get_by_role("link", name="What ECONNREFUSED means")
+    link = error.get_by_role("link", name="Glossary: connection refused (ECONNREFUSED)")
     assert link.get_attribute("href") == "/glossary/#econnrefused"
     steps_done(page, 1)  # acted before predicting: the step waits for the prediction
     predict(page, "ECONNREFUSED")
@@ -322,7 +329,7 @@ def test_it_reconnects_after_a_drop_and_rebuilds_from_the_snapshot(page):
     page.route_web_socket("**/ws/playground/", through)
     open_playground(page)
     connected(page)
-    page.locator("[data-experiment-select]").select_option("three-sockets")
+    start_experiment(page, "three-sockets")
     steps_done(page, 1)
     predict(page, "An ephemeral port that the laptop's kernel picks")  # the connection is made
     pick(page, "s3")

@@ -3,7 +3,6 @@ kernel's filter by the registry's packet reader; no Django."""
 
 import asyncio
 import socket
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from playground import protocol
 from playground.engine import LocalEngine, hello_events
 from playground.flow import TokenBucket
-from playground.kernel import KernelSocket
+from playground.kernel import CHANGES, KernelSocket
 from playground.lab_checks import replay
 from playground.labs import LabHooks
 from playground.limits import EngineConfig, Limits
@@ -156,8 +155,11 @@ async def test_it_never_shows_a_sandbox_another_sandboxs_packets(registry):
         seen = packets(tab)
         assert len(seen) == 9
         assert all({p["from"]["ip"], p["to"]["ip"]} == mine for p in seen)
-    assert packets(quiet_tab) == []
-    assert quiet.capture.history is None  # never captured: keeps nothing
+    assert packets(quiet_tab) == []  # not watched: no packet events...
+    kept = quiet.capture.kept_events()  # ...but its own packets kept, and only its own
+    assert "nor this" in [p["payload"] for p in kept]
+    quiet_ips = set(quiet.devices.values())
+    assert all({p["from"]["ip"], p["to"]["ip"]} == quiet_ips for p in kept)
 
 
 async def test_it_reads_only_the_ranges_tcp_and_udp_packets(registry):
@@ -232,7 +234,9 @@ async def test_it_numbers_relative_to_a_handshake_the_rate_limit_kept_from_the_p
     assert (data["seq_relative"], data["ack_relative"]) == (1, 1)
 
 
-async def test_it_captures_only_while_a_tab_wants_it(registry):
+async def test_it_keeps_packets_from_the_start_and_sends_them_only_while_a_tab_wants_them(
+    registry,
+):
     engine_tabs = [Events(), Events()]
     engine = LocalEngine(registry)
     first, second = [await engine.attach("visitor", "", tab) for tab in engine_tabs]
@@ -244,37 +248,69 @@ async def test_it_captures_only_while_a_tab_wants_it(registry):
         "packets_per_second": 50,
         "history": 200,
     }
-    assert not registry.packets.reading  # nobody asked: no packet socket at all
+    assert registry.packets.reading  # read from the sandbox's start, nobody asking
 
     async def command(attachment, tab, **message):
         message["ref"] = ref = len(tab.items)
         await attachment.frame(protocol.dumps(message))
         return await tab.wait_for(lambda e: e.get("ref") == ref)
 
-    for attachment, tab in zip((first, second), engine_tabs, strict=True):
-        answer = await command(attachment, tab, op="capture", on=True)
-        assert (answer["type"], answer["capture"]) == ("ok", True)
-    assert registry.packets.reading
+    # A connection made before anyone watched: kept, but sent to no tab.
+    await sandbox.tcp_listen("server", 3000)
+    client = await sandbox.tcp_connect("laptop", "server", 3000)
+    await engine_tabs[0].wait_for(
+        lambda e: e["type"] == "socket" and e["socket"]["role"] == "accepted"
+    )
+    await sandbox.send(client.id, "early")
+    await engine_tabs[0].wait_for(lambda e: e["type"] == "data" and e["data"] == "early")
+    assert not any(e["type"] == "packet" for tab in engine_tabs for e in tab.items)
+    hello = hello_events(registry, "visitor", sandbox)[0]
+    assert [p["flags"] for p in hello["packets"][:3]] == [["SYN"], ["SYN", "ACK"], ["ACK"]]
+    # A tab that asks gets everything kept so far with its answer: the handshake too.
+    answer = await command(first, engine_tabs[0], op="capture", on=True)
+    assert (answer["type"], answer["capture"]) == ("ok", True)
+    kept = hello["packets"]  # (the data's ACK may come later: the kernel may delay it)
+    assert answer["packets"][: len(kept)] == kept
+    assert "early" in [p["payload"] for p in answer["packets"]]
+    answer = await command(second, engine_tabs[1], op="capture", on=True)
+    assert answer["capture"] is True and answer["packets"][: len(kept)] == kept
     answer = await command(first, engine_tabs[0], op="capture", on=False)
-    assert answer["capture"] is True  # the other tab still wants it
+    assert answer == {"type": "ok", "ref": answer["ref"], "op": "capture", "capture": True}
     sender = await sandbox.udp_bind("laptop", 0)
     await sandbox.udp_bind("server", 5353)
     await sandbox.udp_sendto(sender.id, "server", 5353, "one")
     for tab in engine_tabs:  # every tab gets the packets, whichever asked
-        await tab.wait_for(is_packet(n=1))
+        await tab.wait_for(is_packet(payload="one"))
     second.detach()  # a tab that goes takes its wish with it
-    assert not sandbox.capture.on and not registry.packets.reading
-    await sandbox.udp_sendto(sender.id, "server", 5353, "two")  # not read by anyone
+    assert not sandbox.capture.watched and registry.packets.reading
+    await sandbox.udp_sendto(sender.id, "server", 5353, "two")  # kept, sent to no one
     await engine_tabs[0].wait_for(lambda e: e["type"] == "data" and e["data"] == "two")
     hello = hello_events(registry, "visitor", sandbox)[0]
     assert hello["capture"]["on"] is False
-    assert [p["payload"] for p in hello["packets"]] == ["one"]  # kept after capture ends
-    assert (await command(first, engine_tabs[0], op="capture", on=True))["capture"] is True
-    await sandbox.udp_sendto(sender.id, "server", 5353, "three")
-    third = await engine_tabs[0].wait_for(is_packet(payload="three"))
-    assert (third["n"], third["dropped"]) == (2, 0)  # "two" was never captured
+    assert [p["payload"] for p in hello["packets"][-2:]] == ["one", "two"]
+    assert not any(e["type"] == "packet" and e["payload"] == "two" for e in engine_tabs[0].items)
     first.detach()
-    assert not registry.packets.reading
+    assert registry.packets.reading  # while the sandbox lives
+    await registry.discard("visitor")
+    assert not registry.packets.reading  # no sandbox left: no packet socket
+
+
+async def test_it_forgets_the_packets_kept_before_a_reset(registry):
+    sandbox, tab = await capturing(registry)
+    await talk(sandbox, tab)
+    assert len(sandbox.capture.kept_events()) >= 9
+    before = packets(tab)[-1]["n"]
+    reset = protocol.parse(protocol.dumps({"op": "reset"}))
+    await protocol.execute(sandbox, reset)
+    assert [p for p in sandbox.capture.kept_events() if p["n"] <= before] == []
+    sender = await sandbox.udp_bind("laptop", 0)
+    await sandbox.udp_bind("server", 5353)
+    await sandbox.udp_sendto(sender.id, "server", 5353, "after")
+    after = await tab.wait_for(is_packet(payload="after"))
+    assert after["n"] > before  # numbers go on: a pick names one packet only
+    assert sandbox.capture.kept_events()[-1] == after
+    hello = hello_events(registry, "visitor", sandbox)[0]
+    assert all(p["n"] > before for p in hello["packets"])
 
 
 async def test_it_resets_a_connection_with_an_rst(registry):
@@ -325,7 +361,7 @@ async def test_it_steps_an_experiment_on_packets_and_captures_while_it_is_active
         tab = Events()
         sandbox = await registry.attach("visitor", tab)
         assert sandbox.lab.start("handshake")["done"] == 0
-        assert sandbox.capture.on and not sandbox.capture.tabs  # no tab asked: the experiment
+        assert sandbox.capture.watched and not sandbox.capture.tabs  # the experiment asked
         await sandbox.tcp_listen("server", 3000)
         client = await sandbox.tcp_connect("laptop", "server", 3000)
         await tab.wait_for(lambda e: e["type"] == "experiment.progress" and e["done"] == 3)
@@ -348,8 +384,8 @@ async def test_it_steps_an_experiment_on_packets_and_captures_while_it_is_active
         graded = replay(steps, journal)
         assert graded.complete
         assert graded.found[1].startswith("Step 2: a TCP packet from the laptop port")
-        sandbox.lab.start("plain")  # no packet check: capture ends with nobody asking
-        assert not sandbox.capture.on and not registry.packets.reading
+        sandbox.lab.start("plain")  # no packet check: no packet events with nobody asking
+        assert not sandbox.capture.watched and registry.packets.reading  # still kept
     finally:
         await registry.aclose()
 
@@ -396,7 +432,7 @@ async def test_it_keeps_a_new_listener_listening_when_a_dump_begun_before_it_say
     registry = Registry(Limits(), config(tmp_path, network_namespace=False))
     try:
         sandbox = await registry.attach("visitor", Events())
-        begun = time.monotonic()
+        begun = CHANGES.now
         listener = await sandbox.tcp_listen("server", 3000)
         half_made = KernelSocket("tcp", "CLOSE", *listener.local, "", 0, 0, 0, listener.inode)
         sandbox.apply_kernel([half_made], begun)

@@ -221,18 +221,25 @@ async def test_it_resets_an_idle_or_old_sandbox_and_says_why(registry, settings,
     assert await ws.receive_output() == {"type": "websocket.close", "code": 1000}
 
 
-async def test_it_answers_text_with_a_lone_surrogate_with_bad_data(registry):
+async def test_it_answers_text_with_a_lone_surrogate_with_bad_data_and_the_ref(registry):
     ws = await open_ws(await new_session())
     await ws.receive_json_from()
     await command(ws, op="tcp.listen", device="server", port=3000)
     ok = await command(ws, op="tcp.connect", device="laptop", to={"device": "server", "port": 3000})
-    for text in (
-        json.dumps({"op": "send", "socket": ok["socket"]["id"], "ref": "x"})[:-1]
-        + ', "data": "\\ud800"}',
-        '{"op": "send", "socket": "s1", "data": "ok", "ref": "\\udfff"}',
+    # The client can tell which command failed: the answer carries its ref.
+    for text, ref in (
+        (
+            json.dumps({"op": "send", "socket": ok["socket"]["id"], "ref": "x"})[:-1]
+            + ', "data": "\\ud800"}',
+            "x",
+        ),
+        ('{"op": "nonsense", "ref": 7, "device": {"name": "\\udc00"}}', 7),
+        # A ref that is not text itself cannot be echoed back.
+        ('{"op": "send", "socket": "s1", "data": "ok", "ref": "\\udfff"}', None),
     ):
         await ws.send_to(text_data=text)
         error = await next_of(ws, "error")
         assert error["code"] == "bad_data" and "surrogate" in error["message"]
+        assert error["ref"] == ref
     assert (await command(ws, op="send", socket=ok["socket"]["id"], data="é"))["bytes"] == 2
     await ws.disconnect()

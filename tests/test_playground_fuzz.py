@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from playground import protocol
 from tests.consumer_helpers import command, new_session, open_ws
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -104,3 +105,61 @@ async def test_it_survives_random_commands_and_keeps_working(registry, batch):
     await ws.disconnect()
     # Every example is a new visitor from the same address: free its place at once.
     await registry().discard(key)
+
+
+# Any text, lone surrogates included: json.dumps writes them as "\ud800" escapes.
+# (Hypothesis's text() never holds a surrogate, so strings are joined from characters.)
+any_text = st.lists(
+    st.one_of(st.characters(), st.sampled_from(["\ud800", "\udbff", "\udc00"])), max_size=12
+).map("".join)
+commands_with_bad_text = st.fixed_dictionaries(
+    {"op": st.one_of(st.sampled_from(OPS), any_text)},
+    optional={
+        "device": st.one_of(st.sampled_from(DEVICES), any_text),
+        "port": ports,
+        "socket": st.one_of(sockets, any_text),
+        "data": st.one_of(any_text, json_values),
+        "to": st.dictionaries(any_text, any_text, max_size=2),
+    },
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=st.lists(commands_with_bad_text, min_size=1, max_size=15))
+async def test_it_answers_every_command_object_with_its_ref(registry, batch):
+    key = await new_session()
+    ws = await open_ws(key)
+    await ws.receive_json_from()
+    waiting = set()
+    for n, message in enumerate(batch):
+        await ws.send_to(text_data=json.dumps({**message, "ref": f"k{n}"}))
+        waiting.add(f"k{n}")
+    while waiting:
+        event = await ws.receive_json_from(timeout=10)
+        if event["type"] in ("ok", "error"):
+            # Every answer says which command it answers; only an error the kernel
+            # reported on a socket by itself (naming the socket) answers none.
+            assert event["ref"] is not None or "socket" in event, event
+            waiting.discard(event["ref"])
+    await ws.disconnect()
+    await registry().discard(key)
+
+
+@pytest.mark.parametrize(
+    "frame, ref",
+    [
+        ('{"op": "tcp.listen", "ref": "a1"}', "a1"),
+        ('{"op": "nope", "ref": 7}', 7),
+        ('{"op": "tcp.listen", "ref": "\\ud800"}', None),
+        ('{"op": "tcp.listen", "ref": "' + "x" * 65 + '"}', None),
+        ('{"op": "tcp.listen", "ref": true}', None),
+        ('["not", "an", "object"]', None),
+        ("not json", None),
+    ],
+)
+def test_it_echoes_in_a_workers_answer_only_a_ref_the_protocol_would_echo(frame, ref):
+    # A worker that did not answer is answered by the front end from the raw frame: the
+    # same rule as every other error, so a client never gets back a ref it could not send.
+    assert protocol.echoable_ref(frame) == ref

@@ -668,6 +668,57 @@ async def test_it_records_in_the_background_one_record_at_a_time(tmp_path):
         await registry.aclose()
 
 
+# The first step of the experiments whose text names a box of the playground's forms:
+# what the learner does, with the box ticked or not, and the rows that must be seen.
+async def listen_accepting_on_accept(tab: Tab, ticked: bool) -> None:
+    await tab.command(
+        op="tcp.listen", device="server", port=3000, backlog=1, auto_accept=not ticked
+    )
+
+
+async def listen_reading_on_recv_and_connect(tab: Tab, ticked: bool) -> None:
+    await tab.command(op="tcp.listen", device="server", port=3000, auto_read=not ticked)
+    await connect(tab)
+
+
+async def bind_udp_reading_on_recv(tab: Tab, ticked: bool) -> None:
+    await tab.command(op="udp.bind", device="laptop", port=0, auto_read=not ticked)
+
+
+BOXES = {
+    "accept-queue-full": listen_accepting_on_accept,
+    "byte-stream": listen_reading_on_recv_and_connect,
+    "udp-connect-refused": bind_udp_reading_on_recv,
+}
+
+
+def without_boxes(check):
+    """The check with its auto_read and auto_accept keys taken out, wherever they are."""
+    if isinstance(check, dict):
+        return {
+            k: without_boxes(v) for k, v in check.items() if k not in ("auto_read", "auto_accept")
+        }
+    if isinstance(check, list):
+        return [without_boxes(part) for part in check]
+    return check
+
+
+@pytest.mark.parametrize("experiment", sorted(BOXES))
+async def test_it_reaches_a_step_naming_a_box_only_with_the_box_ticked(registry, experiment):
+    first = yaml.safe_load((EXPERIMENTS / f"{experiment}.yaml").read_text())["steps"][0]
+    for ticked in (False, True):
+        key = await new_session(learner=None)
+        tab = await Tab.open(key)
+        await BOXES[experiment](tab, ticked)
+        # The sockets are there, box or not: only the box decides.
+        loose = [{**first, "check": without_boxes(first["check"])}]
+        assert graded(registry, key, loose).complete
+        started = await tab.command(op="experiment.start", experiment=experiment)
+        assert started["done"] == (1 if ticked else 0), f"box ticked: {ticked}"
+        assert graded(registry, key, [first]).complete is ticked
+        await tab.close()
+
+
 def graded(registry, key: str, steps: list[dict]):
     """A lab question's grade, as lessons grade it: the live sandbox's journal, replayed."""
     return replay(steps, registry.inspect(key)["journal"])
@@ -815,8 +866,10 @@ async def test_it_lists_the_experiments_only_once_loaded_and_frees_a_sandbox_nob
             "lesson": "ports",
             "teaches": "ports#a-port-with-nothing-at-it",
             "steps": [
-                "Reset the sandbox, so that no socket of an earlier experiment is left at "
-                "server port 3000.",
+                "Start from a clean sandbox: if a socket of an earlier experiment is at server "
+                "port 3000, press Reset sandbox. A row that stays there in TIME_WAIT, with a "
+                "countdown, is kept by the kernel and holds the port until the countdown ends: "
+                "wait for it to go.",
                 "Connect from laptop to server port 3000.",
                 "Listen on server port 3000.",
                 "Connect from laptop to server port 3000 again.",

@@ -4,12 +4,12 @@ of reach."""
 
 import json
 import re
-import urllib.request
 
 import pytest
 
 from tests.live_server import DaphneServer
 from tests.raw_websocket import RawWebSocket
+from tests.visitor_session import playground_cookie, session_only
 
 FLOOD = 4000  # commands, each answered with about 1.3 KB of events
 
@@ -26,10 +26,8 @@ def server(tmp_path_factory):
 
 
 def session_cookie(server) -> str:
-    # The playground page starts the session its sandbox belongs to.
-    with urllib.request.urlopen(server.url + "/playground/") as response:
-        cookies = " ".join(response.headers.get_all("Set-Cookie"))
-    return re.search(r"sessionid=[^;]+", cookies).group(0)
+    # The playground page's script starts the session its sandbox belongs to.
+    return session_only(playground_cookie(server.url))
 
 
 def resident_kib(pid: int) -> int:

@@ -2,21 +2,19 @@
 just refused, and the host's own tables never show a sandbox's sockets."""
 
 import json
-import re
 import socket
 import subprocess
-import urllib.request
 
 import pytest
 
 from tests.playground_helpers import namespace_helper_pid, namespace_table
 from tests.raw_websocket import RawWebSocket
+from tests.visitor_session import playground_cookie, session_only
 
 
 def visitor(server) -> RawWebSocket:
-    with urllib.request.urlopen(server.url + "/playground/") as response:
-        cookie = re.search(r"sessionid=[^;]+", " ".join(response.headers.get_all("Set-Cookie")))
-    ws = RawWebSocket(server.host, server.port, "/ws/playground/", server.url, cookie.group(0))
+    cookie = session_only(playground_cookie(server.url))
+    ws = RawWebSocket(server.host, server.port, "/ws/playground/", server.url, cookie)
     assert ws.status == 101
     return ws
 

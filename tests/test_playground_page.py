@@ -1,7 +1,7 @@
-"""The playground page and the lesson panel as Django serves them: both make sure the
-browser has a session with a learner key before the WebSocket opens (the engine names
-the sandbox's owner by it), and the panel is the same markup for every reader of a
-cached lesson page."""
+"""The playground page and the lesson panel as Django serves them: both have their script
+make sure, with a POST, that the browser has a session with a learner key before the
+WebSocket opens (the engine names the sandbox's owner by it); no GET makes one. The
+panel is the same markup for every reader of a cached lesson page."""
 
 import re
 from pathlib import Path
@@ -24,8 +24,10 @@ def experiment_files() -> dict[str, dict]:
 
 @pytest.mark.django_db
 def test_it_starts_a_session_with_a_learner_key_for_the_websocket(client):
-    response = client.get("/playground/")
-    assert response.status_code == 200
+    assert client.get("/playground/").status_code == 200
+    assert "sessionid" not in client.cookies  # a GET makes none: the page's script asks
+    response = client.post("/playground/session/")
+    assert response.status_code == 204
     assert client.session.session_key
     assert client.session[SESSION_KEY]
     assert response.cookies["sessionid"]["httponly"]
@@ -33,9 +35,10 @@ def test_it_starts_a_session_with_a_learner_key_for_the_websocket(client):
 
 @pytest.mark.django_db
 def test_it_keeps_the_learner_key_of_a_session(client):
-    client.get("/playground/")
+    client.post("/playground/session/")
     key = client.session[SESSION_KEY]
     client.get("/playground/")
+    client.post("/playground/session/")
     assert client.session[SESSION_KEY] == key
 
 

@@ -87,7 +87,7 @@ def test_it_connects_a_udp_socket_and_shows_econnrefused_at_phone_width(phone):
     send(page, "s1", "hi")
     error = page.locator(".log-error").first
     expect(error).to_contain_text("ECONNREFUSED on s1")
-    link = error.get_by_role("link", name="What ECONNREFUSED means")
+    link = error.get_by_role("link", name="Glossary: connection refused (ECONNREFUSED)")
     assert link.get_attribute("href") == "/glossary/#econnrefused"
     assert 's1.connect(("' in page.locator("[data-code]").inner_text()
     # The forms, their new fields included, fit the phone's width.

@@ -1,8 +1,10 @@
 """The playground's "Packets" panel in a real browser (Debian's Chromium driven by
 Playwright) against the real site under Daphne, with the sandbox's real packets.
 
-Rules: the page asks the server to capture (`capture` on) only while the panel is
-open, and again after each (re)connect; the diagram draws each real packet as an arrow
+Rules: the page asks the server for packet events (`capture` on) only while the panel
+is open, and again after each (re)connect; the server keeps the sandbox's packets from
+its start, so a panel opened late shows what came before, and Reset starts the panel
+again; the diagram draws each real packet as an arrow
 between the two devices' lifelines, in the order the server reports them, with the
 sockets' kernel states beside them; every packet is a button that shows all its
 fields; the tcpdump view prints what `tcpdump -n` prints (without TCP options); a
@@ -103,6 +105,14 @@ def send_text(page, socket_id, text):
     form.locator("select[name=socket]").select_option(socket_id)
     form.locator("input[name=data]").fill(text)
     form.locator("button").click()
+
+
+def states_written(page) -> list[str]:
+    """The sockets' states written beside the lifelines, oldest first."""
+    return page.eval_on_selector_all(
+        "li.tl-states .tl-state",
+        "items => items.map(e => e.lastChild.textContent)",  # after its hidden "laptop: "
+    )
 
 
 def drawn(page) -> list[dict]:
@@ -443,3 +453,104 @@ def test_it_lets_the_learner_pick_the_packet_a_step_asks_for(page):
     page.get_by_role("button", name="Pick packet 3, laptop to server, ACK, for this step").click()
     expect(page.locator(".step-summary")).to_have_text("Experiment complete. Well done!")
     expect(picks).to_have_count(0)
+
+
+def test_it_shows_a_connection_made_before_the_panel_was_opened(page):
+    open_playground(page)
+    listen(page)
+    connect(page)
+    send_text(page, "s2", "hi")
+    page.locator("tr[data-id='s3'][data-bytes-in='2']").wait_for()
+    assert capture_asks(page) == []  # nothing asked for while the panel was closed
+    panel = open_packets(page)
+    page.locator("li.tl-packet[data-length='2']").wait_for()
+    assert [(p["from"], p["flags"]) for p in drawn(page)[:4]] == [
+        ("laptop", "SYN"),
+        ("server", "SYN ACK"),
+        ("laptop", "ACK"),
+        ("laptop", "PSH ACK"),
+    ]
+    expect(panel.locator("[data-timeline-empty]")).to_be_hidden()
+    expect(panel.locator("li.tl-packet").first).to_contain_text("The laptop asks to open")
+    # After the packets, the sockets as they are now; none of their earlier states.
+    assert sorted(states_written(page)) == ["s1 LISTEN", "s2 ESTABLISHED", "s3 ESTABLISHED"]
+    expect(panel.locator("summary").first).to_contain_text("packets")
+
+
+def test_it_starts_again_after_a_reset_and_after_a_reload(page):
+    open_playground(page)
+    panel = open_packets(page)
+    listen(page)
+    connect(page)
+    page.locator("tr[data-id='s2']").get_by_role("button", name="Close s2").click()
+    page.locator("tr[data-id='s3'][data-state='CLOSE_WAIT']").wait_for()
+    page.locator("li.tl-packet.tl-flag-fin").first.wait_for()
+    assert "s1 LISTEN" in states_written(page)
+    page.locator("[data-reset]").click()
+    expect(page.locator("[data-rows] tr")).to_have_count(0)
+    expect(panel.locator("[data-timeline-empty]")).to_be_visible()
+    expect(panel.locator("[data-timeline] li")).to_have_count(0)
+    assert page.locator("[data-tcpdump]").inner_text() == ""
+    # What comes after the reset, and nothing of before (no "s1 gone" ...).
+    page.locator("form[data-op='tcp.listen'] button").click()
+    listener = page.locator("[data-rows] tr[data-state='LISTEN']")
+    listener.wait_for()
+    new_id = listener.get_attribute("data-id")
+    page.locator("form[data-op='tcp.connect'] button").click()
+    page.locator("li.tl-packet[data-flags='ACK']").first.wait_for()
+    flags = [p["flags"] for p in drawn(page)]
+    assert flags[:3] == ["SYN", "SYN ACK", "ACK"]
+    old = {"s1", "s2", "s3"}
+    assert not [s for s in states_written(page) if s.split()[0] in old]
+    assert any(s.startswith(f"{new_id} ") for s in states_written(page))
+    first_after = drawn(page)[0]["n"]
+    # A reload shows the same: the packets since the reset.
+    page.reload()
+    page.wait_for_selector("[data-status='open']")
+    expect(panel.locator("[data-capture-note]")).to_have_attribute("data-capture-state", "on")
+    assert drawn(page)[0]["n"] == first_after
+    assert not [s for s in states_written(page) if s.split()[0] in old]
+
+
+def test_it_takes_the_packet_the_learner_opens_as_the_steps_pick(page):
+    page.goto(f"{page.base}/playground/?experiment={HANDSHAKE}")
+    page.wait_for_selector("[data-status='open']")
+    steps = page.locator("[data-experiment]")
+
+    def predict(choice):
+        form = steps.locator("form[data-predict]")
+        step = form.get_attribute("data-predict")
+        form.get_by_role("radio", name=choice, exact=True).check()
+        form.get_by_role("button", name="Lock in my prediction").click()
+        expect(steps.locator(f"form[data-predict='{step}']")).to_have_count(0)
+
+    def picks() -> list[int]:
+        return [f["packet"] for f in page.sent if f.get("op") == "experiment.pick"]
+
+    listen(page)
+    predict("SYN alone")
+    connect(page)
+    arrows = page.locator("[data-packets] li.tl-packet button.tl-arrow")
+    # Opened before the step asks for a pick: only a look, no pick.
+    arrows.nth(0).click()
+    expect(arrows.nth(0)).to_have_attribute("aria-expanded", "true")
+    assert picks() == []
+    arrows.nth(0).click()  # closed again
+    predict("The server's kernel, with no call from the program")
+    # Opening the SYN is a pick, and the server says why it is not the one.
+    arrows.nth(0).click()
+    expect(steps.locator(".step-pick-note")).to_have_text(
+        "Not that one. That packet is from the laptop; look for one from the server."
+    )
+    # Opening the SYN-ACK, by the keyboard, is the pick that does the step.
+    arrows.nth(1).focus()
+    page.keyboard.press("Enter")
+    expect(arrows.nth(1)).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#pg-packet-2")).to_be_visible()
+    expect(steps.locator("[data-reveal='3']")).to_contain_text(
+        "the server's kernel agrees and acknowledges the laptop's SYN"
+    )
+    arrows.nth(1).click()  # closing it picks nothing
+    arrows.nth(2).click()
+    expect(page.locator(".step-summary")).to_have_text("Experiment complete. Well done!")
+    assert picks() == [1, 2, 3]

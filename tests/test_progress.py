@@ -65,7 +65,7 @@ def test_it_shows_progress_and_continues_with_the_next_thing_to_do(client, cours
     page = client.get("/").content.decode()
     assert 'href="/lessons/connections/">Continue: Read “Connections”' in page
     card = page.split('href="/lessons/introduction/"', 1)[1].split("</li>", 1)[0]
-    assert "Read</span>" in card and "best 100%, passed" in card
+    assert ">Done</span>" in card and "Quiz: Passed (best 100%)" in card
 
     client.post("/lessons/connections/read/")
     experiment = Experiment.objects.get(slug="udp-no-connection")
@@ -248,7 +248,7 @@ def test_it_keeps_visitor_attempts_beyond_the_accounts_limit_as_practice(
     login(client, "ada", "correct-horse-battery")
 
     listing = client.get("/quizzes/").content.decode()
-    assert "Your score: 0%" in listing
+    assert "Not yet passed (best 0%)" in listing
     page = client.get(quiz.get_absolute_url()).content.decode()
     assert "You have used all 2 attempts" in page
     assert "Your score is 0%" in page

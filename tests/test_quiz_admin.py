@@ -19,22 +19,89 @@ def form_for(staff_client, quiz):
     return post_data(staff_client.get(change_url(quiz)).content.decode())
 
 
+def question_url(question):
+    return f"/admin/lessons/question/{question.pk}/change/"
+
+
+def question_form(staff_client, question):
+    return post_data(staff_client.get(question_url(question)).content.decode())
+
+
 def index_of(quiz, kind):
     questions = list(quiz.questions.all())
     return next(i for i, q in enumerate(questions) if q.kind == kind), questions
 
 
 @pytest.mark.django_db
-def test_it_edits_a_quiz_its_questions_and_choices_on_one_page(staff_client, quiz):
-    data = form_for(staff_client, quiz)
+def test_it_edits_a_question_and_its_choices_on_its_own_page(staff_client, quiz):
     i, questions = index_of(quiz, "single")
-    data[f"questions-{i}-prompt"] = "A reworded prompt"
-    data[f"questions-{i}-choices-0-feedback"] = "Reworded feedback"
-    response = staff_client.post(change_url(quiz), data)
+    data = question_form(staff_client, questions[i])
+    data["prompt"] = "A reworded prompt"
+    data["choices-0-feedback"] = "Reworded feedback"
+    response = staff_client.post(question_url(questions[i]), data)
     assert response.status_code == 302
+    assert response["Location"] == change_url(quiz)  # back to the quiz's list
     question = Question.objects.get(pk=questions[i].pk)
     assert question.prompt == "A reworded prompt"
     assert question.choices.first().feedback == "Reworded feedback"
+
+
+@pytest.mark.django_db
+def test_it_lists_the_questions_compactly_on_the_quiz_page(staff_client, quiz):
+    page = staff_client.get(change_url(quiz)).content.decode()
+    for question in quiz.questions.all():
+        assert f'href="{question_url(question)}"' in page
+        assert 'name="questions-0-prompt"' not in page  # edited on its own page
+    assert "Move question 1 down" in page
+    # Prompts as learners read them: the Markdown's backticks are not shown.
+    assert (
+        "`192.168.1.20`"
+        not in page.split('id="questions-group"', 1)[1]
+        .split('class="djn-td field-excerpt"', 1)[1]
+        .split("</td>", 1)[0]
+    )
+
+
+@pytest.mark.django_db
+def test_it_adds_a_question_at_the_end_of_its_quiz(staff_client, quiz):
+    page = staff_client.get(change_url(quiz)).content.decode()
+    assert f'href="/admin/lessons/question/add/?quiz={quiz.pk}"' in page
+    page = staff_client.get(f"/admin/lessons/question/add/?quiz={quiz.pk}").content.decode()
+    data = post_data(page)
+    assert data["quiz"] == str(quiz.pk)
+    data.update(
+        {
+            "kind": "number",
+            "key": "new-number",
+            "prompt": "How many *bits* in a port number?",
+            "explanation": "Ports are 16-bit numbers.",
+            "number_answer": "16",
+            "accepted": "[]",
+            "wrong_answers": "[]",
+            "lab_steps": "[]",
+        }
+    )
+    response = staff_client.post(f"/admin/lessons/question/add/?quiz={quiz.pk}", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert list(quiz.questions.values_list("key", flat=True))[-1] == "new-number"
+
+
+@pytest.mark.django_db
+def test_it_duplicates_a_question_with_its_choices(staff_client, quiz):
+    i, questions = index_of(quiz, "single")
+    original = questions[i]
+    page = staff_client.get(question_url(original)).content.decode()
+    action = f"/admin/lessons/question/{original.pk}/duplicate/"
+    assert f'action="{action}"' in page
+    response = staff_client.post(action, post_data(page.split(f'action="{action}"', 1)[1]))
+    copy = quiz.questions.last()
+    assert response.status_code == 302 and response["Location"] == question_url(copy)
+    assert copy.pk != original.pk and copy.key == f"{original.key}-copy"
+    assert copy.prompt == original.prompt
+    assert [(c.text, c.is_correct) for c in copy.choices.all()] == [
+        (c.text, c.is_correct) for c in original.choices.all()
+    ]
+    assert original.choices.count() == Question.objects.get(pk=original.pk).choices.count()
 
 
 @pytest.mark.django_db
@@ -63,20 +130,18 @@ def test_it_reorders_questions(staff_client, quiz):
     ],
 )
 def test_it_refuses_a_malformed_question_in_the_admin(staff_client, quiz, kind, change, message):
-    data = form_for(staff_client, quiz)
-    i, _ = index_of(quiz, kind)
+    i, questions = index_of(quiz, kind)
+    data = question_form(staff_client, questions[i])
     if change in ("no-correct", "two-correct"):
         # Untick every box as a browser would, wherever the right choice stands now.
-        for key in [
-            k for k in data if k.startswith(f"questions-{i}-choices-") and k.endswith("is_correct")
-        ]:
+        for key in [k for k in data if k.startswith("choices-") and k.endswith("is_correct")]:
             del data[key]
         if change == "two-correct":
-            data[f"questions-{i}-choices-0-is_correct"] = "on"
-            data[f"questions-{i}-choices-1-is_correct"] = "on"
+            data["choices-0-is_correct"] = "on"
+            data["choices-1-is_correct"] = "on"
     else:
-        data.update({f"questions-{i}-{name}": value for name, value in change.items()})
-    response = staff_client.post(change_url(quiz), data)
+        data.update(change)
+    response = staff_client.post(question_url(questions[i]), data)
     assert response.status_code == 200
     assert escape(message) in response.content.decode()
     assert Quiz.objects.get(pk=quiz.pk).content_hash() == quiz.content_hash()  # nothing saved
@@ -127,9 +192,10 @@ def test_it_refuses_a_text_question_without_accepted_answers_in_a_file(content_d
 
 @pytest.mark.django_db
 def test_it_keeps_a_quiz_edited_in_the_admin_from_the_loader(staff_client, quiz, content_dir):
-    data = form_for(staff_client, quiz)
-    data["questions-0-hint"] = "A hint written by staff"
-    staff_client.post(change_url(quiz), data)
+    first = quiz.questions.first()
+    data = question_form(staff_client, first)
+    data["hint"] = "A hint written by staff"
+    assert staff_client.post(question_url(first), data).status_code == 302
     from io import StringIO
 
     out = StringIO()
@@ -164,7 +230,7 @@ def test_it_shows_item_analysis_per_question_and_per_quiz(staff_client, quiz, dj
         student.post(quiz.get_absolute_url(), submission(page, quiz, wrong))
     page = staff_client.get(f"/admin/lessons/quiz/{quiz.pk}/analysis/").content.decode()
     assert "<strong>3</strong> submitted attempts" in page
-    row = page.split(escape(single.prompt), 1)[1].split("</tr>", 1)[0]
+    row = page.split(str(single.prompt_html), 1)[1].split("</tr>", 1)[0]
     assert "<td>3</td>" in row  # answers
     assert "33.3%" in row  # one in three right
     assert f"{escape(wrong_choice.text)} (2)" in row

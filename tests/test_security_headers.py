@@ -19,6 +19,8 @@ PAGES = [
     "/accounts/login/",
     "/accounts/signup/",
     "/accounts/password/reset/",
+    "/accounts/",
+    "/accounts/progress/delete/",
     "/no-such-page/",
     "/admin/login/",
 ]

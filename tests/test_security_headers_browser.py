@@ -4,6 +4,7 @@ the course, a lesson, a quiz and its results, the playground with its
 WebSocket, and the staff admin with its nested quiz editor."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser_pages import answer_every_question
 from tests.live_server import manage
@@ -93,8 +94,16 @@ def test_it_runs_the_admin_and_the_nested_quiz_editor_without_a_violation(page, 
     visit(page, "/admin/lessons/quiz/")
     page.locator("#result_list tbody th a").first.click()
     page.wait_for_selector(".djn-group")
-    # Adding a question runs nested_admin's templates and scripts.
-    page.locator(".djn-add-handler").first.click()
+    quiz_url = page.url
+    # The quiz lists its questions; each is edited on its own page, where adding a
+    # choice runs nested_admin's templates and scripts.
+    page.get_by_role("link", name="Edit question 1", exact=True).click()
+    page.wait_for_url("**/admin/lessons/question/*/change/")
+    choices = page.locator(".djn-group .djn-item:not(.djn-empty-form)")
+    before = choices.count()
+    page.get_by_role("link", name="Add another Choice").click()
+    expect(choices).to_have_count(before + 1)
+    visit(page, quiz_url.removeprefix(page.base))
     page.get_by_role("link", name="Item analysis").click()
     page.wait_for_selector(".score-distribution")
     visit(page, "/admin/lessons/lesson/")

@@ -82,7 +82,8 @@ def test_it_defaults_to_sqlite_and_the_in_memory_channel_layer(env):
     assert result.stdout.splitlines() == [
         "django.db.backends.sqlite3",
         str(ROOT / "db.sqlite3"),
-        "{'transaction_mode': 'IMMEDIATE', 'timeout': 20}",
+        "{'transaction_mode': 'IMMEDIATE', 'timeout': 20, "
+        "'init_command': 'PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL'}",
         "channels.layers.InMemoryChannelLayer",
     ]
 
@@ -95,12 +96,19 @@ def test_it_gives_sqlite_options_to_sqlite_only(env):
     )
     assert result.returncode == 0, result.stderr
     assert "transaction_mode" not in result.stdout and "timeout" not in result.stdout
+    assert "PRAGMA" not in result.stdout
 
 
 def test_it_serves_asgi_from_runserver():
-    assert settings.INSTALLED_APPS[0] == "daphne"
+    # Daphne's runserver, through sockets_site.devserver's (no Server header).
+    from daphne.management.commands.runserver import Command as DaphneRunserver
+
+    from sockets_site.devserver.management.commands.runserver import Command
+
+    assert settings.INSTALLED_APPS[:2] == ["sockets_site.devserver", "daphne"]
     assert settings.ASGI_APPLICATION == "sockets_site.asgi.application"
-    assert get_commands()["runserver"] == "daphne"
+    assert get_commands()["runserver"] == "sockets_site.devserver"
+    assert issubclass(Command, DaphneRunserver)
 
 
 def test_it_reads_the_log_in_limits_and_refuses_a_pair_limit_above_the_address_limit(env):

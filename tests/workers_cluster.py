@@ -3,11 +3,10 @@
 the workers tests share."""
 
 import contextlib
-import re
-import urllib.request
 
 from tests.live_server import DaphneServer, WorkerProcess
 from tests.raw_websocket import RawWebSocket
+from tests.visitor_session import playground_cookie, session_only
 
 
 @contextlib.contextmanager
@@ -25,9 +24,7 @@ def cluster(workdir, redis_server, workers=2, fronts=2, **limits):
 
 
 def session(server) -> str:
-    with urllib.request.urlopen(server.url + "/playground/", timeout=30) as response:
-        cookies = " ".join(response.headers.get_all("Set-Cookie") or [])
-    return re.search(r"sessionid=[^;]+", cookies).group(0)
+    return session_only(playground_cookie(server.url))
 
 
 def connect(server, cookie, **options) -> RawWebSocket:

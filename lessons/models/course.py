@@ -99,6 +99,10 @@ class Lesson(models.Model):
         return hash_fields(self.source_fields())
 
     @property
+    def toc_tree(self) -> list[dict]:
+        return markdown.toc_tree(self.toc)
+
+    @property
     def edited_since_load(self) -> bool:
         return bool(self.loaded_hash) and self.loaded_hash != self.content_hash()
 

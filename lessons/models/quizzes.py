@@ -47,8 +47,8 @@ class Quiz(models.Model):
         choices=[
             (
                 quiz_rules.KEY_AUTO,
-                "Automatic: after the last attempt if attempts are limited, "
-                "otherwise after every attempt",
+                "Automatic: after the last attempt if attempts are limited; otherwise "
+                "once passed, or after two attempts if the learner asks",
             ),
             (quiz_rules.KEY_EVERY, "After every attempt"),
             (quiz_rules.KEY_LAST, "After the last allowed attempt"),
@@ -98,8 +98,22 @@ class Quiz(models.Model):
         if errors:
             raise ValidationError({"show_answers": errors})
 
-    def answer_key_shown(self, passed: bool, left) -> bool:
-        return quiz_rules.answer_key_shown(self.show_answers, self.max_attempts, passed, left)
+    def answer_key_shown(self, passed: bool, left, used=0, asked=False) -> bool:
+        return quiz_rules.answer_key_shown(
+            self.show_answers, self.max_attempts, passed, left, used, asked
+        )
+
+    def may_ask_for_key(self, used: int) -> bool:
+        return quiz_rules.may_ask(self.show_answers, self.max_attempts, used)
+
+    @property
+    def key_on_request(self) -> bool:
+        """Whether a learner may ask for the key (after quiz_rules.ASK_AFTER attempts)."""
+        return quiz_rules.key_rule(self.show_answers, self.max_attempts) == quiz_rules.KEY_ASKED
+
+    @property
+    def answer_key_policy(self) -> str:
+        return quiz_rules.key_policy(self.show_answers, self.max_attempts)
 
 
 class Question(models.Model):

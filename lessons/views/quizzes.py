@@ -26,7 +26,12 @@ def _quiz(request, slug):
 
 
 def _owned_attempt(learner, quiz, pk):
-    return learner.owns(Attempt.objects.filter(quiz=quiz, pk=pk)).first()
+    # Its answers read once: the review and the count of missed questions both need them.
+    attempts = Attempt.objects.filter(quiz=quiz, pk=pk).prefetch_related("answers")
+    attempt = learner.owns(attempts).first()
+    if attempt is not None:
+        attempt.quiz = quiz  # known already: `passed` and its URL would read it again
+    return attempt
 
 
 def _identity(request, learner) -> str:
@@ -66,6 +71,12 @@ def take_quiz(request, slug):
     quiz = _quiz(request, slug)
     if request.method != "POST":
         return _show(request, quiz, learner_for(request))
+    return _submit(request, quiz)
+
+
+def _submit(request, quiz):
+    """Record the attempt of a submitted quiz page, whole or a retry: its signed token
+    says which, so the retry page's own URL records it as the quiz's URL would."""
     learner = learner_for(request)
     questions = flow.quiz_questions(quiz)
     page = flow.read_page(request.POST.get("token"), quiz, questions, learner)
@@ -129,6 +140,11 @@ def attempt_result(request, slug, pk):
         )
     context = _history(quiz, learner)
     passed = any(a.passed for a in context["history"] if not a.practice)
+    used = flow.used(context["history"])
+    # Asking is a GET (?answers=show): it writes nothing and only reveals what the quiz's
+    # rule allows this learner now (lessons.quiz_rules.answer_key_shown).
+    asked = request.GET.get("answers") == "show"
+    show_key = quiz.answer_key_shown(passed, context["left"], used, asked)
     return render(
         request,
         "lessons/attempt_result.html",
@@ -137,14 +153,20 @@ def attempt_result(request, slug, pk):
             "attempt": attempt,
             "review": review,
             "missed": len(flow.missed_question_ids(attempt)),
-            "show_key": quiz.answer_key_shown(passed, context["left"]),
+            "show_key": show_key,
+            "may_ask": not show_key and quiz.may_ask_for_key(used),
+            "asked_too_soon": asked and not show_key and quiz.key_on_request,
         },
     )
 
 
 def retry_missed(request, slug, pk):
-    """A page with only the questions this attempt missed; points earned elsewhere carry over."""
+    """A page with only the questions this attempt missed; points earned elsewhere carry
+    over. Its form posts to the quiz's URL; a POST here (a page from before the form
+    named its action) is recorded all the same, never answered with a blank form."""
     quiz = _quiz(request, slug)
+    if request.method == "POST":
+        return _submit(request, quiz)
     learner = learner_for(request)
     attempt = _owned_attempt(learner, quiz, pk)
     if attempt is None:

@@ -23,6 +23,12 @@
 //   when the page has one; without JavaScript they still go to the playground.
 // - Each progress report is also a `playground:progress` DOM event (bubbling from the
 //   root; detail {experiment, done, steps, finished}) for the page around a panel.
+// - A failed action is said next to the control that sent it (matched by the command's
+//   `ref`), in the active experiment's current step, and aloud; the event log keeps
+//   the history. What the server would refuse (too many bytes, a port out of its
+//   range: hello's limits) is refused here first, with the same words' sense.
+// - An experiment starts only on an explicit choice (Start, Enter, a link), never
+//   as the list's value changes.
 // Protocol: docs/playground-protocol.md.
 
 // Every error code the server can send (docs/playground-protocol.md), to the glossary
@@ -74,6 +80,10 @@ const GLOSSARY = {
 };
 // Any other operating-system error arrives under its errno name (EADDRNOTAVAIL, …).
 const ERRNO_NAME = /^E[A-Z0-9]+$/;
+
+// The glossary's words for its entries (slug -> "address already in use
+// (EADDRINUSE)"), rendered into the page from the glossary itself.
+const GLOSSARY_WORDS = JSON.parse(document.querySelector("[data-glossary-words]")?.dataset.glossaryWords || "{}");
 
 function glossaryFor(code) {
   if (GLOSSARY[code]) return GLOSSARY[code];
@@ -151,6 +161,9 @@ function commandFrom(form) {
   return { op };
 }
 
+// 1,024: a count as the page writes it.
+const count = (n) => Number(n).toLocaleString("en-GB");
+
 function cell(text, className = "", title = "", label = "") {
   const td = document.createElement("td");
   if (className) td.className = className;
@@ -161,6 +174,34 @@ function cell(text, className = "", title = "", label = "") {
 }
 
 const SVG = "http://www.w3.org/2000/svg";
+
+// A row the kernel keeps for a while (TIME_WAIT): `expires_in` seconds from when it
+// came, as a moment of this page's clock, for its countdown.
+function timed(row) {
+  row.expiresAt = typeof row.expires_in === "number" ? Date.now() + row.expires_in * 1000 : null;
+  return row;
+}
+
+const secondsLeft = (at) => Math.max(0, Math.ceil((at - Date.now()) / 1000));
+
+// The kernel state, and for a socket the program closed an hourglass drawn inline
+// (an emoji needs a font many systems lack) and the seconds the kernel keeps it.
+function stateCell(row, text, label = "") {
+  const td = cell("", `state state-${row.state.toLowerCase()}`, "", label);
+  if (row.closed_by_program) {
+    const glass = svg("svg", { viewBox: "0 0 10 14", width: "10", height: "14", class: "hourglass", "aria-hidden": "true", focusable: "false" });
+    glass.append(svg("path", { d: "M1 1h8M1 13h8M2 1c0 4 6 4 6 6s-6 2-6 6M8 1c0 4-6 4-6 6s6 2 6 6", fill: "none", stroke: "currentColor", "stroke-width": "1.2" }));
+    td.append(glass, " ");
+  }
+  td.append(text);
+  if (row.expiresAt !== null && row.expiresAt !== undefined) {
+    const left = document.createElement("span");
+    left.dataset.expiresAt = String(row.expiresAt);
+    left.textContent = `, ${secondsLeft(row.expiresAt)} s left`;
+    td.append(left);
+  }
+  return td;
+}
 
 function svg(tag, attrs, text) {
   const node = document.createElementNS(SVG, tag);
@@ -204,7 +245,7 @@ function lessonLink(experiment) {
  * options.compact: the panel's table (socket, state, 5-tuple, actions) instead of the page's.
  * options.syncUrl: keep `?experiment=` of the address bar on the chosen experiment.
  * options.ensureSession: async () => void, awaited before each connection (so a
- *   `no_session` close is retried), for pages read with no session (a cached lesson).
+ *   `no_session` close is retried): no GET makes a session (sessionMaker).
  * Returns {start(id), close()}.
  */
 export function mount(root, options = {}) {
@@ -228,9 +269,15 @@ export function mount(root, options = {}) {
     canReset: false, // the server knows `tcp.reset`
     picking: null, // what the current step asks the learner to pick now: "packet", "socket"
     pickNote: "", // why the last pick was not the one
+    stepFailure: null, // {key, text}: the last failed action, said in the current step
   };
   let wanted = options.experiment || null; // to show (see choose) on the first hello
   const pending = new Map(); // ref -> command, to explain answers
+  // ref -> {key, done}: the key of the control that sent it ("form:<op>", "row:<socket
+  // id>", "reset", "picker", "experiment"), where its failure is said (controlErrors),
+  // and the active experiment's steps done when it was sent.
+  const origins = new Map();
+  const controlErrors = new Map(); // control key -> {text, link}, until it next succeeds
   const names = new Map(); // socket id -> Python variable name
   const awaitingAccept = new Map(); // "ip:port>ip:port" of a client -> its listener's id
   let acted = { id: null, seq: 0 }; // the socket the learner made or used last
@@ -242,6 +289,7 @@ export function mount(root, options = {}) {
   let openedFormsFor = null;
   let openedPacketsFor = null;
   let renderedKey = null; // what the steps box shows
+  let choicesKey = null; // what the experiment list shows
 
   // Connection ------------------------------------------------------------
 
@@ -301,13 +349,17 @@ export function mount(root, options = {}) {
     return true;
   }
 
-  function send(command) {
+  // `origin`: the key of the control that sent it (see origins), where its failure is said.
+  function send(command, origin = null) {
     if (!ws || ws.readyState !== WebSocket.OPEN) {
-      log("error", "Not connected yet; the page reconnects by itself.");
+      const text = "Not connected yet; the page reconnects by itself.";
+      log("error", text);
+      if (origin) refuse(origin, text);
       return;
     }
     command.ref = String(nextRef++);
     pending.set(command.ref, command);
+    if (origin) origins.set(command.ref, { key: origin, done: stepsDone() });
     ws.send(JSON.stringify(command));
     if (state.deadline) state.idleDeadline = Date.now() + state.limits.idle_timeout * 1000;
   }
@@ -321,7 +373,7 @@ export function mount(root, options = {}) {
         setStatus("open", "Connected");
         state.devices = event.devices;
         state.limits = event.limits;
-        state.sockets = new Map(event.sockets.map((row) => [row.id, row]));
+        state.sockets = new Map(event.sockets.map((row) => [row.id, timed(row)]));
         state.received = new Map(event.data.map((d) => [d.socket, d.data]));
         state.deadline = Date.now() + event.expires.lifetime_left * 1000;
         state.idleDeadline = Date.now() + event.expires.idle_left * 1000;
@@ -351,12 +403,13 @@ export function mount(root, options = {}) {
         break;
       case "socket":
         if (!state.sockets.has(event.socket.id)) acceptedCode(event.socket);
-        state.sockets.set(event.socket.id, event.socket);
+        state.sockets.set(event.socket.id, timed(event.socket));
         renderAll(event.socket.id);
         toTimeline(event);
         break;
       case "socket.gone":
         state.sockets.delete(event.socket);
+        controlErrors.delete(`row:${event.socket}`);
         renderAll();
         log("info", `${event.socket} is gone: ${event.reason}.`);
         toTimeline(event);
@@ -403,10 +456,14 @@ export function mount(root, options = {}) {
       revealed: event.revealed || [],
       predicted: event.predicted || {},
     };
-    if (!before || event.done !== before.done) state.pickNote = "";
+    if (!before || event.done !== before.done) {
+      state.pickNote = "";
+      state.stepFailure = null; // said of a step that is done now, or of another one
+    }
     const told = new Set((before?.revealed || []).map((r) => r.step));
     const fresh = (event.revealed || []).filter((r) => !told.has(r.step));
     renderExperiment();
+    renderExperimentChoices();
     // Said aloud too: what the kernel did, beside the learner's prediction.
     const news = $("[data-experiment-news]");
     const found = state.experiments.find((e) => e.id === event.experiment);
@@ -424,9 +481,12 @@ export function mount(root, options = {}) {
   function answered(event) {
     const command = pending.get(event.ref);
     pending.delete(event.ref);
+    const origin = origins.get(event.ref);
+    origins.delete(event.ref);
+    if (origin) clearRefusal(origin.key);
     if (event.socket && typeof event.socket === "object") {
       acted = { id: event.socket.id, seq: acted.seq + 1 };
-      state.sockets.set(event.socket.id, event.socket);
+      state.sockets.set(event.socket.id, timed(event.socket));
       renderAll(event.socket.id);
       toTimeline({ type: "socket", socket: event.socket });
     }
@@ -449,8 +509,111 @@ export function mount(root, options = {}) {
   function failed(event) {
     toTimeline(event, pending.get(event.ref));
     pending.delete(event.ref);
+    // An error the kernel reported on a socket by itself (no ref) belongs to its row.
+    const origin = origins.get(event.ref) || (event.socket ? { key: `row:${event.socket}`, done: null } : null);
+    origins.delete(event.ref);
     const term = glossaryFor(event.code);
-    log("error", event.message, term ? `/glossary/#${term}` : null, event.code);
+    const link = term ? `/glossary/#${term}` : null;
+    log("error", event.message, link, term);
+    // The server reports a step done before it answers: an error the step waited for
+    // (ECONNREFUSED, say) has moved it on, and is no failure of the step.
+    if (origin) refuse(origin.key, event.message, link, term, origin.done === stepsDone());
+  }
+
+  function stepsDone() {
+    return state.active ? state.progress[state.active]?.done ?? 0 : null;
+  }
+
+  // Failures said where the eye is ------------------------------------------------
+  // The event log keeps the history; a failed action is also said next to the control
+  // that made it (until that control next succeeds), in the active experiment's
+  // current step, and aloud (one alert region per mount).
+
+  const alertBox = document.createElement("p");
+  alertBox.className = "visually-hidden";
+  alertBox.setAttribute("role", "alert");
+  alertBox.dataset.errorNews = "";
+  root.append(alertBox);
+
+  function refuse(key, text, link = null, term = null, ofStep = true) {
+    controlErrors.set(key, { text, link, term });
+    const experiment = state.experiments.find((e) => e.id === state.active);
+    if (ofStep && experiment && state.shown === state.active && key !== "picker") {
+      state.stepFailure = { key, text };
+      renderExperiment();
+    }
+    showRefusal(key);
+    const words = `That did not work: ${text}`;
+    // The same words twice are still said twice.
+    alertBox.textContent = alertBox.textContent === words ? `${words}\u00a0` : words;
+  }
+
+  // A word next to a control that is no failure (what its box cut), until it next succeeds.
+  function tell(key, text) {
+    controlErrors.set(key, { text, note: true });
+    showRefusal(key);
+    alertBox.textContent = text;
+  }
+
+  function clearRefusal(key) {
+    if (state.stepFailure?.key === key) {
+      state.stepFailure = null;
+      renderExperiment();
+    }
+    if (!controlErrors.delete(key)) return;
+    showRefusal(key);
+  }
+
+  // The element a control's failure is said in: after the form's button, after the
+  // reset button or the picker; a row's is in its actions cell (rowFor).
+  function refusalBox(key) {
+    let control = null;
+    if (key.startsWith("form:")) control = $(`form[data-op="${key.slice(5)}"] button[type=submit]`);
+    else if (key === "reset") control = $("[data-reset]");
+    else if (key === "picker") control = $("[data-experiment-go]");
+    if (!control) return null;
+    const holder = key === "picker" ? control.parentElement : control;
+    let box = holder.parentElement.querySelector(`:scope > [data-error-for="${key}"]`);
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "control-error";
+      box.dataset.errorFor = key;
+      box.id = `error-${key.replace(/\W/g, "-")}${options.compact ? "-panel" : ""}`;
+      box.hidden = true;
+      holder.after(box);
+      control.setAttribute("aria-describedby", [control.getAttribute("aria-describedby"), box.id].filter(Boolean).join(" "));
+    }
+    return box;
+  }
+
+  function showRefusal(key) {
+    if (key.startsWith("row:")) {
+      renderTable();
+      return;
+    }
+    const box = refusalBox(key);
+    if (!box) return;
+    const said = controlErrors.get(key);
+    box.hidden = !said;
+    box.replaceChildren(...(said ? refusalWords(said) : []));
+    // On a phone the docked sockets panel may cover it; the page's scroll padding keeps
+    // "nearest" clear of the dock.
+    if (said) box.scrollIntoView({ block: "nearest" });
+  }
+
+  function refusalWords({ text, link, term, note }) {
+    const parts = [note ? text : `That did not work: ${text}`];
+    if (link) parts.push(" ", glossaryLink(link, term));
+    return parts;
+  }
+
+  // "Glossary: address already in use (EADDRINUSE)": the glossary's own words for the
+  // entry (the page's pg-glossary-words), never a bare error code.
+  function glossaryLink(link, term) {
+    const a = document.createElement("a");
+    a.href = link;
+    a.textContent = GLOSSARY_WORDS[term] ? `Glossary: ${GLOSSARY_WORDS[term]}` : "What this error means";
+    return a;
   }
 
   // Python equivalents ----------------------------------------------------
@@ -555,7 +718,7 @@ export function mount(root, options = {}) {
 
   // Log -------------------------------------------------------------------
 
-  function log(kind, text, link = null, code = null) {
+  function log(kind, text, link = null, term = null) {
     const list = $("[data-log]");
     if (!list) return;
     const item = document.createElement("li");
@@ -564,12 +727,7 @@ export function mount(root, options = {}) {
     label.className = "log-kind";
     label.textContent = { ok: "Done", error: "Error", data: "Data", info: "Note" }[kind] || kind;
     item.append(label, " ", text);
-    if (link) {
-      const a = document.createElement("a");
-      a.href = link;
-      a.textContent = code ? `What ${code} means` : "Learn more";
-      item.append(" ", a);
-    }
+    if (link) item.append(" ", glossaryLink(link, term));
     list.prepend(item);
     while (list.children.length > 100) list.lastElementChild.remove();
   }
@@ -584,11 +742,25 @@ export function mount(root, options = {}) {
     b.dataset.pick = row.id;
     b.textContent = "Pick this one";
     b.setAttribute("aria-label", `Pick ${row.id}, ${row.device} ${row.role}, ${row.state}, for this step`);
-    b.addEventListener("click", () => send({ op: "experiment.pick", socket: row.id }));
+    b.addEventListener("click", () => send({ op: "experiment.pick", socket: row.id }, `row:${row.id}`));
     return b;
   }
 
+  // The row's buttons, then what the last of them that failed met.
   function actionButtons(row) {
+    const td = rowButtons(row);
+    const said = controlErrors.get(`row:${row.id}`);
+    if (said) {
+      const box = document.createElement("p");
+      box.className = "control-error";
+      box.dataset.errorFor = `row:${row.id}`;
+      box.append(...refusalWords(said));
+      td.append(box);
+    }
+    return td;
+  }
+
+  function rowButtons(row) {
     const td = document.createElement("td");
     td.className = "actions";
     if (state.picking === "socket") td.append(pickButton(row));
@@ -617,7 +789,8 @@ export function mount(root, options = {}) {
       b.textContent = label;
       if (title) b.title = title;
       b.setAttribute("aria-label", `${label} ${row.id}`);
-      b.addEventListener("click", () => send({ op, socket: row.id }));
+      b.dataset.action = op;
+      b.addEventListener("click", () => send({ op, socket: row.id }, `row:${row.id}`));
       td.append(b);
     }
     return td;
@@ -647,7 +820,7 @@ export function mount(root, options = {}) {
       const peer = row.remote ? `${row.remote.ip}:${row.remote.port}` : "no remote address";
       tr.append(
         cell(`${row.id} ${role} on ${row.device}`, "who"),
-        cell(state, `state state-${row.state.toLowerCase()}`),
+        stateCell(row, state),
         cell(`${row.protocol.toUpperCase()} ${local} → ${peer}`, "tuple mono", row.remote ? "" : noRemote),
         actionButtons(row),
       );
@@ -695,7 +868,7 @@ export function mount(root, options = {}) {
       cell(remote.ip, "five mono", row.remote ? "" : noRemote, "Remote IP"),
       cell(String(remote.port), "five mono", row.remote ? "" : noRemote, "Remote port"),
       cell(row.protocol.toUpperCase(), "five", "", "Protocol"),
-      cell(state, `state state-${row.state.toLowerCase()}`, "", "Kernel state"),
+      stateCell(row, state, "Kernel state"),
       actions,
     );
     return tr;
@@ -704,6 +877,11 @@ export function mount(root, options = {}) {
   function renderTable(changedId) {
     const body = $("[data-rows]");
     if (!body) return;
+    // Focus in a row that is redrawn or goes (its Close button, say) must not fall to
+    // the page's body: it is put back after (keepFocus).
+    const focused = body.contains(document.activeElement) ? document.activeElement : null;
+    const focusedRow = focused?.closest("tr")?.dataset.id;
+    const order = [...body.querySelectorAll("tr")].map((tr) => tr.dataset.id);
     const existing = new Map([...body.querySelectorAll("tr")].map((tr) => [tr.dataset.id, tr]));
     const rows = [...state.sockets.values()].sort(byId);
     for (const row of rows) {
@@ -721,6 +899,7 @@ export function mount(root, options = {}) {
     for (const tr of existing.values()) tr.remove();
     // Keep the order by id after inserts.
     for (const row of rows) body.append(body.querySelector(`tr[data-id="${row.id}"]`));
+    if (focused && !focused.isConnected) keepFocus(body, focused, focusedRow, order);
     const empty = $("[data-empty]");
     if (empty) empty.hidden = rows.length > 0;
     const news = $("[data-table-news]");
@@ -728,6 +907,35 @@ export function mount(root, options = {}) {
       const r = state.sockets.get(changedId);
       news.textContent = `${r.id} ${r.role} on ${r.device}: ${r.state}${r.closed_by_program ? ", closed by the program" : ""}.`;
     }
+  }
+
+  // Where focus goes when the element that had it in a row went: the same button of
+  // the redrawn row, else the first button of the next row (or the one before), else
+  // the table's heading, or the Listen button when the table is empty.
+  function keepFocus(body, focused, rowId, order) {
+    const same = body.querySelector(`tr[data-id="${rowId}"]`);
+    const action = focused.dataset.action || (focused.dataset.pick && "pick");
+    const like = focused.matches("summary") ? "summary" : action === "pick" ? "[data-pick]" : `button[data-action="${action}"]`;
+    const again = same && (same.querySelector(like) || same.querySelector("button"));
+    if (again) {
+      again.focus();
+      return;
+    }
+    const at = order.indexOf(rowId);
+    const after = order.slice(at + 1).concat(order.slice(0, Math.max(0, at)).reverse());
+    for (const id of after) {
+      const button = body.querySelector(`tr[data-id="${id}"] button`);
+      if (button) {
+        button.focus();
+        return;
+      }
+    }
+    const listen = state.sockets.size ? null : $("form[data-op='tcp.listen'] button[type=submit]");
+    const heading = $("[data-table]")?.closest("section")?.querySelector("h2, h3");
+    const target = listen || heading;
+    if (!target) return;
+    if (target === heading) target.tabIndex = -1;
+    target.focus();
   }
 
   function renderSs() {
@@ -745,6 +953,33 @@ export function mount(root, options = {}) {
 
   // Selects and limits -------------------------------------------------------
 
+  // What the server would say of text to send: it counts bytes (UTF-8), not characters.
+  function tooLong(text) {
+    const most = state.limits.send_bytes;
+    const bytes = new TextEncoder().encode(text).length;
+    if (!most || bytes <= most) return "";
+    return `That text is ${count(bytes)} bytes (in UTF-8 a letter such as “é” takes 2, an emoji 4), and one send takes at most ${count(most)}: shorten it by ${count(bytes - most)} bytes. Nothing was sent.`;
+  }
+
+  // A port the server takes for this input (playground.limits, from hello): one to
+  // bind may be 0 (the system picks a free one); one to reach may not.
+  function checkPort(input) {
+    const first = state.limits.first_port;
+    const last = state.limits.last_port;
+    if (first === undefined) return;
+    const binding = input.dataset.port === "bind";
+    input.min = binding ? "0" : String(first);
+    input.max = String(last);
+    const port = input.valueAsNumber;
+    let problem = "";
+    if (input.value !== "" && Number.isInteger(port) && !(port >= first && port <= last) && !(binding && port === 0)) {
+      if (port === 0) problem = `Use a port from ${first} to ${last}: 0 is no port to reach.`;
+      else if (port > 0 && port < first) problem = `Ports 1 to ${first - 1} need a privilege the sandbox leaves out: use ${binding ? "0 (the system picks a free port) or " : ""}a port from ${first} to ${last}.`;
+      else problem = `Use ${binding ? "0 (the system picks a free port) or " : ""}a port from ${first} to ${last}.`;
+    }
+    input.setCustomValidity(problem);
+  }
+
   function renderDevices() {
     const facts = $("[data-devices]");
     if (facts) facts.textContent = state.devices.map((d) => `${d.name} ${d.ip}`).join(" · ");
@@ -756,6 +991,13 @@ export function mount(root, options = {}) {
     }
     for (const input of $$("form[data-op] input[name=data]")) {
       if (state.limits.send_bytes) input.maxLength = state.limits.send_bytes;
+    }
+    for (const input of $$("form[data-op] input[data-port]")) checkPort(input);
+    for (const hint of $$("[data-port-range]")) {
+      if (state.limits.first_port !== undefined) hint.textContent = `; any other from ${state.limits.first_port} to ${state.limits.last_port}`;
+    }
+    for (const hint of $$("[data-send-hint]")) {
+      if (state.limits.send_bytes) hint.textContent = `At most ${count(state.limits.send_bytes)} bytes a send.`;
     }
     // Inputs bounded by a limit of the server's (hello.limits), such as the backlog.
     for (const input of $$("form[data-op] input[data-limit-max]")) {
@@ -784,7 +1026,8 @@ export function mount(root, options = {}) {
         ? (row.protocol === "tcp" && row.role !== "listener") || (row.protocol === "udp" && row.remote)
         : row.protocol === wanted && (wanted === "udp" || row.role !== "listener"));
       const usable = [...state.sockets.values()].filter((row) => !row.closed_by_program && fits(row)).sort(byId);
-      select.replaceChildren(...usable.map((row) => new Option(socketLabel(row), row.id)));
+      // An empty list says so (its value "" is refused with a word before sending).
+      select.replaceChildren(...(usable.length ? usable.map((row) => new Option(socketLabel(row), row.id)) : [new Option("No socket yet", "")]));
       // The socket the learner made or used last, once; after that their own choice.
       if (Number(select.dataset.acted || 0) !== acted.seq && usable.some((row) => row.id === acted.id)) {
         select.value = acted.id;
@@ -881,23 +1124,103 @@ export function mount(root, options = {}) {
       const b = peer && where.get(peer.id);
       if (a && b) root.append(svg("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: `link${row.closed_by_program || peer.closed_by_program ? " link-closing" : ""}` }));
     }
-    box.replaceChildren(root);
+    box.replaceChildren(root, diagramLegend());
+  }
+
+  // What the diagram's dots and lines mean, drawn with the diagram's own classes.
+  function diagramLegend() {
+    const list = document.createElement("ul");
+    list.className = "pg-legend";
+    list.setAttribute("aria-label", "Key to the diagram");
+    const entries = [
+      [svg("circle", { cx: 8, cy: 8, r: 6, class: "worker role-listener" }), "listening socket"],
+      [svg("circle", { cx: 8, cy: 8, r: 6, class: "worker role-client" }), "connected socket (client or accepted)"],
+      [svg("circle", { cx: 8, cy: 8, r: 6, class: "worker role-udp" }), "UDP socket"],
+      [svg("circle", { cx: 8, cy: 8, r: 6, class: "worker lingering" }), "closed by the program, still kept by the kernel"],
+      [svg("line", { x1: 0, y1: 8, x2: 16, y2: 8, class: "link" }), "connection"],
+      [svg("line", { x1: 0, y1: 8, x2: 16, y2: 8, class: "link link-closing" }), "connection being closed"],
+    ];
+    for (const [shape, words] of entries) {
+      const item = document.createElement("li");
+      const picture = svg("svg", { viewBox: "0 0 16 16", width: "16", height: "16", class: "pg-diagram", "aria-hidden": "true", focusable: "false" });
+      picture.append(shape);
+      item.append(picture, ` ${words}`);
+      list.append(item);
+    }
+    return list;
   }
 
   // Experiments: listed, started and ticked by the server ----------------------
 
+  // Each experiment with the learner's mark in words: "✓ done" (every step done once),
+  // "started" (some done, or the sandbox's active one).
+  function markOf(experiment) {
+    const progress = state.progress[experiment.id] || {};
+    if (progress.finished) return "✓ done";
+    if ((progress.done ?? 0) > 0 || experiment.id === state.active) return "started";
+    return "";
+  }
+
   function renderExperimentChoices() {
     const select = $("[data-experiment-select]");
     if (!select) return;
-    const choices = state.experiments.map((e, i) => new Option(`${i + 1}. ${e.title}`, e.id));
-    select.replaceChildren(new Option("Choose one…", ""), ...choices);
+    const choices = state.experiments.map((e, i) => {
+      const mark = markOf(e);
+      return new Option(`${i + 1}. ${e.title}${mark ? ` (${mark})` : ""}`, e.id);
+    });
+    // Rebuilt only when a mark changed, and the learner's place in the list stays
+    // (they may be arrowing through it, its popup open).
+    const key = JSON.stringify(choices.map((o) => [o.value, o.text]));
+    if (choicesKey !== key) {
+      choicesKey = key;
+      const current = select.value;
+      select.replaceChildren(new Option("Choose one…", ""), ...choices);
+      select.value = current;
+    }
+    renderGo();
+  }
+
+  // The Start button says what it will do with the chosen experiment (see choose).
+  function renderGo() {
+    const select = $("[data-experiment-select]");
+    const go = $("[data-experiment-go]");
+    if (!select || !go) return;
+    const id = select.value;
+    go.textContent = !id ? "Hide" : id === state.active || state.progress[id]?.finished ? "Show" : "Start";
+    go.disabled = !id && !state.shown;
+  }
+
+  // An experiment starts only on an explicit choice (Start, or Enter in the list):
+  // never as the list's value changes, so arrowing through it starts nothing.
+  function go() {
+    const select = $("[data-experiment-select]");
+    const id = select.value;
+    if (id) {
+      choose(id);
+      return;
+    }
+    // No experiment chosen: the sandbox's active one goes on, this view only hides it.
+    state.shown = "";
+    if (options.syncUrl) {
+      const url = new URL(location.href);
+      url.searchParams.delete("experiment");
+      history.replaceState(null, "", url);
+    }
+    renderExperiment();
   }
 
   function renderExperiment() {
     const box = $("[data-experiment]");
     const experiment = state.experiments.find((e) => e.id === state.shown);
     const select = $("[data-experiment-select]");
-    if (select) select.value = experiment ? experiment.id : "";
+    // The list follows the experiment shown when that changes, not on every render:
+    // the learner may be arrowing through it.
+    const showing = experiment ? experiment.id : "";
+    if (select && select.dataset.showing !== showing) {
+      select.dataset.showing = showing;
+      select.value = showing;
+      renderGo();
+    }
     const title = $("[data-experiment-title]");
     if (title && experiment) title.textContent = experiment.title;
     const url = new URL(location.href);
@@ -920,7 +1243,7 @@ export function mount(root, options = {}) {
     updatePicking();
     // Rebuilt only when what it shows changed: not on every socket event.
     const progress = (experiment && state.progress[experiment.id]) || {};
-    const key = experiment ? JSON.stringify([experiment.id, progress, state.pickNote, experiment.id === state.active]) : "";
+    const key = experiment ? JSON.stringify([experiment.id, progress, state.pickNote, experiment.id === state.active, state.stepFailure]) : "";
     if (key === renderedKey) return;
     renderedKey = key;
     const news = $("[data-experiment-news]");
@@ -962,11 +1285,33 @@ export function mount(root, options = {}) {
       again.textContent = "Do it again";
       again.addEventListener("click", () => start(experiment.id));
       parts.push(again);
+      const next = nextExperiment(experiment);
+      if (next) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "button button-primary";
+        button.dataset.nextExperiment = next.id;
+        button.textContent = `Next experiment: ${next.title} →`;
+        button.addEventListener("click", () => {
+          choose(next.id);
+          $("[data-experiment-select]")?.focus();
+        });
+        parts.push(" ", button);
+      }
     }
     const back = document.createElement("p");
     back.className = "step-lesson";
     back.append(lessonLink(experiment));
     box.replaceChildren(...parts, back);
+  }
+
+  // The experiment after this one in the course's order that is not done yet (the
+  // page's list only: a lesson's panel stays with its lesson's experiments).
+  function nextExperiment(experiment) {
+    if (!$("[data-experiment-select]")) return null;
+    const at = state.experiments.findIndex((e) => e.id === experiment.id);
+    const after = [...state.experiments.slice(at + 1), ...state.experiments.slice(0, at)];
+    return after.find((e) => !state.progress[e.id]?.finished) || null;
   }
 
   // A done step's explanation, and the learner's prediction beside the kernel's answer.
@@ -1015,6 +1360,16 @@ export function mount(root, options = {}) {
       note.textContent = `Not that one. ${state.pickNote}`;
       parts.push(note);
     }
+    if (state.stepFailure && active) {
+      // Said aloud already (the alert region): here it is only shown.
+      const note = document.createElement("p");
+      note.className = "step-failure";
+      note.dataset.stepFailure = "";
+      note.textContent = `That did not work: ${state.stepFailure.text} This means the step is not done yet: ${predict && predicted === undefined
+        ? "lock in your prediction first, then do the step again."
+        : "fix what the message says, then try again."}`;
+      parts.push(note);
+    }
     return parts;
   }
 
@@ -1055,7 +1410,7 @@ export function mount(root, options = {}) {
       const chosen = form.querySelector("input[type=radio]:checked");
       if (!chosen) return;
       lock.disabled = true;
-      send({ op: "experiment.predict", experiment: experiment.id, step, choice: Number(chosen.value) });
+      send({ op: "experiment.predict", experiment: experiment.id, step, choice: Number(chosen.value) }, "experiment");
     });
     return form;
   }
@@ -1084,7 +1439,7 @@ export function mount(root, options = {}) {
   function start(id) {
     state.shown = id;
     renderExperiment();
-    send({ op: "experiment.start", experiment: id });
+    send({ op: "experiment.start", experiment: id }, "picker");
   }
 
   // Show an experiment: the active one as it goes, a finished one as done (with "Do it
@@ -1130,32 +1485,53 @@ export function mount(root, options = {}) {
   }
 
   for (const form of $$("form[data-op]")) {
+    const key = `form:${form.dataset.op}`;
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const command = commandFrom(form);
+      // Refused here, with a word, what the server would refuse.
+      let problem = "";
       if ("socket" in command && !command.socket) {
-        log("error", "Choose a socket first: there is none of the right kind yet.");
+        problem = "Choose a socket first: there is none of the right kind yet.";
+      } else if (typeof command.data === "string") {
+        problem = tooLong(command.data);
+      }
+      if (problem) {
+        log("error", problem);
+        refuse(key, problem);
         return;
       }
-      send(command);
+      send(command, key);
     }, { signal });
+    // A port out of the server's range is said next to it, in words, before sending.
+    form.addEventListener("invalid", (event) => {
+      const input = event.target;
+      if (input.name) refuse(key, `${input.closest("label")?.firstChild?.textContent.trim() || input.name}: ${input.validationMessage}`);
+    }, { signal, capture: true });
+    for (const input of form.querySelectorAll("input[data-port]")) {
+      input.addEventListener("input", () => checkPort(input), { signal });
+    }
+    for (const input of form.querySelectorAll("input[name=data]")) {
+      // maxlength cuts what is typed or pasted past it: say so, and how much.
+      input.addEventListener("beforeinput", (event) => {
+        const adding = event.data ?? event.dataTransfer?.getData("text/plain") ?? "";
+        if (!adding || input.maxLength < 0) return;
+        const selected = (input.selectionEnd ?? 0) - (input.selectionStart ?? 0);
+        const wanted = input.value.length - selected + adding.length;
+        if (wanted <= input.maxLength) return;
+        const cut = wanted - input.maxLength;
+        tell(key, `Only the first ${count(input.maxLength)} characters fit in the box; ${count(cut)} were cut. One send takes at most ${count(state.limits.send_bytes)} bytes.`);
+      }, { signal });
+    }
   }
-  $("[data-reset]")?.addEventListener("click", () => send({ op: "reset" }), { signal });
-  $("[data-experiment-select]")?.addEventListener("change", (event) => {
-    const id = event.target.value;
-    if (id) {
-      choose(id);
-      return;
-    }
-    // No experiment chosen: the sandbox's active one goes on, this view only hides it.
-    state.shown = "";
-    if (options.syncUrl) {
-      const url = new URL(location.href);
-      url.searchParams.delete("experiment");
-      history.replaceState(null, "", url);
-    }
-    renderExperiment();
+  $("[data-reset]")?.addEventListener("click", () => send({ op: "reset" }, "reset"), { signal });
+  $("[data-experiment-select]")?.addEventListener("change", renderGo, { signal });
+  $("[data-experiment-select]")?.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    go();
   }, { signal });
+  $("[data-experiment-go]")?.addEventListener("click", go, { signal });
 
   // The diagram is drawn again when the room it has changes (a phone turned, a window
   // resized).
@@ -1170,6 +1546,7 @@ export function mount(root, options = {}) {
   resized?.observe(diagramBox);
 
   const clock = setInterval(() => {
+    for (const left of $$("[data-expires-at]")) left.textContent = `, ${secondsLeft(Number(left.dataset.expiresAt))} s left`;
     const box = $("[data-time-left]");
     if (!state.deadline || !box) return;
     const left = Math.max(0, Math.min(state.deadline, state.idleDeadline) - Date.now()) / 1000;
@@ -1189,6 +1566,16 @@ export function mount(root, options = {}) {
     close() {
       closed = true;
       listening.abort();
+      // What this mount said next to the controls goes with it (a panel opens again).
+      alertBox.remove();
+      for (const box of $$("[data-error-for]")) {
+        for (const control of $$(`[aria-describedby~="${box.id}"]`)) {
+          const rest = control.getAttribute("aria-describedby").split(" ").filter((id) => id !== box.id);
+          if (rest.length) control.setAttribute("aria-describedby", rest.join(" "));
+          else control.removeAttribute("aria-describedby");
+        }
+        box.remove();
+      }
       clearInterval(clock);
       resized?.disconnect();
       clearTimeout(retryTimer);
@@ -1217,6 +1604,24 @@ function oneAtATime(request) {
   return next;
 }
 
+// What a playground awaits before it connects: a session for this browser, made by a
+// POST (with the CSRF token `container` holds) to its data-session-url. No GET of a
+// page makes a session (a reader who only looks leaves no row), so the playground page
+// asks as the lesson panel does.
+function sessionMaker(container) {
+  return async function ensureSession() {
+    const token = container.querySelector("input[name=csrfmiddlewaretoken]").value;
+    const response = await oneAtATime(() =>
+      fetch(container.dataset.sessionUrl, {
+        method: "POST",
+        headers: { "X-CSRFToken": token },
+        credentials: "same-origin",
+      }),
+    );
+    if (!response.ok) throw new Error(`No session: ${response.status}`);
+  };
+}
+
 /**
  * Opens a lesson's "Try it" links in `panel` (playground/_lesson_panel.html) instead
  * of leaving the lesson: the same sandbox as the playground page, since the session
@@ -1227,18 +1632,7 @@ export function mountLessonPanel(panel) {
   const links = [...document.querySelectorAll("a[href]")].filter((a) => !panel.contains(a) && experimentOf(a, playgroundPath));
   let playground = null;
   let opener = null;
-
-  async function ensureSession() {
-    const token = panel.querySelector("input[name=csrfmiddlewaretoken]").value;
-    const response = await oneAtATime(() =>
-      fetch(panel.dataset.sessionUrl, {
-        method: "POST",
-        headers: { "X-CSRFToken": token },
-        credentials: "same-origin",
-      }),
-    );
-    if (!response.ok) throw new Error(`No session: ${response.status}`);
-  }
+  const ensureSession = sessionMaker(panel);
 
   function open(id, link) {
     opener = link;
@@ -1281,6 +1675,10 @@ export function mountLessonPanel(panel) {
 
 // Pages that load this module get their playground started.
 for (const root of document.querySelectorAll("[data-playground-page]")) {
-  mount(root, { experiment: new URL(location.href).searchParams.get("experiment"), syncUrl: true });
+  mount(root, {
+    experiment: new URL(location.href).searchParams.get("experiment"),
+    syncUrl: true,
+    ensureSession: sessionMaker(root),
+  });
 }
 for (const panel of document.querySelectorAll("[data-lab-panel]")) mountLessonPanel(panel);

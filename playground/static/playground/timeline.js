@@ -5,14 +5,21 @@
 // and hands it the events it needs.
 //
 // Rules:
-// - Capture costs the server something: this page asks for it (`capture` on) only
-//   while the panel is open, says off when it closes, and asks again after every
-//   (re)connect, since a closed WebSocket takes its wish with it. Whether the panel
-//   is open is remembered (localStorage). Packets that arrive while it is closed
-//   (another tab, or an experiment, wants them) are still drawn, and counted in
-//   its summary.
-// - The server is the source of truth: `hello.packets` (the kept history) replaces
-//   what the panel showed, so a reload shows the same packets.
+// - The server keeps each sandbox's packets from its start (bounded), but sends them
+//   as `packet` events only while the sandbox is watched: this page asks (`capture`
+//   on) only while the panel is open, says off when it closes, and asks again after
+//   every (re)connect, since a closed WebSocket takes its wish with it. Whether the
+//   panel is open is remembered (localStorage). Packets that arrive while it is
+//   closed (another tab, or an experiment, wants them) are still drawn, and counted
+//   in its summary.
+// - The server is the source of truth: `hello.packets` and the packets that answer a
+//   granted `capture` (the kept history) replace what the panel showed, with the
+//   sockets' states as they are now, so a panel opened late and a reload show the
+//   same packets, a connection's handshake included.
+// - Reset starts the panel again: what it showed before the page's `reset` was
+//   answered goes, and the sockets of before are not written any more.
+// - Opening a packet while the experiment's step asks for a packet is the learner's
+//   pick of it, as its "Pick this one" button is.
 // - Text from the server (payloads, notes, addresses) is only ever set as text,
 //   never parsed as markup.
 // - Every packet is a button: keyboard reachable, its accessible name says what the
@@ -187,6 +194,7 @@ export function mountTimeline(box, { request, signal, pick = null }) {
   let states = new Map(); // socket id -> {device, state}, to write changes only
   let unseen = 0; // packets that arrived while the panel was closed
   let wished = false; // this page's wish as last sent to the server
+  let retired = new Set(); // sockets of before the last reset: their states are not written
   let picking = false; // the experiment's step asks the learner to pick a packet
 
   rowsBox.replaceChildren();
@@ -289,7 +297,7 @@ export function mountTimeline(box, { request, signal, pick = null }) {
   }
 
   function socketChanged(row) {
-    if (row.protocol !== "tcp") return;
+    if (row.protocol !== "tcp" || retired.has(row.id)) return;
     const before = states.get(row.id);
     states.set(row.id, { device: row.device, state: row.state });
     if (before && before.state === row.state) return;
@@ -381,6 +389,7 @@ export function mountTimeline(box, { request, signal, pick = null }) {
       button.setAttribute("aria-expanded", String(open));
       detail.hidden = !open;
       item.classList.toggle("is-open", open);
+      if (open && picking) pick?.(p.n);
     }, { signal });
     item.append(button, detail);
     if (picking) item.append(pickButton(p));
@@ -470,41 +479,65 @@ export function mountTimeline(box, { request, signal, pick = null }) {
     }
   }
 
+  // What the panel shows: `list` (packet events, oldest first), then the TCP sockets'
+  // states as they are now (`rows`: {id, device, state}).
+  function show(list, rows) {
+    packets = [];
+    lines = [];
+    conns = new Map();
+    unseen = 0;
+    rowsBox.replaceChildren();
+    tableRows.replaceChildren();
+    $("[data-timeline-empty]").hidden = false;
+    for (const p of list) addPacket(p, false);
+    for (const row of rows) stateMark(row.device, `${row.id} ${row.state}`, " now");
+    closeStateRow();
+    renderDump();
+    renderCount();
+    scroller.scrollTop = scroller.scrollHeight;
+  }
+
   function hello(event) {
     devices = event.devices || [];
     capture = event.capture || { available: false, note: "This server does not capture packets.", on: false };
     keep = capture.history || MAX_DEFAULT;
-    packets = [];
-    lines = [];
-    conns = new Map();
     states = new Map();
-    unseen = 0;
+    retired = new Set();
     wished = false; // a new WebSocket: the server knows no wish of this page yet
-    rowsBox.replaceChildren();
-    tableRows.replaceChildren();
-    $("[data-timeline-empty]").hidden = false;
     renderHeads();
-    for (const p of event.packets || []) addPacket(p, false);
     // The sockets as they are now, beside the kept packets.
-    for (const row of (event.sockets || []).filter((r) => r.protocol === "tcp")) {
-      states.set(row.id, { device: row.device, state: row.state });
-      stateMark(row.device, `${row.id} ${row.state}`, " now");
-    }
-    closeStateRow();
-    renderDump();
-    renderCount();
+    const rows = (event.sockets || []).filter((r) => r.protocol === "tcp");
+    for (const row of rows) states.set(row.id, { device: row.device, state: row.state });
+    show(event.packets || [], rows);
     if (capture.available) setNote(toggle.open ? "asking" : "off", toggle.open ? "Asking the server to watch your sandbox's packets…" : "Not watching.");
     wish();
-    scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  // A granted wish brings the packets kept so far: they replace what was drawn, with
+  // any that came as events after the server listed them.
+  function caughtUp(list) {
+    const last = list.length ? list[list.length - 1].n : 0;
+    const later = packets.filter((p) => p.n > last);
+    show([...list, ...later], [...states].map(([id, row]) => ({ id, ...row })));
+  }
+
+  // The page's Reset was answered: the panel starts again, as the server's record does.
+  function reset() {
+    for (const id of states.keys()) retired.add(id);
+    states = new Map();
+    show([], []);
+    news.textContent = "The sandbox was reset: the packets shown start again from here.";
   }
 
   function answered(event, command) {
+    if (command?.op === "reset" && event.type === "ok") reset();
     if (!command || command.op !== "capture") return;
     if (event.type === "error") {
       wished = false;
       setNote("error", `The server did not start watching the packets: ${event.message}`);
       return;
     }
+    if (command.on && Array.isArray(event.packets)) caughtUp(event.packets);
     if (command.on) setNote("on", "Watching: each packet between your two devices appears below as it crosses the network.");
     else setNote("off", event.capture ? "Not watching from this page (another tab or the experiment still watches)." : "Not watching.");
   }
