@@ -59,8 +59,14 @@ def learner_for(request, create: bool = False) -> Learner:
         return Learner(request.user)
     key = request.session.get(SESSION_KEY, "")
     if not key and create:
+        from lessons.progress import READ_IN_SESSION
+
         key = secrets.token_hex(16)
         request.session[SESSION_KEY] = key
+        # A new key has read nothing: said now, in the write that makes the key, or the
+        # next lesson page's GET would fill it in (a session write on a GET), and a key
+        # made after "Delete my progress" would inherit the old key's reads.
+        request.session[READ_IN_SESSION] = []
     return Learner(None, key)
 
 

@@ -6,7 +6,10 @@ in lessons.grading, on the server. A lab question has no field at all: it is
 graded from the learner's live sandbox (lessons.labs), and whatever a client
 posts under its name is never read. A number question's field is a text field
 (NumberAnswerField): what was typed is read on the server, and re-shown with a
-message when it is not one number.
+message when it is not one number. A text answer holds at most TEXT_ANSWER_MAX
+characters: the page says so next to its box (the field's help text) and the
+browser stops typing there (maxlength), and a longer one posted anyway is refused
+with a message and shown again, never cut.
 """
 
 from django import forms
@@ -14,6 +17,8 @@ from django import forms
 from lessons import quiz_rules
 from lessons.grading import Response
 from lessons.number_answers import read_number
+
+TEXT_ANSWER_MAX = 300
 
 
 def field_name(question) -> str:
@@ -70,7 +75,14 @@ class AttemptForm(forms.Form):
         if question.kind == quiz_rules.NUMBER:
             return NumberAnswerField(question)
         return forms.CharField(
-            required=False, max_length=300, widget=forms.TextInput(attrs={"autocomplete": "off"})
+            required=False,
+            max_length=TEXT_ANSWER_MAX,
+            help_text=f"At most {TEXT_ANSWER_MAX} characters.",
+            error_messages={
+                "max_length": "Your answer is %(show_value)d characters long; it can be at "
+                "most %(limit_value)d. Shorten it and submit again."
+            },
+            widget=forms.TextInput(attrs={"autocomplete": "off"}),
         )
 
     def responses(self) -> dict[int, Response]:

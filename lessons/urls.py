@@ -47,7 +47,7 @@ urlpatterns = [
     path(
         "accounts/password/reset/",
         _account(
-            auth.PasswordResetView,
+            accounts.PasswordResetView,
             "password_reset",
             email_template_name="lessons/accounts/password_reset_email.txt",
             subject_template_name="lessons/accounts/password_reset_subject.txt",

@@ -30,7 +30,11 @@ Rules:
   and not even parsed unless they open a connection (SYN); the last
   `capture_history` of them kept as compact records (playground.limits); relative
   sequence numbers need one initial number per connection and direction, at most
-  4 x sockets_per_sandbox of them.
+  4 x sockets_per_sandbox of them. What the kept ones leave out is said, not hidden:
+  `older` (in `hello.capture` and the `capture` answer) counts the packets since the
+  start or the last reset that came before the first kept one, read from the kept
+  packets' own numbers (`n` counts every packet, `dropped` those the rate limit left
+  out before each), so it is exact without a counter of its own.
 - `time` is the kernel's timestamp of the packet (SO_TIMESTAMPNS), not the moment
   the server read it.
 """
@@ -280,6 +284,7 @@ class SandboxCapture:
         "_ip",
         "_starts",
         "addresses",
+        "base",
         "bucket",
         "closed",
         "count",
@@ -307,6 +312,7 @@ class SandboxCapture:
         self.on = False  # reading this sandbox's packets
         self.watched = False  # and sending them as packet events
         self.count = 0  # packets captured, dropped ones included
+        self.base = 0  # `count` at the last reset: the packets of before it are not "older"
         self.dropped = 0  # not kept since the last kept packet
         self.history: deque[bytes] = deque(maxlen=int(limits.capture_history))
         self.bucket: TokenBucket | None = None
@@ -355,6 +361,7 @@ class SandboxCapture:
         """The sandbox was reset: what was kept before is forgotten (`n` goes on)."""
         self.history.clear()
         self.dropped = 0
+        self.base = self.count
 
     def close(self) -> None:
         """The sandbox is closed: stop, and keep nothing."""
@@ -445,10 +452,19 @@ class SandboxCapture:
             "on": self.watched,
             "packets_per_second": self.limits.capture_packets_per_second,
             "history": self.limits.capture_history,
+            "older": self.older(self.kept_events()),
         }
 
     def kept_events(self) -> list[dict]:
         return [packets.event(kept, self.devices) for kept in self.history]
+
+    def older(self, kept: list[dict]) -> int:
+        """How many packets since the start or the last reset came before the first of
+        `kept` (this capture's kept_events()) and are not among them: those that fell out
+        of the history, with the ones the rate limit left out before them."""
+        if not kept:
+            return 0  # any not kept yet are the next packet's `dropped`
+        return kept[0]["n"] - 1 - self.base - kept[0]["dropped"]
 
 
 def _time_ns(ancillary: list) -> int:
@@ -483,4 +499,5 @@ def unavailable(reader: PacketReader | None, limits: Limits) -> dict:
         "on": False,
         "packets_per_second": limits.capture_packets_per_second,
         "history": limits.capture_history,
+        "older": 0,
     }

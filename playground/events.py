@@ -110,7 +110,7 @@ class Hello(TypedDict):
     kernel_states_note: str
     network_namespace: bool
     network_namespace_note: str
-    capture: dict  # {available, note, on, packets_per_second, history}
+    capture: dict  # {available, note, on, packets_per_second, history, older}
     expires: dict
     experiments: list[dict]
     experiment: str | None

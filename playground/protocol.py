@@ -60,7 +60,8 @@ async def _capture(sandbox: Sandbox, on: bool, tab) -> dict:
         return {"capture": bool(capture and capture.watched)}
     watched = capture.want(tab, on)
     if on and watched:
-        return {"capture": watched, "packets": capture.kept_events()}
+        kept = capture.kept_events()
+        return {"capture": watched, "packets": kept, "older": capture.older(kept)}
     return {"capture": watched}
 
 

@@ -269,6 +269,7 @@ class Sandbox:
         # Ends the connections at these addresses that only the kernel holds; True when
         # none is left (playground.kernel.KernelWatcher.destroy). None: it cannot.
         self.end_lingering: Callable[[set[str]], Awaitable[bool]] | None = None
+        self._ending: asyncio.Future | None = None  # a reset's end_lingering under way
 
     # Events ------------------------------------------------------------
 
@@ -817,7 +818,12 @@ class Sandbox:
             if not any(s.transport is not None for s in closing):
                 break
             await asyncio.sleep(0)
-        ended = self.end_lingering is not None and await self.end_lingering(self.device_ips)
+        ended = False
+        if self.end_lingering is not None:
+            # Shielded and kept: aclose() waits for it, so this sandbox's addresses are not
+            # given to another sandbox while the kernel is still ending connections at them.
+            self._ending = asyncio.ensure_future(self.end_lingering(self.device_ips))
+            ended = await asyncio.shield(self._ending)
         if self.closed:
             return
         for key, sock in list(self.lingering.items()):
@@ -851,7 +857,9 @@ class Sandbox:
         self._on_activity()
 
     async def aclose(self) -> None:
-        """Destroy the sandbox: every socket closes, nothing more is reported."""
+        """Destroy the sandbox: every socket closes, nothing more is reported. Returns only
+        once a reset's ending of kernel-held connections is over (the registry gives the
+        addresses to another sandbox after this)."""
         self.closed = True
         self._sinks.clear()
         if self.capture is not None:
@@ -868,6 +876,8 @@ class Sandbox:
         self.sockets.clear()
         self.lingering.clear()
         await asyncio.sleep(0)  # let transports finish closing their file descriptors
+        if self._ending is not None:
+            await asyncio.wait({self._ending})
 
     # Reactions to the network -----------------------------------------------
 

@@ -13,6 +13,15 @@ Rules:
   Lab questions are graded from the learner's live sandbox, as in the quiz.
 - The page carries the question and its choices, never the answer, before the
   learner submits (the forms are lessons.quiz_forms.AttemptForm and PredictionForm).
+- After an answer, a question's right answer and explanation are shown only when the
+  learner's answer key of its quiz would be shown to them now, by the quiz's own rule
+  (lessons.quiz_rules.answer_key_shown, with their attempts at the quiz: withhold_keys):
+  after a pass, or after two submitted attempts, or after every attempt if the quiz
+  says so. Where the quiz gives its key "on request", answering here counts as the
+  request: a review or warm-up answer is the learner asking how they did, so the key is
+  shown as soon as the quiz would let them ask for it, with no separate button. Until
+  then the result says right or not, the feedback on the learner's own choice, and
+  when the quiz shows its answers (quiz_rules.key_policy); the same for the warm-up.
 """
 
 import random
@@ -21,6 +30,7 @@ from dataclasses import dataclass, field
 from django import forms
 from django.template.defaultfilters import floatformat
 
+from lessons import attempts as flow
 from lessons import labs, quiz_rules
 from lessons.grading import Response, grade, wrong_answer_feedback
 from lessons.models import Experiment, Question, Quiz
@@ -200,8 +210,10 @@ class Result:
     feedback: list = field(default_factory=list)
     lab: dict = field(default_factory=dict)
     card: ReviewCard | None = None
-    # A first try at the question, in a warm-up: no right answer shown (review.warm_up).
+    # The quiz would not show this learner its key yet: no right answer shown, and
+    # `key_policy` says when it will be (withhold_keys).
     key_withheld: bool = False
+    key_policy: str = ""
 
     @property
     def choices(self) -> list[dict]:
@@ -229,6 +241,31 @@ class Result:
         if question.kind == quiz_rules.NUMBER and question.number_answer is not None:
             return number_text(question.number_answer)
         return ""
+
+
+def keys_shown(learner, quizzes) -> dict[int, bool]:
+    """By quiz pk: whether the learner's answer key of the quiz would be shown to them now,
+    as its result page decides it (lessons.quiz_rules.answer_key_shown), with the key
+    asked for (the module's rules)."""
+    shown = {}
+    for quiz in quizzes:
+        history = flow.learner_attempts(quiz, learner)
+        used = flow.used(history)
+        passed = any(a.passed for a in history if not a.practice)
+        left = flow.attempts_left(quiz, used)
+        shown[quiz.pk] = quiz.answer_key_shown(passed, left, used, asked=True)
+    return shown
+
+
+def withhold_keys(learner, results: list["Result"]) -> None:
+    """Mark the question results whose quiz would not show this learner its key now."""
+    quizzes = {r.item.question.quiz_id: r.item.question.quiz for r in results if r.item.question}
+    shown = keys_shown(learner, quizzes.values())
+    for result in results:
+        question = result.item.question
+        if question is not None and not shown[question.quiz_id]:
+            result.key_withheld = True
+            result.key_policy = question.quiz.answer_key_policy
 
 
 def grade_items(items: list[Item], form, session_key) -> list[Result]:

@@ -63,6 +63,7 @@ def review(request):
             messages.error(request, "Choose or type an answer to check it; nothing was recorded.")
         return _ask(request, learner, now, item, form)
     result.card = cards.record(learner, card.kind, card.ref, result.correct, now)
+    items.withhold_keys(learner, [result])
     queue = items.due_items(request.user, learner, now)
     return render(request, "review/review.html", {"result": result, "due": len(queue), "now": now})
 

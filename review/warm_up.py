@@ -15,14 +15,12 @@ Rules:
   recorded in the queue (review.cards). A question left blank is not recorded (skipping
   is not missing); a form that cannot be graded (a number field holding words, say) is
   shown again with what was typed and its errors, and nothing is recorded.
-- The answer key, as the quiz keeps it (lessons.quiz_rules): the warm-up asks anyone,
-  quiz taken or not (recalling a lesson before reading on is the point of it), but its
-  result shows a question's right answer and explanation only when this was not the
-  learner's first try at the question: it was asked in an attempt they submitted of its
-  quiz, so the warm-up is their second try, as a review is (review.items). Or when the
-  quiz shows its key after every attempt anyway. Otherwise the result says right or
-  not, with the feedback on what was chosen, as the quiz's own result does before its
-  key; a missed question comes back for review, where its answer is then shown.
+- The answer key, as the quiz keeps it: the warm-up asks anyone, quiz taken or not
+  (recalling a lesson before reading on is the point of it), but its result shows a
+  question's right answer and explanation only when the learner's key of its quiz would
+  be shown to them now (review.items.withhold_keys, the quiz's rule). Otherwise the
+  result says right or not, with the feedback on what was chosen, as the quiz's own
+  result does before its key, and when the quiz shows its answers.
 """
 
 from dataclasses import dataclass
@@ -34,7 +32,7 @@ from django.db.models import Q
 from django.utils.datastructures import MultiValueDict
 
 from lessons import page_cache, quiz_rules
-from lessons.models import Attempt, Lesson, Quiz
+from lessons.models import Lesson, Quiz
 from review import cards, items
 
 SIZE = 3
@@ -56,21 +54,6 @@ def candidates(user, slug: str) -> tuple[int, ...]:
             return ()  # not cached: unknown slugs must not fill the cache
         cache.set(key, found, page_cache.TIMEOUT)
     return tuple(found)
-
-
-def _tried(learner, questions) -> set[int]:
-    """Which of `questions` the learner was asked in an attempt they submitted of its quiz."""
-    quiz_ids = {question.quiz_id for question in questions}
-    attempts = learner.owns(Attempt.objects.filter(quiz_id__in=quiz_ids))
-    seen = {int(pk) for ids in attempts.values_list("question_ids", flat=True) for pk in ids}
-    return seen & {question.pk for question in questions}
-
-
-def key_shown(question, tried: set[int]) -> bool:
-    """Whether a warm-up result may show the question's right answer (the module's rule)."""
-    quiz = question.quiz
-    every = quiz_rules.key_rule(quiz.show_answers, quiz.max_attempts) == quiz_rules.KEY_EVERY
-    return every or question.pk in tried
 
 
 def _candidates(user, slug: str) -> tuple[int, ...] | None:
@@ -130,10 +113,9 @@ class WarmUp:
             return {**context, "rows": items.rows(asked_items, form), "form": form}
         results = items.grade_items(asked_items, form, None)
         mine = {c.ref: c for c in cards.of_items(self.learner, items.QUESTION, asked)}
-        tried = _tried(self.learner, [item.question for item in asked_items])
         for result in results:
             result.card = mine.get(result.item.ref)
-            result.key_withheld = not key_shown(result.item.question, tried)
+        items.withhold_keys(self.learner, results)
         # "Back in ..." counts from the answer, not from this later look at it.
         answered = self.pending.get("at")
         now = datetime.fromisoformat(answered) if answered else self.now

@@ -128,11 +128,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
         }
     )
-elif env_bool("DATABASE_POOL", False):
-    # Under ASGI each request runs in a thread of its own, so connections kept per
-    # thread (DATABASE_CONN_MAX_AGE) pile up instead of being reused: Django's docs say
-    # to keep that at 0 and pool instead. psycopg's pool (the postgres extra) does.
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = True
+else:
+    # libpq waits for the server with no limit: a host dropping packets would hold
+    # each request (and the outage probe, sockets_site.outage) for minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    )
+    if env_bool("DATABASE_POOL", False):
+        # Under ASGI each request runs in a thread of its own, so connections kept per
+        # thread (DATABASE_CONN_MAX_AGE) pile up instead of being reused: Django's docs
+        # say to keep that at 0 and pool instead. psycopg's pool (the postgres extra)
+        # does.
+        DATABASES["default"]["OPTIONS"]["pool"] = True
+# While the database is down, how often a request asks whether it is back (seconds).
+DATABASE_PROBE_SECONDS = env_float("DATABASE_PROBE_SECONDS", 5.0)
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
@@ -263,6 +272,9 @@ AXES_HANDLER = "sockets_site.login_throttle.LoginThrottle"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
 LOGIN_ADDRESS_FAILURE_LIMIT = env_int("DJANGO_LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+# Password reset mails asked for in an hour, per client network and per e-mail address
+# (lessons.views.accounts.PasswordResetView): nobody can flood an inbox through the site.
+PASSWORD_RESET_LIMIT = env_int("DJANGO_PASSWORD_RESET_LIMIT", 5)
 LOGIN_COOLOFF_MINUTES = env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 15)
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
 # Refused attempts do not extend the lock, so the page can say when it ends.

@@ -60,7 +60,12 @@ def site(tmp_path):
     # Connections kept between requests, so the cut ends some in use, as in production.
     with (
         fresh_database("sockets_outage") as url,
-        DaphneServer(tmp_path, DATABASE_URL=url, DATABASE_CONN_MAX_AGE="60") as server,
+        # Asked after every request while down (not every 5 s), so the first request
+        # after the outage logs its end, as the test expects; the interval has its own
+        # tests (tests/test_outage_rules.py).
+        DaphneServer(
+            tmp_path, DATABASE_URL=url, DATABASE_CONN_MAX_AGE="60", DATABASE_PROBE_SECONDS="0"
+        ) as server,
     ):
         server.database_url = url
         yield server
@@ -119,3 +124,24 @@ def test_it_keeps_a_quiz_submitted_during_a_database_outage_and_records_it_once(
     assert log.count("The database is unreachable") == 1, log
     assert log.count("The database is reachable again") == 1, log
     assert "Traceback" not in log and "Service Unavailable" not in log, log
+
+
+@pytest.mark.parametrize("forwarded", ["203.0.113.9:4711", "unknown"])
+def test_it_lets_a_learner_log_in_behind_a_proxy_that_forwards_no_plain_address(
+    browser, tmp_path, forwarded
+):
+    # The throttle keeps the client's address in an inet column, which refuses
+    # anything but an address (sockets_site.client_ip).
+    with (
+        fresh_database("sockets_proxy") as url,
+        DaphneServer(tmp_path, DATABASE_URL=url, DJANGO_BEHIND_PROXY="1") as server,
+    ):
+        page = new_page(browser, server, extra_http_headers={"X-Forwarded-For": forwarded})
+        with visiting(page):
+            page.goto(server.url + "/accounts/login/")
+            page.get_by_label("Username").fill("ada")
+            page.get_by_label("Password").fill("not-her-password")
+            with page.expect_response(lambda r: r.request.method == "POST") as answered:
+                page.get_by_role("button", name="Log in").click()
+            assert answered.value.status == 200
+            expect(page.get_by_role("heading", level=1)).to_have_text("Log in")

@@ -215,3 +215,51 @@ def test_it_refuses_with_the_429_page_under_the_real_server(daphne_server):
     limit = django_settings.AXES_FAILURE_LIMIT
     assert statuses == [200] * (limit - 1) + [429, 429]
     assert "Too many log-in attempts" in page and "Please try again after" in page
+
+
+def test_it_counts_one_ipv6_64_as_one_place_under_daphne_behind_a_proxy(browser, tmp_path):
+    """DJANGO_BEHIND_PROXY=1 in the real server's environment, the log-in form filled in
+    Chromium, each attempt forwarded (as a proxy would say) from another address of one
+    /64: that /64 is locked out as one place, another /64 is not."""
+    from playwright.sync_api import expect
+
+    from tests.browser_pages import new_page, visiting
+    from tests.live_server import DaphneServer
+
+    limits = {"DJANGO_LOGIN_FAILURE_LIMIT": str(PAIR_LIMIT)}
+    limits["DJANGO_LOGIN_ADDRESS_FAILURE_LIMIT"] = str(ADDRESS_LIMIT)
+    with DaphneServer(tmp_path, DJANGO_BEHIND_PROXY="1", **limits) as server:
+        made = server.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User\n"
+            "User.objects.create_user('ada', password='correct-horse-battery')",
+        )
+        assert made.returncode == 0, made.stderr
+        with visiting(new_page(browser, server)) as page:
+
+            def from_address(address, password, username="ada") -> int:
+                """The status of the form's POST (302 when it logs in)."""
+                page.set_extra_http_headers({"X-Forwarded-For": address})
+                page.goto(server.url + "/accounts/login/")
+                page.get_by_label("Username").fill(username)
+                page.get_by_label("Password").fill(password)
+                with page.expect_response(lambda r: r.request.method == "POST") as sent:
+                    page.get_by_role("button", name="Log in").click()
+                page.wait_for_load_state()
+                return sent.value.status
+
+            guesses = [from_address(f"2001:db8::{n:x}", "wrong") for n in range(1, PAIR_LIMIT + 1)]
+            assert guesses == [200] * (PAIR_LIMIT - 1) + [429]
+            expect(page.get_by_text("Too many log-in attempts")).to_be_visible()
+            assert from_address("2001:db8::ffff:1234", "correct-horse-battery") == 429
+            assert from_address("2001:db8:0:1::1", "correct-horse-battery") == 302
+            expect(page.locator(".account")).to_contain_text("ada")
+            page.locator(".account").get_by_role("button", name="Log out").click()
+            expect(page.locator(".account")).to_contain_text("Log in")
+
+            # Many accounts, each tried from a fresh address of another /64.
+            for n in range(1, ADDRESS_LIMIT + 1):
+                from_address(f"2001:db8:0:2::{n:x}", "wrong", username=f"user{n}")
+            assert from_address("2001:db8:0:2:abcd::1", "correct-horse-battery") == 429
+            assert from_address("2001:db8:0:3::1", "correct-horse-battery") == 302

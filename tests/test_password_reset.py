@@ -139,3 +139,28 @@ def test_it_resets_a_forgotten_password_through_the_mail_in_a_browser(browser, m
 
         page.goto(link)  # a link works once
         expect(page.get_by_role("heading", name="This link has expired")).to_be_visible()
+
+
+def test_it_limits_reset_mails_per_address_and_per_place_without_telling_who_has_an_account(
+    client, course, settings
+):
+    settings.PASSWORD_RESET_LIMIT = 2
+    sign_up(client, "grace", "grace@example.org")
+    client.post("/accounts/logout/")
+
+    def ask(address, place="127.0.0.1"):
+        return client.post("/accounts/password/reset/", {"email": address}, REMOTE_ADDR=place)
+
+    assert ask("grace@example.org").status_code == 302
+    assert ask("GRACE@example.org", place="127.0.0.2").status_code == 302
+    # A third mail to the same inbox within the hour is refused, from anywhere, and so is a
+    # third ask from one place, for an address nobody has: the answer is the same, so it
+    # tells nothing about accounts.
+    assert ask("other@example.org").status_code == 302  # the second from 127.0.0.1
+    for address, place in (("grace@example.org", "127.0.0.3"), ("nobody@x.org", "127.0.0.1")):
+        refused = ask(address, place)
+        assert refused.status_code == 200
+        assert "Too many password reset mails" in refused.content.decode()
+    assert len(mail.outbox) == 2
+    # Another place asking for another address is still served.
+    assert ask("someone@example.org", place="127.0.0.9").status_code == 302

@@ -215,6 +215,8 @@ async def test_it_holds_its_rate_and_its_history_under_a_flood(tmp_path):
         hello = hello_events(registry, "visitor", sandbox)[0]
         assert [p["n"] for p in hello["packets"]] == [3, 4, 5, 51]
         assert hello["packets"][-1] == last
+        # And says how many came before them: packets 1 and 2 fell out of it.
+        assert hello["capture"]["older"] == 2
         assert all(len(kept) <= 80 for kept in sandbox.capture.history)
     finally:
         await registry.aclose()
@@ -247,6 +249,7 @@ async def test_it_keeps_packets_from_the_start_and_sends_them_only_while_a_tab_w
         "on": False,
         "packets_per_second": 50,
         "history": 200,
+        "older": 0,
     }
     assert registry.packets.reading  # read from the sandbox's start, nobody asking
 
@@ -311,6 +314,35 @@ async def test_it_forgets_the_packets_kept_before_a_reset(registry):
     assert sandbox.capture.kept_events()[-1] == after
     hello = hello_events(registry, "visitor", sandbox)[0]
     assert all(p["n"] > before for p in hello["packets"])
+    assert hello["capture"]["older"] == 0  # the packets of before the reset are not older
+
+
+async def test_it_says_how_many_older_packets_fell_out_of_the_history(tmp_path):
+    registry = Registry(Limits(capture_history=3), config(tmp_path))
+    try:
+        engine_tab = Events()
+        attachment = await LocalEngine(registry).attach("visitor", "", engine_tab)
+        sandbox = attachment.sandbox
+        sender = await sandbox.udp_bind("laptop", 0)
+        await sandbox.udp_bind("server", 5353)
+        for n in range(1, 9):
+            await sandbox.udp_sendto(sender.id, "server", 5353, f"packet {n}")
+            await engine_tab.wait_for(lambda e, n=n: e.get("data") == f"packet {n}")
+        await attachment.frame(protocol.dumps({"op": "capture", "on": True, "ref": "c"}))
+        answer = await engine_tab.wait_for(lambda e: e.get("ref") == "c")
+        assert [p["payload"] for p in answer["packets"]] == ["packet 6", "packet 7", "packet 8"]
+        assert answer["older"] == 5
+        hello = hello_events(registry, "visitor", sandbox)[0]
+        assert hello["capture"]["older"] == 5
+        # A reset starts again: nothing kept, nothing older.
+        await protocol.execute(sandbox, protocol.parse(protocol.dumps({"op": "reset"})))
+        await sandbox.udp_bind("server", 5353)
+        sender = await sandbox.udp_bind("laptop", 0)
+        await sandbox.udp_sendto(sender.id, "server", 5353, "after")
+        await engine_tab.wait_for(is_packet(payload="after"))
+        assert hello_events(registry, "visitor", sandbox)[0]["capture"]["older"] == 0
+    finally:
+        await registry.aclose()
 
 
 async def test_it_resets_a_connection_with_an_rst(registry):

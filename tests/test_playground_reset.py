@@ -153,3 +153,36 @@ async def test_it_lets_the_next_experiment_listen_at_once_after_a_reset_through_
     finally:
         _registries.pop(loop, None)
         await registry.aclose()
+
+
+async def test_it_keeps_a_discarded_sandboxs_addresses_until_its_reset_has_ended_the_kernels_rows(
+    registry,
+):
+    # A sandbox discarded while its reset is still ending kernel-held connections at its
+    # addresses must not give them to another sandbox yet: the kernel could end that
+    # newcomer's connections instead.
+    tab = Events()
+    sandbox = await registry.attach("visitor", tab)
+    addresses = set(sandbox.devices.values())
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def ending(ips):
+        asked.set()
+        await release.wait()
+        return True
+
+    sandbox.end_lingering = ending
+    released = []
+    real_release = registry.pool.release
+    registry.pool.release = lambda given: (released.extend(given), real_release(given))
+    resetting = asyncio.ensure_future(sandbox.reset())
+    await asked.wait()
+    discarding = asyncio.ensure_future(registry.discard("visitor"))
+    for _ in range(50):  # every step the discard can take without the reset's end
+        await asyncio.sleep(0)
+    assert not discarding.done()
+    assert released == []
+    release.set()
+    await discarding
+    await resetting
+    assert set(released) == addresses

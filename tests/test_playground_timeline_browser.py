@@ -554,3 +554,42 @@ def test_it_takes_the_packet_the_learner_opens_as_the_steps_pick(page):
     arrows.nth(2).click()
     expect(page.locator(".step-summary")).to_have_text("Experiment complete. Well done!")
     assert picks() == [1, 2, 3]
+
+
+@pytest.fixture(scope="module")
+def server_keeping_four(tmp_path_factory):
+    """The site keeping only each sandbox's last 4 packets (capture_history)."""
+    workdir = tmp_path_factory.mktemp("daphne-four-packets")
+    with DaphneServer(workdir, PLAYGROUND_CAPTURE_HISTORY="4") as server:
+        yield server
+
+
+def test_it_says_how_many_older_packets_the_timeline_dropped(browser, server_keeping_four):
+    with visiting(new_page(browser, server_keeping_four)) as page:
+        open_playground(page)
+        panel = open_packets(page)
+        bind = page.locator("form[data-op='udp.bind']")
+        for device, port in (("server", "5353"), ("laptop", "0")):
+            bind.locator("select[name=device]").select_option(device)
+            bind.locator("input[name=port]").fill(port)
+            bind.locator("button").click()
+        page.locator("tr[data-id='s2']").wait_for()
+        older = panel.locator("[data-packets-older]")
+        sendto = page.locator("form[data-op='udp.sendto']")
+        sendto.locator("select[name=socket]").select_option("s2")
+        for n in range(1, 7):
+            sendto.locator("input[name=data]").fill(f"datagram {n}")
+            sendto.locator("button").click()
+            expect(panel.locator(f"li.tl-packet[data-n='{n}']")).to_have_count(1)
+            if n == 4:
+                expect(older).to_be_hidden()  # all kept: nothing to say
+        said = "Showing the last 4 packets; 2 older ones were dropped."
+        expect(older).to_have_text(said)
+        expect(panel.locator("[data-packet-rows] tr")).to_have_count(4)
+        # A reload draws what the server kept, and the server says what it did not keep.
+        page.reload()
+        page.wait_for_selector("[data-status='open']")
+        expect(panel.locator("[data-capture-note]")).to_have_attribute("data-capture-state", "on")
+        assert page.hellos[-1]["capture"]["older"] == 2
+        expect(older).to_have_text(said)
+        expect(panel.locator("[data-packet-rows] tr")).to_have_count(4)

@@ -257,3 +257,14 @@ def test_it_keeps_visitor_attempts_beyond_the_accounts_limit_as_practice(
     assert practice.percent == 100.0
     result = client.get(practice.get_absolute_url()).content.decode()
     assert "This was a practice attempt" in result
+
+
+@pytest.mark.django_db
+def test_it_shows_no_lesson_read_after_a_visitor_deletes_their_progress(client, course):
+    """The session's copy of a visitor's reads goes with the key they were read under."""
+    client.post("/lessons/ports/read/")
+    assert "You have read this lesson." in client.get("/lessons/ports/").content.decode()
+    client.post("/accounts/progress/delete/")
+    client.post("/lessons/sockets/read/")  # a new key, which has read only this one
+    assert "You have read this lesson." in client.get("/lessons/sockets/").content.decode()
+    assert "You have read this lesson." not in client.get("/lessons/ports/").content.decode()

@@ -249,3 +249,21 @@ def test_it_edits_when_the_answer_key_is_shown_in_the_admin(staff_client, quiz):
     assert staff_client.post(change_url(quiz), data).status_code == 302
     quiz.refresh_from_db()
     assert (quiz.show_answers, quiz.max_attempts) == ("last", 3)
+
+
+@pytest.mark.django_db
+def test_it_duplicates_a_question_with_the_longest_key_again_and_again(staff_client, quiz):
+    # Cutting "<key>-copy-<n>" to the key's 80 characters gave the same key every time, so
+    # the second copy of a long-keyed question never found a free key (the request spun).
+    i, questions = index_of(quiz, "single")
+    original = questions[i]
+    Question.objects.filter(pk=original.pk).update(key="k" * 80)
+    action = f"/admin/lessons/question/{original.pk}/duplicate/"
+    for _ in range(3):
+        page = staff_client.get(question_url(original)).content.decode()
+        response = staff_client.post(action, post_data(page.split(f'action="{action}"', 1)[1]))
+        assert response.status_code == 302
+    keys = list(quiz.questions.values_list("key", flat=True))
+    copies = [key for key in keys if key.startswith("k" * 70) and key != "k" * 80]
+    assert len(copies) == len(set(copies)) == 3
+    assert all(len(key) <= 80 for key in copies)

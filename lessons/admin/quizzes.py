@@ -65,7 +65,9 @@ class ChoiceFormSet(nested_admin.formsets.NestedInlineFormSet):
             raise ValidationError(errors)
 
 
-class ChoiceInline(nested_admin.NestedTabularInline):
+# Stacked, not tabular: a tabular inline's cells have no <label> of their own (only the
+# column's header), so axe-core finds every choice's field unnamed to a screen reader.
+class ChoiceInline(nested_admin.NestedStackedInline):
     model = Choice
     formset = ChoiceFormSet
     extra = 0
@@ -281,9 +283,7 @@ class QuestionAdmin(nested_admin.NestedModelAdmin):
             raise PermissionDenied
         choices = list(question.choices.all())
         keys = set(Question.objects.filter(quiz_id=question.quiz_id).values_list("key", flat=True))
-        key, n = f"{question.key}-copy"[:80], 2
-        while key in keys:
-            key, n = f"{question.key}-copy-{n}"[:80], n + 1
+        key = _copy_key(question.key, keys)
         with transaction.atomic():
             top = Question.objects.filter(quiz_id=question.quiz_id).aggregate(top=Max("order"))
             question.pk = question.id = None
@@ -298,3 +298,16 @@ class QuestionAdmin(nested_admin.NestedModelAdmin):
         page_cache.new_generation()
         messages.success(request, "This is the copy, added at the end of the quiz.")
         return redirect("admin:lessons_question_change", question.pk)
+
+
+def _copy_key(key: str, taken: set[str], longest: int = 80) -> str:
+    """A key for a copy of `key`, unlike every key in `taken` and at most `longest` long:
+    the suffix is kept whole and the original cut to make room, so a long key still gets
+    a new one (cutting the whole string would give the same key every time)."""
+    n = 1
+    while True:
+        suffix = "-copy" if n == 1 else f"-copy-{n}"
+        candidate = key[: longest - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        n += 1

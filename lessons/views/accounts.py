@@ -8,20 +8,27 @@ the account asks for the password, checked through authenticate() so that
 log-in throttling counts wrong ones (a borrowed session cannot guess it). A
 visitor without an account can delete the progress kept for their browser.
 Staff accounts are not deleted here: another staff member does it in the admin,
-which keeps the admin's history in someone's hands.
+which keeps the admin's history in someone's hands. Password reset mails are limited
+per client network and per address asked for (PASSWORD_RESET_LIMIT an hour), counted
+whether or not an account has that address, so the limit tells nothing about accounts.
 """
 
+import hashlib
+
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth import views as auth
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from lessons import learners
 from lessons.views.next_url import is_safe_next, next_url
+from sockets_site.client_ip import throttled_network
 
 EMAIL_HELP = "Needed only to reset a forgotten password. We send nothing else."
 
@@ -33,6 +40,35 @@ def _email_field(label: str) -> forms.EmailField:
         help_text=EMAIL_HELP,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+
+
+RESET_WINDOW = 3600  # seconds over which PASSWORD_RESET_LIMIT counts
+
+
+def _reset_allowed(request, email: str) -> bool:
+    """Count this request against its network and its address; False past the limit."""
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    allowed = True
+    for key in (f"password-reset:net:{throttled_network(request)}", f"password-reset:to:{digest}"):
+        cache.add(key, 0, RESET_WINDOW)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add() and incr(): a new window
+            cache.set(key, count := 1, RESET_WINDOW)
+        allowed = allowed and count <= settings.PASSWORD_RESET_LIMIT
+    return allowed
+
+
+class PasswordResetView(auth.PasswordResetView):
+    def form_valid(self, form):
+        if not _reset_allowed(self.request, form.cleaned_data["email"]):
+            form.add_error(
+                "email",
+                "Too many password reset mails were asked for from here or for this address "
+                "in the last hour. Please try again later.",
+            )
+            return self.form_invalid(form)
+        return super().form_valid(form)
 
 
 class LoginView(auth.LoginView):

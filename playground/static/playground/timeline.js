@@ -16,6 +16,10 @@
 //   granted `capture` (the kept history) replace what the panel showed, with the
 //   sockets' states as they are now, so a panel opened late and a reload show the
 //   same packets, a connection's handshake included.
+// - Packets older than the kept ones are not hidden silently: the server says how many
+//   came before the first packet it sends (`hello.capture.older`, the `capture`
+//   answer's `older`), and each packet that leaves the screen adds itself and the
+//   rate-limited ones before it (its `dropped`), as the server's own count does.
 // - Reset starts the panel again: what it showed before the page's `reset` was
 //   answered goes, and the sockets of before are not written any more.
 // - Opening a packet while the experiment's step asks for a packet is the learner's
@@ -196,6 +200,13 @@ export function mountTimeline(box, { request, signal, pick = null }) {
   let wished = false; // this page's wish as last sent to the server
   let retired = new Set(); // sockets of before the last reset: their states are not written
   let picking = false; // the experiment's step asks the learner to pick a packet
+  let older = 0; // packets since the start or the reset that came before those shown
+
+  box.querySelector("[data-packets-older]")?.remove(); // a panel mounted again
+  const olderNote = element("p", "muted tl-older");
+  olderNote.dataset.packetsOlder = "";
+  olderNote.hidden = true;
+  scroller.insertBefore(olderNote, rowsBox);
 
   rowsBox.replaceChildren();
   tableRows.replaceChildren();
@@ -246,6 +257,8 @@ export function mountTimeline(box, { request, signal, pick = null }) {
   function renderCount() {
     const total = `${plural(packets.length, "packet", "packets")}`;
     count.textContent = unseen ? `(${total}, ${unseen} new)` : packets.length ? `(${total})` : "";
+    olderNote.hidden = !older;
+    olderNote.textContent = older ? `Showing the last ${total}; ${older} older ${older === 1 ? "one was" : "ones were"} dropped.` : "";
   }
 
   // The diagram ------------------------------------------------------------------
@@ -457,7 +470,8 @@ export function mountTimeline(box, { request, signal, pick = null }) {
     append(packetItem(p, words));
     tableRows.append(tableRow(p, words));
     while (packets.length > keep) {
-      packets.shift();
+      const gone = packets.shift();
+      older += 1 + (gone.dropped || 0);
       lines.shift();
       tableRows.firstElementChild?.remove();
     }
@@ -481,7 +495,9 @@ export function mountTimeline(box, { request, signal, pick = null }) {
 
   // What the panel shows: `list` (packet events, oldest first), then the TCP sockets'
   // states as they are now (`rows`: {id, device, state}).
-  function show(list, rows) {
+  // `before`: how many packets came before `list`'s first (the server's `older`).
+  function show(list, rows, before = 0) {
+    older = before;
     packets = [];
     lines = [];
     conns = new Map();
@@ -508,17 +524,17 @@ export function mountTimeline(box, { request, signal, pick = null }) {
     // The sockets as they are now, beside the kept packets.
     const rows = (event.sockets || []).filter((r) => r.protocol === "tcp");
     for (const row of rows) states.set(row.id, { device: row.device, state: row.state });
-    show(event.packets || [], rows);
+    show(event.packets || [], rows, capture.older || 0);
     if (capture.available) setNote(toggle.open ? "asking" : "off", toggle.open ? "Asking the server to watch your sandbox's packets…" : "Not watching.");
     wish();
   }
 
   // A granted wish brings the packets kept so far: they replace what was drawn, with
   // any that came as events after the server listed them.
-  function caughtUp(list) {
+  function caughtUp(list, before) {
     const last = list.length ? list[list.length - 1].n : 0;
     const later = packets.filter((p) => p.n > last);
-    show([...list, ...later], [...states].map(([id, row]) => ({ id, ...row })));
+    show([...list, ...later], [...states].map(([id, row]) => ({ id, ...row })), before);
   }
 
   // The page's Reset was answered: the panel starts again, as the server's record does.
@@ -537,7 +553,7 @@ export function mountTimeline(box, { request, signal, pick = null }) {
       setNote("error", `The server did not start watching the packets: ${event.message}`);
       return;
     }
-    if (command.on && Array.isArray(event.packets)) caughtUp(event.packets);
+    if (command.on && Array.isArray(event.packets)) caughtUp(event.packets, event.older || 0);
     if (command.on) setNote("on", "Watching: each packet between your two devices appears below as it crosses the network.");
     else setNote("off", event.capture ? "Not watching from this page (another tab or the experiment still watches)." : "Not watching.");
   }
