@@ -54,6 +54,25 @@ def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+STAFF_PASSWORD = "a-long-staff-password"
+
+
+def staff_account(env: dict, username: str) -> dict:
+    """A superuser of the site whose environment is `env` (made once; a second call for
+    the same name finds it): its log-in as the admin's form takes it."""
+    made = manage(
+        dict(env, DJANGO_SUPERUSER_PASSWORD=STAFF_PASSWORD),
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        username,
+        "--email",
+        f"{username}@example.org",
+    )
+    assert made.returncode == 0 or "already taken" in made.stderr, made.stderr
+    return {"username": username, "password": STAFF_PASSWORD}
+
+
 def prepare_site(env: dict) -> None:
     """What docs/deploy.md says to run before a site's first start: migrate, load the
     course, collect the static files."""

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_pages import answer_every_question
-from tests.live_server import DaphneServer, manage
+from tests.live_server import DaphneServer, staff_account
 from tests.test_accessibility_browser import (
     AXE,
     SCREENSHOTS,
@@ -41,7 +41,6 @@ from tests.test_playground_browser import (
 from tests.test_playground_timeline_browser import handshake_and_hi, open_packets
 
 PASSWORD = "a-long-learner-password"
-STAFF = {"username": "audit-editor", "password": "a-long-staff-password"}
 EXPERIMENT = "Connection refused: a port with no socket"
 
 
@@ -58,16 +57,7 @@ def site(tmp_path_factory):
         DJANGO_EMAIL_FILE_PATH=str(workdir / "mail"),
     ) as server:
         server.outbox = workdir / "mail"
-        made = manage(
-            dict(server.env, DJANGO_SUPERUSER_PASSWORD=STAFF["password"]),
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            STAFF["username"],
-            "--email",
-            "audit-editor@example.org",
-        )
-        assert made.returncode == 0, made.stderr
+        server.staff = staff_account(server.env, "audit-editor")
         yield server
 
 
@@ -82,8 +72,8 @@ def staff(request, browser, site):
     """A member of staff logged in to the admin, at desktop or phone width."""
     with page_in_view(browser, request.param, site.url) as page:
         visit(page, "/admin/login/")
-        page.fill("#id_username", STAFF["username"])
-        page.fill("#id_password", STAFF["password"])
+        page.fill("#id_username", site.staff["username"])
+        page.fill("#id_password", site.staff["password"])
         page.locator("input[type=submit]").click()
         page.wait_for_url("**/admin/")
         yield page

@@ -10,24 +10,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.live_server import manage
-
-STAFF = {"username": "authoring-editor", "password": "a-long-staff-password"}
+from tests import live_server
 
 
 @pytest.fixture(scope="module")
 def staff_account(daphne_server):
-    result = manage(
-        dict(daphne_server.env, DJANGO_SUPERUSER_PASSWORD=STAFF["password"]),
-        "createsuperuser",
-        "--noinput",
-        "--username",
-        STAFF["username"],
-        "--email",
-        "authoring-editor@example.org",
-    )
-    assert result.returncode == 0 or "already taken" in result.stderr, result.stderr
-    return STAFF
+    return live_server.staff_account(daphne_server.env, "authoring-editor")
 
 
 @pytest.fixture

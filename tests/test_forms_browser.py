@@ -16,12 +16,11 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests import live_server
 from tests.browser_pages import new_page, visiting
-from tests.live_server import manage
 
 PASSWORD = "a-very-long-passphrase"
 NEW_PASSWORD = "another-long-passphrase"
-STAFF = {"username": "forms-editor", "password": "a-long-staff-password"}
 
 
 def live(server, code: str):
@@ -136,17 +135,7 @@ def test_it_logs_out_and_ends_the_session(request, size, daphne_server):
 
 @pytest.fixture(scope="module")
 def staff_account(daphne_server):
-    result = manage(
-        dict(daphne_server.env, DJANGO_SUPERUSER_PASSWORD=STAFF["password"]),
-        "createsuperuser",
-        "--noinput",
-        "--username",
-        STAFF["username"],
-        "--email",
-        "forms-editor@example.org",
-    )
-    assert result.returncode == 0 or "already taken" in result.stderr, result.stderr
-    return STAFF
+    return live_server.staff_account(daphne_server.env, "forms-editor")
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_pages import answer_every_question
-from tests.live_server import manage
+from tests.live_server import staff_account
 
 WAIT_MS = 15_000
-STAFF = {"username": "csp-editor", "password": "a-long-staff-password"}
 
 # Chromium reports a violation as an event in the page; the binding outlives
 # navigations, so a violation on any page visited reaches the test.
@@ -77,18 +76,10 @@ def test_it_runs_the_playground_and_its_websocket_without_a_violation(page):
 
 
 def test_it_runs_the_admin_and_the_nested_quiz_editor_without_a_violation(page, daphne_server):
-    manage(
-        dict(daphne_server.env, DJANGO_SUPERUSER_PASSWORD=STAFF["password"]),
-        "createsuperuser",
-        "--noinput",
-        "--username",
-        STAFF["username"],
-        "--email",
-        "csp-editor@example.org",
-    )
+    staff = staff_account(daphne_server.env, "csp-editor")
     visit(page, "/admin/login/")
-    page.fill("#id_username", STAFF["username"])
-    page.fill("#id_password", STAFF["password"])
+    page.fill("#id_username", staff["username"])
+    page.fill("#id_password", staff["password"])
     page.locator("input[type=submit]").click()
     page.wait_for_url("**/admin/")
     visit(page, "/admin/lessons/quiz/")
