@@ -179,3 +179,17 @@ def test_it_keeps_the_check_helper_for_staff_only(client, student_client):
     for visitor in (client, student_client):
         response = check_answer(visitor, {"socket": {}}, test=True)
         assert response.status_code in (302, 403)
+
+
+@pytest.mark.django_db
+def test_it_answers_a_check_nested_too_deeply_or_not_an_object_with_words(staff_client):
+    deep = '{"check": ' + '{"all": [' * 5000 + "]}" * 5000 + ', "test": false}'
+    for body in (deep, '["not", "an", "object"]', "{"):
+        answer = staff_client.post(
+            "/admin/lessons/experiment/check/", body, content_type="application/json"
+        )
+        assert answer.status_code == 400
+        assert answer.json()["errors"][0] in (
+            "Send the check as JSON.",
+            "That check is nested too deeply.",
+        )

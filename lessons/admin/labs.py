@@ -406,9 +406,13 @@ class ExperimentAdmin(nested_admin.NestedModelAdmin):
         try:
             posted = json.loads(request.body)
             check = posted["check"]
-        except (ValueError, KeyError, TypeError):
+            answer = {"errors": lab_checks.check_errors(check), "fields": check_field_errors(check)}
+        except (ValueError, KeyError, TypeError, AttributeError):
             return JsonResponse({"errors": ["Send the check as JSON."], "fields": {}}, status=400)
-        answer = {"errors": lab_checks.check_errors(check), "fields": check_field_errors(check)}
+        except RecursionError:  # nested past any check a step could need
+            return JsonResponse(
+                {"errors": ["That check is nested too deeply."], "fields": {}}, status=400
+            )
         if posted.get("test") and not answer["errors"]:
             answer["result"] = try_in_sandbox(check, request.session.session_key)
         return JsonResponse(answer)
