@@ -3,6 +3,7 @@
 are collected in `page.problems`, and who must end the test with none."""
 
 import contextlib
+import re
 
 from playwright.sync_api import expect
 
@@ -48,3 +49,13 @@ def answer_every_question(page):
             choice.first.check()
         elif typed.count():  # a lab question has none: it is done in the playground
             typed.first.fill("1")
+
+
+def click_try_it(page, selector: str) -> None:
+    """Click a lesson's "Try it" link once the lesson's panel script has taken it (it
+    names the panel in `aria-controls`): the script is a dynamic import that may land
+    after the page's load event, and a click before it follows the link to the
+    playground page instead, as it does without JavaScript."""
+    link = page.locator(selector).first
+    expect(link).to_have_attribute("aria-controls", re.compile(r"."))
+    link.click()

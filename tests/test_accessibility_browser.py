@@ -13,7 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.browser_pages import answer_every_question
+from tests.browser_pages import answer_every_question, click_try_it
 from tests.live_server import ROOT, DaphneServer, manage
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -179,7 +179,7 @@ def test_it_finds_no_violation_on_the_pages_of_a_learner_signed_in(page):
 
 def test_it_finds_no_violation_on_a_lesson_with_its_playground_panel_open(page):
     visit(page, "/lessons/ports/")
-    page.locator("a[href='/playground/?experiment=connection-refused']").first.click()
+    click_try_it(page, "a[href='/playground/?experiment=connection-refused']")
     panel = page.locator("[data-lab-panel]")
     expect(panel).to_be_visible()
     panel.locator("[data-status='open']").wait_for()

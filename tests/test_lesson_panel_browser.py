@@ -9,7 +9,7 @@ phone; and without JavaScript the "Try it" links still lead to the playground.
 
 from playwright.sync_api import expect
 
-from tests.browser_pages import PHONE, WAIT_MS, new_page
+from tests.browser_pages import PHONE, WAIT_MS, click_try_it, new_page
 from tests.live_server import ROOT
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -32,7 +32,7 @@ def panel_of(page):
 def open_panel(page, link=TRY_IT, reload=True):
     if reload:
         page.goto(page.base + LESSON)
-    page.locator(link).first.click()
+    click_try_it(page, link)
     panel = panel_of(page)
     expect(panel).to_be_visible()
     panel.locator("[data-status='open']").wait_for()
@@ -124,7 +124,7 @@ def test_it_makes_one_session_when_the_lesson_is_marked_read_at_the_same_time(pa
     page.goto(page.base + LESSON)
     with page.expect_request(f"**{LESSON}read/"):
         page.locator("[data-lesson-end]").scroll_into_view_if_needed()
-    page.locator(TRY_IT).first.click()
+    click_try_it(page, TRY_IT)
     expect(panel_of(page)).to_be_visible()
     held[0].continue_()
     panel = panel_of(page)

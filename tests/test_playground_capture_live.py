@@ -64,6 +64,7 @@ async def test_it_sends_packets_to_every_tab_and_keeps_them_for_a_reload(registr
         "on": False,
         "packets_per_second": 50,
         "history": 200,
+        "older": 0,
     }
     assert first.hello["packets"] == []
     assert first.hello["limits"]["capture_history"] == 200

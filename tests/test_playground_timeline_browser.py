@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import browser_pages
-from tests.browser_pages import PHONE_OPTIONS, visiting
+from tests.browser_pages import PHONE_OPTIONS, click_try_it, visiting
 from tests.live_server import ROOT, DaphneServer
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -334,7 +334,7 @@ def test_it_shows_the_packets_in_a_lessons_try_it_panel(page):
     page.route("**/static/playground/timeline*.js", lambda route: held.append(route))
     page.goto(f"{page.base}/lessons/connections/")
     with page.expect_request("**/static/playground/timeline*.js"):
-        page.locator(f"a[href='/playground/?experiment={HANDSHAKE}']").first.click()
+        click_try_it(page, f"a[href='/playground/?experiment={HANDSHAKE}']")
     panel = page.locator("[data-lab-panel]")
     # An experiment about packets opens the panel's Packets part by itself.
     expect(panel.locator("[data-experiment] .steps")).to_be_visible()
