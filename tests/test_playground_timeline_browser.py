@@ -12,6 +12,7 @@ reload draws the packets the sandbox kept; the panel fits a 390 px phone with no
 under 12 px; where the server cannot capture, the panel says why.
 """
 
+import functools
 import json
 import re
 from unittest.mock import ANY
@@ -415,17 +416,20 @@ def test_it_says_why_when_the_server_cannot_capture(browser, server_without_name
     assert page.problems == []
 
 
+def lock_in_prediction(steps, choice):
+    """Answer the current step's prediction with `choice`, as the learner does."""
+    form = steps.locator("form[data-predict]")
+    step = form.get_attribute("data-predict")
+    form.get_by_role("radio", name=choice, exact=True).check()
+    form.get_by_role("button", name="Lock in my prediction").click()
+    expect(steps.locator(f"form[data-predict='{step}']")).to_have_count(0)
+
+
 def test_it_lets_the_learner_pick_the_packet_a_step_asks_for(page):
     page.goto(f"{page.base}/playground/?experiment={HANDSHAKE}")
     page.wait_for_selector("[data-status='open']")
     steps = page.locator("[data-experiment]")
-
-    def predict(choice):
-        form = steps.locator("form[data-predict]")
-        step = form.get_attribute("data-predict")
-        form.get_by_role("radio", name=choice, exact=True).check()
-        form.get_by_role("button", name="Lock in my prediction").click()
-        expect(steps.locator(f"form[data-predict='{step}']")).to_have_count(0)
+    predict = functools.partial(lock_in_prediction, steps)
 
     listen(page)
     predict("SYN alone")
@@ -516,13 +520,7 @@ def test_it_takes_the_packet_the_learner_opens_as_the_steps_pick(page):
     page.goto(f"{page.base}/playground/?experiment={HANDSHAKE}")
     page.wait_for_selector("[data-status='open']")
     steps = page.locator("[data-experiment]")
-
-    def predict(choice):
-        form = steps.locator("form[data-predict]")
-        step = form.get_attribute("data-predict")
-        form.get_by_role("radio", name=choice, exact=True).check()
-        form.get_by_role("button", name="Lock in my prediction").click()
-        expect(steps.locator(f"form[data-predict='{step}']")).to_have_count(0)
+    predict = functools.partial(lock_in_prediction, steps)
 
     def picks() -> list[int]:
         return [f["packet"] for f in page.sent if f.get("op") == "experiment.pick"]
