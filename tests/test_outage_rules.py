@@ -1,8 +1,8 @@
 """What counts as a database outage and what the 503 page shows (sockets_site.outage),
 and which address a request behind a proxy comes from (sockets_site.client_ip).
 
-The site's middleware runs through Django's test client on the embedded SQLite, with
-this module's URLs: each view meets a real SQLite error (a missing table, a file that
+The site's middleware runs through Django's test client with this module's URLs: each
+view meets a real SQLite error (on whatever database the suite runs) (a missing table, a file that
 cannot be opened, a write lock another connection holds), raised through Django's own
 error translation. The outage probe's clock is moved by the tests, never waited for.
 """
@@ -11,11 +11,13 @@ import logging
 import socket
 import sqlite3
 import threading
+from types import SimpleNamespace
 
 import pytest
 from channels.generic.websocket import WebsocketConsumer
 from channels.testing import WebsocketCommunicator
 from django.db import OperationalError, connection
+from django.db.utils import DatabaseErrorWrapper
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import path
@@ -31,15 +33,20 @@ def _cached(request):
     return HttpResponse("A page from the cache")
 
 
+# SQLite's errors translated as Django's SQLite backend translates them, whatever
+# database the suite runs on (the PostgreSQL run's connection would not translate them).
+sqlite_errors = DatabaseErrorWrapper(SimpleNamespace(Database=sqlite3, errors_occurred=False))
+
+
 def _missing_table(request):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM table_a_forgotten_migrate_would_make")
+    with sqlite_errors:
+        sqlite3.connect(":memory:").execute("SELECT * FROM table_a_forgotten_migrate_would_make")
     return HttpResponse()
 
 
 def _unreachable(request):
     # What SQLite says when its file is gone, translated as Django translates it.
-    with connection.wrap_database_errors:
+    with sqlite_errors:
         sqlite3.connect("file:/no/such/directory/db.sqlite3?mode=rw", uri=True).execute("SELECT 1")
     return HttpResponse()
 
@@ -50,7 +57,7 @@ def _locked(request):
     holder.execute("BEGIN IMMEDIATE")  # another process mid-write
     try:
         writer = sqlite3.connect(lock_path, timeout=0, isolation_level=None)
-        with connection.wrap_database_errors:
+        with sqlite_errors:
             writer.execute("BEGIN IMMEDIATE")
     finally:
         holder.rollback()
