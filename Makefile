@@ -14,10 +14,16 @@ export TEST_DATABASE_URL
 PYTEST_POSTGRES = url=$$($(PY) -m tests.postgres_service project-url) && \
 	DATABASE_URL=$$url $(PY) -m pytest
 
-.PHONY: run test test-postgres lint format bench bench-pages setup clean
+.PHONY: run serve-scaled test test-postgres lint format bench bench-pages setup clean
 
 run: setup
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# The scaled site on one host (docs/deploy.md): nginx on PORT (8080 here, not run's
+# 8000), HTTP workers, two sandbox processes and Redis, from deploy/Procfile under
+# honcho; deploy/scaled.py sets the site up first. PostgreSQL when DATABASE_URL names one.
+serve-scaled: $(VENV)/.scaled-deps
+	$(PY) -m deploy.scaled
 
 setup: $(VENV)/.deps
 	$(PY) manage.py migrate --noinput
@@ -49,17 +55,22 @@ $(VENV)/.deps: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
+# The extras of deploy/: gunicorn and honcho, channels_redis, psycopg.
+$(VENV)/.scaled-deps: $(VENV)/.deps
+	$(PY) -m pip install --quiet -e ".[production,redis,postgres]"
+	touch $@
+
 $(VENV)/.test-deps: $(VENV)/.deps
 	$(PY) -m pip install --quiet -e . --group test
 	touch $@
 
-# The playground in one process (bench.playground), then scaled out over Redis and two
-# workers (bench.workers), and what one read of the kernel table costs (bench.kernel_read);
-# docs/benchmarks.md records the figures.
+# The playground in one process (bench.playground), then on the scaled topology of
+# `make serve-scaled` behind nginx (bench.scaled), and what one read of the kernel table
+# costs (bench.kernel_read); docs/benchmarks.md records the figures.
 bench: $(VENV)/.test-deps
 	$(PY) -m pip install --quiet -e . --group bench
 	$(PY) -m bench.playground
-	$(PY) -m bench.workers
+	$(PY) -m bench.scaled
 	$(PY) -m bench.kernel_read
 
 # Pages per second, Daphne vs gunicorn + uvicorn, measured by Debian's wrk (apt-get install wrk nginx).

@@ -18,6 +18,12 @@ refused or closed, an `error` answer, no answer; the server's log is searched fo
 It also prints the server's CPU time per quiz cycle (over the idle student's cycles),
 its share of a core under the load, and the share the target asks for.
 
+With `--url` it starts no server and loads a site already running there (bench/scaled.py
+runs it so, in a process of its own, against the scaled topology through nginx; the
+caller lifts the quiz's attempt limit); `--every` paces each student to start a cycle
+every so many seconds instead of back to back; `--json` ends with one line `FIGURES
+{...}` for a caller to read.
+
 Run it with `.venv/bin/python -m bench.classroom` (see --help to scale it down on a
 busy machine); docs/benchmarks.md records the figures. It is not a test.
 """
@@ -40,6 +46,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import websockets
 
@@ -211,12 +218,20 @@ async def visitor(server, n: int, sends: int | None, stop: float | None, interva
         await ws.close()
 
 
-def student(base, quiz, cycles, stop, times, errors, lock, think: float = 0.0):
+def student(base, quiz, cycles, stop, times, errors, lock, think: float = 0.0, every: float = 0):
+    """Quiz cycles back to back, `think` s apart, or one starting every `every` s (a cycle
+    that takes longer is followed at once by the next)."""
     me = Student(base)
     done = 0
+    next_at = time.monotonic()
     while (cycles is None or done < cycles) and (stop is None or time.monotonic() < stop):
         if done and think:
             time.sleep(think)  # reading the result before the next attempt
+        if every:
+            time.sleep(max(0.0, next_at - time.monotonic()))  # pacing, not waiting for anything
+            next_at += every
+            if stop is not None and time.monotonic() >= stop:
+                break
         started = time.perf_counter()
         try:
             problem = me.cycle(quiz)
@@ -242,11 +257,133 @@ def line(name: str, load: list[float], idle: list[float]) -> str:
     )
 
 
+async def load(server, args, pid: int | None = None) -> dict:
+    """The idle figures, then the load, against `server` (host, port, url); with `pid`,
+    the server's CPU time too. The samples and errors, in a dict."""
+    loop = asyncio.get_running_loop()
+    quiz = f"/quizzes/{args.quiz}/"
+    lock = threading.Lock()
+    idle_errors = collections.Counter()
+    idle_quiz, idle_sends = [], []
+    # Idle: one student, then one visitor, nothing else running. The server's CPU
+    # time over the student's cycles is what one cycle costs it.
+    cpu = cpu_seconds(pid) if pid else 0.0
+    await loop.run_in_executor(
+        None, student, server.url, quiz, args.idle_cycles, None, idle_quiz, idle_errors, lock
+    )
+    cycle_cpu = (cpu_seconds(pid) - cpu) / max(1, len(idle_quiz)) if pid else None
+    await visitor(server, 0, args.idle_sends, None, args.interval, idle_sends, idle_errors)
+
+    errors = collections.Counter()
+    quiz_times, send_times = [], []
+    pace = (
+        f"each starting one every {args.every:g} s"
+        if args.every
+        else (f"every {args.think} s after a result" if args.think else "back to back")
+    )
+    print(
+        f"Load: {args.visitors} visitors sending every {args.interval} s and "
+        f"{args.students} students submitting {quiz} {pace}, for {args.seconds} s after "
+        "they arrive",
+        flush=True,
+    )
+    started = time.monotonic()
+    load_cpu = cpu_seconds(pid) if pid else 0.0
+    stop = started + args.ramp + args.seconds
+    students = [
+        loop.run_in_executor(
+            None,
+            student,
+            server.url,
+            quiz,
+            None,
+            stop,
+            quiz_times,
+            errors,
+            lock,
+            args.think,
+            args.every,
+        )
+        for _ in range(args.students)
+    ]
+    visitors = []
+    for n in range(args.visitors):
+        # Arrivals spread over the ramp, as a class opening the page does.
+        await asyncio.sleep(args.ramp / max(1, args.visitors))
+        visitors.append(
+            asyncio.create_task(
+                visitor(server, n + 1, None, stop, args.interval, send_times, errors)
+            )
+        )
+    await asyncio.gather(*visitors, *students)
+    elapsed = time.monotonic() - started
+    return {
+        "idle_quiz": idle_quiz,
+        "idle_sends": idle_sends,
+        "idle_errors": idle_errors,
+        "quiz": quiz_times,
+        "sends": send_times,
+        "errors": errors,
+        "elapsed": elapsed,
+        "cycle_cpu": cycle_cpu,
+        "load_cpu": cpu_seconds(pid) - load_cpu if pid else None,
+    }
+
+
+def print_figures(figures: dict, args) -> None:
+    idle_errors, errors = figures["idle_errors"], figures["errors"]
+    quiz_times, elapsed = figures["quiz"], figures["elapsed"]
+    print(f"Ran {elapsed:.0f} s. Idle run errors: {sum(idle_errors.values())} {dict(idle_errors)}")
+    print(f"Errors under load: {sum(errors.values())}")
+    for problem, count in errors.most_common(10):
+        print(f"   {count:5d}  {problem}")
+    print(line("quiz cycle", quiz_times, figures["idle_quiz"]))
+    print(line("send", figures["sends"], figures["idle_sends"]))
+    if quiz_times:
+        p99 = percentile(quiz_times, 99)
+        verdict = "met" if p99 < args.quiz_target and not errors else "NOT met"
+        print(
+            f"Target (0 errors, quiz cycle p99 < {args.quiz_target:g} s): {verdict}; "
+            f"quiz cycles {len(quiz_times)} ({len(quiz_times) / elapsed:.1f}/s), mean "
+            f"{statistics.mean(quiz_times) * 1e3:.0f} ms"
+        )
+    if args.json:
+
+        def summary(values: list[float]) -> dict:
+            if not values:
+                return {"count": 0}
+            return {
+                "count": len(values),
+                "p50": percentile(values, 50),
+                "p99": percentile(values, 99),
+            }
+
+        print(
+            "FIGURES "
+            + json.dumps(
+                {
+                    name: summary(figures[name])
+                    for name in ("quiz", "sends", "idle_quiz", "idle_sends")
+                }
+                | {
+                    "errors": dict(errors),
+                    "idle_errors": dict(idle_errors),
+                    "elapsed": elapsed,
+                }
+            ),
+            flush=True,
+        )
+
+
 async def run(args) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-classroom-"))
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(args.students + 64))
-    quiz = f"/quizzes/{args.quiz}/"
+    if args.url:
+        parsed = urllib.parse.urlsplit(args.url)
+        site = SimpleNamespace(host=parsed.hostname, port=parsed.port, url=args.url.rstrip("/"))
+        print_figures(await load(site, args), args)
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="bench-classroom-"))
     database = f"sqlite:///{workdir / 'db.sqlite3'}"
     with DaphneServer(workdir, DATABASE_URL=database) as server:
         unlimited = (
@@ -255,55 +392,11 @@ async def run(args) -> None:
         )
         if server.manage("shell", "-v", "0", "-c", unlimited).stdout.split()[-1:] != ["1"]:
             raise SystemExit(f"no quiz {args.quiz!r} in the course")
-        lock = threading.Lock()
-        idle_errors = collections.Counter()
-        idle_quiz, idle_sends = [], []
-        # Idle: one student, then one visitor, nothing else running. The server's CPU
-        # time over the student's cycles is what one cycle costs it.
         pid = server.process.pid
-        cpu = cpu_seconds(pid)
-        await loop.run_in_executor(
-            None, student, server.url, quiz, args.idle_cycles, None, idle_quiz, idle_errors, lock
-        )
-        cycle_cpu = (cpu_seconds(pid) - cpu) / max(1, len(idle_quiz))
-        await visitor(server, 0, args.idle_sends, None, args.interval, idle_sends, idle_errors)
-
-        errors = collections.Counter()
-        quiz_times, send_times = [], []
-        print(
-            f"Load: {args.visitors} visitors sending every {args.interval} s and "
-            f"{args.students} students submitting {quiz} "
-            + (f"every {args.think} s after a result" if args.think else "back to back")
-            + f", for {args.seconds} s after they arrive"
-        )
-        started = time.monotonic()
-        load_cpu = cpu_seconds(pid)
-        stop = started + args.ramp + args.seconds
-        students = [
-            loop.run_in_executor(
-                None, student, server.url, quiz, None, stop, quiz_times, errors, lock, args.think
-            )
-            for _ in range(args.students)
-        ]
-        visitors = []
-        for n in range(args.visitors):
-            # Arrivals spread over the ramp, as a class opening the page does.
-            await asyncio.sleep(args.ramp / max(1, args.visitors))
-            visitors.append(
-                asyncio.create_task(
-                    visitor(server, n + 1, None, stop, args.interval, send_times, errors)
-                )
-            )
-        await asyncio.gather(*visitors, *students)
-        elapsed = time.monotonic() - started
-        load_cpu = cpu_seconds(pid) - load_cpu
+        figures = await load(server, args, pid)
         log = "".join(server.log)
     (workdir / "server.log").write_text(log)
-
-    print(f"Ran {elapsed:.0f} s. Idle run errors: {sum(idle_errors.values())} {dict(idle_errors)}")
-    print(f"Errors under load: {sum(errors.values())}")
-    for problem, count in errors.most_common(10):
-        print(f"   {count:5d}  {problem}")
+    print_figures(figures, args)
     print(
         f"Server log: 'database is locked' {log.count('database is locked')}, "
         f"tracebacks {log.count('Traceback')}, 503 outage lines "
@@ -312,25 +405,16 @@ async def run(args) -> None:
     raised = collections.Counter(re.findall(r"^(\w[\w.]*(?:Error|Exception)\b.{0,80})", log, re.M))
     for what, count in raised.most_common(5):
         print(f"   {count:5d}  {what}")
-    print(line("quiz cycle", quiz_times, idle_quiz))
-    print(line("send", send_times, idle_sends))
     # What the load asks of the server's CPU: one process runs Python on one core at most.
     # In a closed loop the students wait for the server, so a cycle p99 under the target
     # needs at least students / target cycles a second.
-    wanted = args.students / TARGET_QUIZ_P99_S * cycle_cpu
+    cycle_cpu, elapsed = figures["cycle_cpu"], figures["elapsed"]
+    wanted = args.students / args.quiz_target * cycle_cpu
     print(
         f"Server CPU: {cycle_cpu * 1e3:.1f} ms a quiz cycle (idle); under load the server "
-        f"used {load_cpu / elapsed:.0%} of a core. The target's {args.students} cycles every "
-        f"{TARGET_QUIZ_P99_S:g} s alone ask {wanted:.0%} of a core."
+        f"used {figures['load_cpu'] / elapsed:.0%} of a core. The target's {args.students} "
+        f"cycles every {args.quiz_target:g} s alone ask {wanted:.0%} of a core."
     )
-    if quiz_times:
-        p99 = percentile(quiz_times, 99)
-        verdict = "met" if p99 < TARGET_QUIZ_P99_S and not errors else "NOT met"
-        print(
-            f"Target (0 errors, quiz cycle p99 < {TARGET_QUIZ_P99_S} s): {verdict}; "
-            f"quiz cycles {len(quiz_times)} ({len(quiz_times) / elapsed:.1f}/s), mean "
-            f"{statistics.mean(quiz_times) * 1e3:.0f} ms"
-        )
 
 
 def main() -> None:
@@ -346,6 +430,12 @@ def main() -> None:
     parser.add_argument(
         "--think", type=float, default=0, help="seconds a student reads a result (0: back to back)"
     )
+    parser.add_argument(
+        "--every", type=float, default=0, help="a student starts a cycle every so many seconds"
+    )
+    parser.add_argument("--quiz-target", type=float, default=TARGET_QUIZ_P99_S, help="p99, s")
+    parser.add_argument("--url", help="load the site running there; start no server")
+    parser.add_argument("--json", action="store_true", help="end with a FIGURES {...} line")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -3,8 +3,9 @@
     gunicorn sockets_site.asgi:application -c deploy/gunicorn.conf.py
 
 Listens on GUNICORN_BIND (127.0.0.1:8001) with GUNICORN_WORKERS processes (one per
-core). WebSockets go to Daphne instead (nginx routes /ws/ there): these workers would
-accept them, but the playground's per-process state belongs to the Daphne front ends.
+core). They hold no sandbox: with PLAYGROUND_ENGINE=pool they answer nginx's route
+subrequest (GET /playground/route/: which sandbox process owns this session), and
+nginx then sends the WebSocket itself to that process, never here.
 """
 
 import os

@@ -22,6 +22,8 @@ class PlaygroundConfig(AppConfig):
     verbose_name = "Socket playground"
 
     def ready(self):
-        from playground import checks  # noqa: F401 - registers the system check
+        # playground.checks registers the system checks by being imported.
+        from playground import checks, conf, engines  # noqa: F401
 
+        engines.configure(conf.make_engine)
         raise_descriptor_limit()

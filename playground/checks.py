@@ -83,8 +83,8 @@ def fit_to_descriptors() -> None:
     are left for it to report."""
     from playground.apps import raise_descriptor_limit
 
-    if getattr(settings, "PLAYGROUND_ENGINE", "local") != "local":
-        return  # sandboxes live in workers, whose start runs the check (E009)
+    if settings.PLAYGROUND_ENGINE != "local":
+        return  # sandboxes live in sandbox processes, whose command runs the check (E009)
     raise_descriptor_limit()
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     configured = dict(getattr(settings, "PLAYGROUND_LIMITS", {}))
@@ -245,20 +245,18 @@ def check_playground(app_configs=None, **kwargs):
 
 @register()
 def check_engine(app_configs=None, **kwargs):
-    """PLAYGROUND_ENGINE: `local`, or `workers` with the Redis it routes through."""
-    engine = getattr(settings, "PLAYGROUND_ENGINE", "local")
-    if engine not in ("local", "workers"):
+    """PLAYGROUND_ENGINE: a kind of playground.engines.ENGINES; `pool` with its Redis."""
+    from playground.engines import ENGINES
+
+    engine = settings.PLAYGROUND_ENGINE
+    if engine not in ENGINES:
+        kinds = " or ".join(repr(kind) for kind in ENGINES)
+        return [Error(f"PLAYGROUND_ENGINE must be {kinds}, not {engine!r}.", id="playground.E010")]
+    if engine == "pool" and not settings.REDIS_URL:
         return [
             Error(
-                f"PLAYGROUND_ENGINE must be 'local' or 'workers', not {engine!r}.",
-                id="playground.E010",
-            )
-        ]
-    if engine == "workers" and not getattr(settings, "REDIS_URL", ""):
-        return [
-            Error(
-                "PLAYGROUND_ENGINE=workers needs REDIS_URL: sandboxes live in worker processes "
-                "reached through Redis (the channel layer, placements and quotas).",
+                "PLAYGROUND_ENGINE=pool needs REDIS_URL: the pool's placements, leases and "
+                "quotas live in Redis.",
                 hint="Set REDIS_URL (e.g. redis://localhost:6379/0), or PLAYGROUND_ENGINE=local.",
                 id="playground.E011",
             )

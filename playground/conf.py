@@ -1,4 +1,7 @@
-"""The playground's limits, engine settings and lab hooks, read from Django settings."""
+"""The playground's limits, engine settings, lab hooks and engine, read from Django settings.
+
+The one place PLAYGROUND_ENGINE is read (playground.engines.ENGINES names the kinds).
+"""
 
 from dataclasses import fields
 
@@ -19,6 +22,7 @@ def engine_config() -> EngineConfig:
         lock_file=settings.PLAYGROUND_LOCK_FILE,
         use_kernel=settings.PLAYGROUND_KERNEL_STATES,
         network_namespace=settings.PLAYGROUND_NETWORK_NAMESPACE,
+        redis_url=settings.REDIS_URL or "",
     )
 
 
@@ -27,3 +31,17 @@ def lab_hooks():
     from lessons.labs import DjangoLabHooks  # here: importing conf must not load lessons
 
     return DjangoLabHooks()
+
+
+def make_engine():
+    """The configured engine, with a registry of its own (playground.engines.get_engine)."""
+    from playground.engines import ENGINES, PoolEngine
+    from playground.registry import Registry
+
+    registry = Registry(limits(), engine_config(), lab_hooks())
+    engine = ENGINES[settings.PLAYGROUND_ENGINE]
+    if engine is PoolEngine:
+        from channels.layers import get_channel_layer
+
+        return PoolEngine(registry, layer=get_channel_layer())
+    return engine(registry)

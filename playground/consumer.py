@@ -1,8 +1,9 @@
 """The playground WebSocket: JSON commands in, sandbox events out.
 
-The consumer only translates; the rules live in playground.sandbox (sockets),
-playground.registry and playground.quotas (sandbox lifetimes and quotas),
-playground.flow (rates and the bounded outbox), playground.protocol and
+The consumer only translates, through one seam (playground.engines.base): the
+rules live in playground.sandbox (sockets), playground.registry and
+playground.quotas (sandbox lifetimes and quotas), playground.flow (rates, the
+bounded outbox and the slow-reader rule), playground.protocol and
 playground.events (the ops and events) and playground.labs (experiments). The
 Origin check is sockets_site.origins, in the ASGI stack.
 
@@ -15,36 +16,32 @@ Rules:
   session), 4503 the playground is full, 4008 the client stopped reading,
   4500 a fault on the server.
 - A client that stops reading is closed within a bounded time: when its
-  outbox overflows, or when its connection's kernel send queue has stayed
-  above PAUSE_AT_BYTES for `slow_client_seconds`. From that decision on
-  nothing more is queued for it. Daphne drops the TCP connection if the
-  client does not answer the close within its close handshake timeout (1 s).
-- Where the sandbox lives is the engine's business (playground.engine): in this
-  process (local) or in a worker process (workers); the consumer is the same.
+  outbox overflows, or by the slow-reader rule (playground.flow.SlowReader).
+  From that decision on nothing more is queued for it. Daphne drops the TCP
+  connection if the client does not answer the close within its close
+  handshake timeout (1 s).
+- The sandbox lives in this process whatever the engine: the consumer joins no
+  channel-layer channel, so neither Redis nor any broker is on a command's path.
 - The engine is told whose experiment progress the sandbox keeps (playground.labs):
-  the account, else the session's learner key, else nobody ({}).
+  the account, else the session's learner key, else nobody ({}); and, with the
+  pool engine, the proxy's word (LOST_HEADER) that the session's sandbox died.
 - Once attached, a consumer always detaches, whatever fails (connect, hello,
   pump): otherwise the sandbox would never reach its grace period.
 - A send that meets the client's own close (a tab closed mid-stream) is the
   client leaving, not a fault: no traceback, no 4500.
-- A channel layer that fails (Redis restarting) is retried, not raised:
-  otherwise Channels ends the WebSocket (1011) with a traceback, one per
-  connection. The engine resynchronises the page when the layer is back.
 """
 
 import asyncio
 import logging
-import time
 
 from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from lessons.learners import SESSION_KEY as LEARNER_KEY
-from playground import events, outage, protocol
-from playground.engine import Attachment
-from playground.engines import get_engine
-from playground.flow import Outbox
+from playground import events, protocol
+from playground.engines import Attachment, Client, get_engine
+from playground.flow import Outbox, SlowReader
 from playground.quotas import network_of
 from playground.sandbox import SandboxError
 from sockets_site.client_ip import scope_client_ip
@@ -68,10 +65,9 @@ REFUSAL_CLOSE_CODES = {
     "limit_sandboxes_per_address": CLOSE_QUOTA,
     "limit_websockets_per_session": CLOSE_QUOTA,
 }
-# The kernel's send queue of this WebSocket's own TCP connection tells whether
-# the client reads: Daphne itself buffers without limit and never pushes back.
-PAUSE_AT_BYTES = 64 * 1024
-RESUME_AT_BYTES = 16 * 1024
+# Set by nginx from the route view's answer (deploy/nginx.conf.template), always
+# replacing what a client sent; read only with the pool engine.
+LOST_HEADER = b"x-playground-lost"
 
 
 def owner_of(scope) -> dict:
@@ -84,42 +80,37 @@ def owner_of(scope) -> dict:
     return {"learner": learner} if learner else {}
 
 
+def lost_of(scope) -> str:
+    return next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == LOST_HEADER), "")
+
+
 class PlaygroundConsumer(AsyncWebsocketConsumer):
+    # No channel layer: the consumer takes no message but its WebSocket's, and joining
+    # a layer would put Redis on every connect (and a SUBSCRIBE per WebSocket).
+    channel_layer_alias = "playground.none"
     attachment: Attachment | None = None
     sender = None
     outbox = None
     connection = None
-    watcher = None
+    probe = None
     gave_up = False
-    paused_since = 0.0
 
     async def dispatch(self, message):
-        # Channels closes stale database connections before every message, a hop to a
-        # thread each time; this consumer never touches the database (the session key
-        # comes from the cookie), and the hop cost a tenth of a millisecond per message.
+        """Called for each ASGI message. Channels closes stale database connections
+        before every message, a hop to a thread each time; this consumer never touches
+        the database after connect (the session key comes from the cookie), and the hop
+        cost a tenth of a millisecond per message."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
-    # Channels sets `channel_receive` to the layer's receive for this channel; the
-    # property hands its dispatch loop a receive that outlives a layer outage.
-    @property
-    def channel_receive(self):
-        return self._receive_from_layer
-
-    @channel_receive.setter
-    def channel_receive(self, receive):
-        self._layer_receive = receive
-
-    async def _receive_from_layer(self):
-        return await outage.retrying(self._layer_receive)
-
     async def connect(self):
+        """Called when the WebSocket opens: attach to the session's sandbox, send its hello."""
         await self.accept()
         session = self.scope.get("session")
-        self.key = getattr(session, "session_key", None)
-        if not self.key:
+        key = getattr(session, "session_key", None)
+        if not key:
             await self._send_now(
                 events.error(
                     "no_session",
@@ -132,13 +123,11 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         engine = get_engine()
         self.limits = engine.limits
         self.outbox = Outbox(self.limits.outgoing_queue, on_overflow=self._too_slow)
-        address = network_of(scope_client_ip(self.scope))
         # In a thread: reading the session may need the database.
         owner = await sync_to_async(owner_of)(self.scope)
+        client = Client(key, network_of(scope_client_ip(self.scope)), owner, lost_of(self.scope))
         try:
-            self.attachment = await engine.attach(
-                self.key, address, self.outbox.put, self, owner=owner
-            )
+            self.attachment = await engine.attach(client, self.outbox.put)
         except SandboxError as error:
             await self._send_now(protocol.error_event(error))
             await self.close(code=REFUSAL_CLOSE_CODES.get(error.code, CLOSE_FULL))
@@ -148,9 +137,10 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
                 await self._send_now(event)
             self.sender = asyncio.get_running_loop().create_task(self._pump())
             self.connection = self._connection()
-            self.watcher = self.attachment.watcher
-            if self.connection and self.watcher is not None:
-                self.watcher.watch(self.connection, self._send_queue)
+            self.probe = engine.send_queues
+            if self.connection and self.probe is not None:
+                slow = SlowReader(self.outbox, self.limits.slow_client_seconds, self._too_slow)
+                self.probe.watch(self.connection, slow)
         except BaseException:
             self._leave()
             raise
@@ -160,18 +150,6 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         if not server or not client or server[1] is None:
             return None
         return (server[0], int(server[1]), client[0], int(client[1]))
-
-    def _send_queue(self, queued: int | None) -> None:
-        if queued is None or self.outbox.closed:
-            return
-        now = time.monotonic()
-        if queued >= PAUSE_AT_BYTES:
-            if not self.outbox.paused:
-                self.outbox.paused, self.paused_since = True, now
-            elif now - self.paused_since >= self.limits.slow_client_seconds:
-                self._too_slow()
-        elif self.outbox.paused and queued <= RESUME_AT_BYTES:
-            self.outbox.resume()
 
     def _too_slow(self) -> None:
         """Give up on a client that stopped reading: queue nothing more, close it."""
@@ -187,7 +165,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         if self.outbox is not None:
             self.outbox.close()
         if self.connection:
-            self.watcher.unwatch(self.connection)
+            self.probe.unwatch(self.connection)
             self.connection = None
         if self.attachment is not None:
             self.attachment.detach()
@@ -227,16 +205,13 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_INTERNAL)
 
     async def receive(self, text_data=None, bytes_data=None):
+        """Called with each frame from the client."""
         if self.attachment is None or self.outbox.closed:
             return
         await self.attachment.frame(text_data)
 
-    async def playground_message(self, message):
-        """From the channel layer (workers engine): events and news of the sandbox."""
-        if self.attachment is not None and not self.outbox.closed:
-            self.attachment.deliver(message)
-
     async def disconnect(self, code):
+        """Called when the WebSocket has closed, from either side."""
         self._leave()
         if self.sender is not None:
             self.sender.cancel()

@@ -5,8 +5,14 @@ all its WebSockets together (the registry keeps one bucket per sandbox); the
 outbox holds at most `limit` events, and a socket's rows coalesce (only the
 newest row of each socket waits), so a client that stops reading costs a
 bounded amount of memory; past the bound it is too slow and is closed. Once
-the outbox has given up on its client (overflow, or the consumer decided the
-client is too slow), it drops what it holds and refuses every later event.
+the outbox has given up on its client (overflow, or the slow-reader rule decided
+the client is too slow), it drops what it holds and refuses every later event.
+
+The slow-reader rule (SlowReader): the kernel's send queue of the WebSocket's own
+TCP connection tells whether the client reads, since the ASGI server buffers
+without limit and never pushes back. Above PAUSE_AT_BYTES the outbox pauses
+(events coalesce in it); at or below RESUME_AT_BYTES it resumes; paused for
+`seconds`, the client is too slow.
 """
 
 import asyncio
@@ -72,6 +78,9 @@ class Outbox:
         self._items.clear()
         self._ready.set()
 
+    def pause(self) -> None:
+        self.paused = True
+
     def resume(self) -> None:
         self.paused = False
         if self._items:
@@ -86,3 +95,29 @@ class Outbox:
             return None
         key = next(iter(self._items))
         return self._items.pop(key)
+
+
+PAUSE_AT_BYTES = 64 * 1024
+RESUME_AT_BYTES = 16 * 1024
+
+
+class SlowReader:
+    """Fed the send queue of one WebSocket's connection (None once it is gone) every tick."""
+
+    def __init__(self, outbox: Outbox, seconds: float, on_too_slow, clock=time.monotonic):
+        self.outbox, self.seconds, self.clock = outbox, seconds, clock
+        self.on_too_slow = on_too_slow
+        self.paused_since = 0.0
+
+    def __call__(self, queued: int | None) -> None:
+        if queued is None or self.outbox.closed:
+            return
+        now = self.clock()
+        if queued >= PAUSE_AT_BYTES:
+            if not self.outbox.paused:
+                self.outbox.pause()
+                self.paused_since = now
+            elif now - self.paused_since >= self.seconds:
+                self.on_too_slow()
+        elif self.outbox.paused and queued <= RESUME_AT_BYTES:
+            self.outbox.resume()

@@ -369,7 +369,7 @@ class KernelWatcher:
         """Report a TCP connection's send queue (None once it is gone) every tick."""
         self._watches[four_tuple] = callback
         self.table.watched = frozenset(self._watches)
-        self._start()  # also where no sandbox lives (a front end of the workers engine)
+        self._start()  # also before any sandbox lives here
 
     def unwatch(self, four_tuple: tuple) -> None:
         self._watches.pop(four_tuple, None)

@@ -67,3 +67,5 @@ class EngineConfig:
     use_kernel: bool = True
     # Sandbox sockets in a network namespace of their own (playground.netns).
     network_namespace: bool = True
+    # Where the pool engine keeps placements, leases and quotas (playground.engines.pool).
+    redis_url: str = ""

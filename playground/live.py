@@ -1,18 +1,20 @@
 """What a session's sandbox holds right now, for grading lab questions (Django side).
 
 Rules: `inspect_session` runs on the server's own event loop (a sync view calls it
-through asgiref's async_to_sync, which under ASGI runs it there). With the local
-engine it finds the registry of this process, which holds the session's sandbox; with
-the workers engine it asks the worker that the session's lease names, over the
-channel layer, so any HTTP process can grade. It never makes a registry or a
-sandbox: no sandbox (or no answer from its worker), None. What it returns comes
-from the engine (the kernel's states when `kernel_states`), never from what a page
-says.
+through asgiref's async_to_sync, which under ASGI runs it there). It asks the engine
+running here, which holds the sandbox or, with the pool engine, asks the process that
+owns it over the channel layer. It never makes an engine nor a sandbox: where no
+engine runs (nothing attached yet with the local engine; an HTTP worker of the pool),
+the pool's owner is asked directly, and with the local engine there is no sandbox.
+No sandbox (or no answer from its owner): None. What it returns comes from the
+engine (the kernel's states when `kernel_states`), never from what a page says.
 """
 
+from channels.layers import get_channel_layer
 from django.conf import settings
 
-from playground.engines import get_engine, running_registry
+from playground.engines import running_engine
+from playground.engines.pool.asking import ask_owner_once
 
 
 async def inspect_session(session_key: str | None) -> dict | None:
@@ -20,7 +22,9 @@ async def inspect_session(session_key: str | None) -> dict | None:
     sandbox (playground.lab_checks.Journal.export), or None when it has none."""
     if not session_key:
         return None
-    if getattr(settings, "PLAYGROUND_ENGINE", "local") == "workers":
-        return await get_engine().inspect(session_key)
-    registry = running_registry()
-    return registry.inspect(session_key) if registry is not None else None
+    engine = running_engine()
+    if engine is not None:
+        return await engine.inspect(session_key)
+    if settings.PLAYGROUND_ENGINE == "pool":
+        return await ask_owner_once(settings.REDIS_URL, get_channel_layer(), session_key)
+    return None

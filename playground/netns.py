@@ -97,6 +97,10 @@ class Namespace:
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
+                # Out of the server's process group: a supervisor's SIGTERM to the group
+                # (honcho, Ctrl-C) must not end the helper while the server drains; it
+                # ends when the server closes its channel, or dies.
+                start_new_session=True,
             )
         finally:
             theirs.close()

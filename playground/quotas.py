@@ -14,9 +14,9 @@ Rules:
   SandboxError naming the limit, and records nothing.
 
 `Quotas` is the interface the registry uses; `MemoryQuotas` keeps the counts
-in this process. `playground.redis_quotas.RedisQuotas` (the workers engine)
+in this process. `playground.engines.pool.quotas.RedisQuotas` (the pool engine)
 counts sandboxes per address in Redis, one atomic script per `take_*`, so the
-quota holds across worker processes; the process's own total stays in the
+quota holds across sandbox processes; the process's own total stays in the
 registry, where its sandboxes live.
 """
 

@@ -76,7 +76,7 @@ class Registry:
         self._opened = False
         self._lock = asyncio.Lock()
         self.restarting: asyncio.Task | None = None  # a new namespace being made
-        # Told the session key of every sandbox closed (the workers engine's leases).
+        # Told the session key of every sandbox closed (the pool engine's leases).
         self.on_discard: Callable[[str], None] | None = None
 
     @property
@@ -213,6 +213,17 @@ class Registry:
     def sessions(self) -> list[str]:
         """The sessions that have a sandbox."""
         return list(self._entries)
+
+    def tell(self, key: str, *said: dict) -> None:
+        """Send `said` to every WebSocket of the session's sandbox (not to its lab)."""
+        entry = self._entries.get(key)
+        for sink in list(entry.sinks) if entry is not None else ():
+            for event in said:
+                sink(event)
+
+    def attached(self) -> int:
+        """How many WebSockets are attached, to all sandboxes together."""
+        return len(self._attached)
 
     def networks(self) -> Counter:
         """How many sandboxes each client network holds here."""

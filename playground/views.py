@@ -6,14 +6,25 @@ session must exist and hold a learner key before any WebSocket opens. No GET wri
 a session (a crawler or a reader who only looks leaves no row): the playground page
 and a lesson's panel (whose page is cached whole and may be read with no session at
 all) both POST to `session` first, CSRF-protected, from their script.
+
+`route` is the proxy's question, not a page: with the pool engine nginx asks it,
+before every WebSocket upgrade (auth_request), which process owns the session's
+sandbox (playground.engines.pool.placement), and proxies the upgrade there. It reads
+the session cookie only (no database), answers 404 with any other engine, and 503
+when no process can take the session or Redis is away. deploy/ keeps it internal.
 """
 
-from django.http import HttpResponse
+from django.conf import settings
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from lessons.learners import learner_for
-from playground import conf
+from playground import conf, outage
+from playground.engines.pool.placement import Placement
+
+OWNER_HEADER = "X-Playground-Owner"
+LOST_HEADER = "X-Playground-Lost"  # read back by playground.consumer.LOST_HEADER
 
 
 def _ensure_session(request) -> None:
@@ -32,3 +43,30 @@ def session(request):
     """A session with a learner key for this browser, before a playground connects."""
     _ensure_session(request)
     return HttpResponse(status=204)
+
+
+_placements: dict[str, Placement] = {}  # by REDIS_URL: one client per process
+
+
+@require_GET
+def route(request):
+    """Where this session's WebSocket goes: 204 naming the owner's address."""
+    if settings.PLAYGROUND_ENGINE != "pool":
+        raise Http404("The playground is not a pool here.")
+    placement = _placements.get(settings.REDIS_URL)
+    if placement is None:
+        placement = _placements[settings.REDIS_URL] = Placement(settings.REDIS_URL)
+    try:
+        found = placement.route(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+    except Exception as error:  # Redis away: said once, answered 503 until it is back
+        outage.redis.failed(error)
+        found = None
+    else:
+        outage.redis.recovered()
+    if found is None:
+        return HttpResponse("No playground process can take a sandbox now.", status=503)
+    response = HttpResponse(status=204)
+    response[OWNER_HEADER] = found.address
+    if found.lost:
+        response[LOST_HEADER] = found.lost
+    return response

@@ -148,7 +148,8 @@ if REDIS_URL:
     # Pub/sub: one PUBLISH a message, pushed to the process that subscribed, where the
     # list-based layer pays four round trips to Redis for each message received. What
     # it does not keep (messages sent while nobody listens, or while Redis restarts)
-    # the playground does not need: playground.workers resynchronises after an outage.
+    # the playground does not need: only questions to a sandbox's owner travel on it
+    # (playground.engines.pool.asking), and an unanswered one is answered "no sandbox".
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -366,8 +367,8 @@ PLAYGROUND_KERNEL_TICK = env_float("PLAYGROUND_KERNEL_TICK", 0.1)
 PLAYGROUND_KERNEL_STATES = env_bool("PLAYGROUND_KERNEL_STATES", True)
 PLAYGROUND_LOCK_FILE = env_str("PLAYGROUND_LOCK_FILE", "")
 PLAYGROUND_NETWORK_NAMESPACE = env_bool("PLAYGROUND_NETWORK_NAMESPACE", True)
-# Where sandboxes live: "local" (in the server process, no services) or "workers"
-# (in `manage.py playground_worker` processes, routed through Redis; needs REDIS_URL).
+# Where sandboxes live: "local" (in the server process, no services) or "pool" (in
+# `manage.py playground_process` processes that nginx routes to; needs REDIS_URL).
 PLAYGROUND_ENGINE = env_str("PLAYGROUND_ENGINE", "local")
 
 # Where the course lives as files (content as code); `load_course` reads it.

@@ -1,4 +1,3 @@
-import asyncio
 import shutil
 from pathlib import Path
 
@@ -8,7 +7,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
-from playground.engines import _registries
+from playground import engines
 from tests import postgres_service
 from tests.live_server import DaphneServer
 from tests.redis_service import RedisServer
@@ -160,7 +159,5 @@ def redis_server():
 @pytest.fixture
 async def registry():
     """Closes the test's sandboxes at the end; yields a getter for the registry."""
-    loop = asyncio.get_running_loop()
-    yield lambda: _registries[loop]
-    if loop in _registries:
-        await _registries.pop(loop).aclose()
+    yield lambda: engines.get_engine().registry
+    await engines.close_engines()

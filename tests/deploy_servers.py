@@ -136,16 +136,14 @@ def write_nginx_config(directory: Path, *, port: int, **render_args) -> Path:
 
     (directory / "tmp").mkdir(parents=True, exist_ok=True)
     config = directory / "nginx.conf"
-    config.write_text(
-        render(listen=f"127.0.0.1:{port}", **render_args)
-        # nginx's "start worker process", the sign it is ready, is logged at "notice".
-        .replace("error_log stderr warn;", "error_log stderr notice;")
-    )
+    # nginx's "start worker process", the sign it is ready, is logged at "notice".
+    config.write_text(render(listen=f"127.0.0.1:{port}", log_level="notice", **render_args))
     return config
 
 
 class NginxServer(_Process):
-    """Debian's nginx, as the current user, from deploy/nginx.conf.template in `workdir`.
+    """Debian's nginx, as the current user, from deploy/nginx.conf.template in `workdir`:
+    for the local engine in front of one Daphne (`ws`), or for the pool engine.
 
     nginx says nothing when it is ready, so it listens on a port chosen here: the
     readiness line is its own notice that a worker process started, after the listening
@@ -154,11 +152,11 @@ class NginxServer(_Process):
 
     ready_pattern = re.compile(r"start worker process")
 
-    def __init__(self, workdir: Path, *, port: int, http, ws, static_root, engine="local"):
+    def __init__(self, workdir: Path, *, port: int, http, static_root, engine="local", ws=None):
         self.workdir = workdir
         self.port = port
         self.config = write_nginx_config(
-            workdir, port=port, http=http, ws=ws, static_root=static_root, engine=engine
+            workdir, port=port, http=http, static_root=static_root, engine=engine, ws=ws
         )
 
     def __enter__(self):

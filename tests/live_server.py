@@ -166,26 +166,3 @@ class DaphneServer(LoggedProcess):
     def __exit__(self, *exc):
         self.process.terminate()
         self.process.wait(timeout=10)
-
-
-WORKER_READY = re.compile(r"playground worker (\w+) ready")
-
-
-class WorkerProcess(LoggedProcess):
-    """`manage.py playground_worker` (PLAYGROUND_ENGINE=workers), ready once it says so."""
-
-    def __init__(self, workdir: Path, preexec_fn=None, **env):
-        super().__init__()
-        self.env = site_env(workdir, **env)
-        self.preexec_fn = preexec_fn
-
-    def __enter__(self):
-        argv = [sys.executable, "manage.py", "playground_worker"]
-        match = self.start(argv, self.env, WORKER_READY, "the worker", preexec_fn=self.preexec_fn)
-        self.id = match.group(1)
-        return self
-
-    def __exit__(self, *exc):
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=15)

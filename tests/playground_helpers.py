@@ -1,10 +1,13 @@
 """Helpers for playground tests: an event recorder that can be awaited, and engines."""
 
 import asyncio
+import contextlib
 import socket
 from pathlib import Path
 
+from playground import engines
 from playground.addresses import AddressPool
+from playground.engines.local import LocalEngine
 from playground.kernel import TCP_STATES, KernelTable, KernelWatcher
 from playground.limits import Limits
 from playground.sandbox import Sandbox
@@ -102,3 +105,14 @@ def namespace_table(pid: int) -> dict[tuple, str]:
         _, local, remote, state, *_ = line.split()
         table[(*_endpoint(local), *_endpoint(remote))] = TCP_STATES[int(state, 16)]
     return table
+
+
+@contextlib.asynccontextmanager
+async def running(registry):
+    """Make `registry` the consumer's on this loop (a local engine); closed at the end."""
+    engines.set_engine(LocalEngine(registry))
+    try:
+        yield registry
+    finally:
+        engines.set_engine(None)
+        await registry.aclose()

@@ -4,9 +4,12 @@ Each line's command runs as honcho runs it (`/bin/sh -c`, from the repository, t
 settings in the environment), so the tests start exactly what the file says. They are
 started one at a time rather than by honcho, because a test kills one and starts it
 again, where honcho would stop them all. Each is ready when it logs its own line (no
-polling, no sleeps).
+polling, no sleeps). Each leads a process group of its own, so that a crash can be
+staged whole: nginx's master killed with its workers, as a machine's OOM killer or a
+container's end would.
 """
 
+import os
 import re
 import signal
 
@@ -17,8 +20,7 @@ PROCFILE = ROOT / "deploy" / "Procfile"
 READY = {
     "redis": re.compile(r"Ready to accept connections"),
     "http": re.compile(r"Listening at: "),
-    "ws": re.compile(r"Listening on TCP address"),
-    "worker": re.compile(r"playground worker (\w+) ready"),
+    "sandbox": re.compile(r"playground process (\w+) ready on"),
     "nginx": re.compile(r"start worker process"),
 }
 
@@ -31,17 +33,23 @@ def commands() -> dict[str, str]:
 
 
 class ProcfileProcess(LoggedProcess):
-    def __init__(self, name: str, env: dict):
+    """The process `name`, running the Procfile's line `line` (default: the line named
+    `name`), so a test can start one more of a kind, e.g. a third sandbox process from
+    the line `sandbox2` with its port variable moved."""
+
+    def __init__(self, name: str, env: dict, line: str | None = None):
         super().__init__()
         self.name, self.env = name, env
-        self.kind = name.rstrip("0123456789")
-        self.command = commands()[name]
-        self.id = None
+        self.kind = (line or name).rstrip("0123456789")
+        self.command = commands()[line or name]
+        self.id = None  # a sandbox process's id in the pool
 
     def start_now(self) -> "ProcfileProcess":
         argv = ["/bin/sh", "-c", self.command]
-        match = self.start(argv, self.env, READY[self.kind], self.name, stdout=True)
-        if self.kind == "worker":
+        match = self.start(
+            argv, self.env, READY[self.kind], self.name, stdout=True, start_new_session=True
+        )
+        if self.kind == "sandbox":
             self.id = match.group(1)
         if self.kind == "http":  # every gunicorn worker has loaded the site
             workers = int(self.env.get("GUNICORN_WORKERS", "1"))
@@ -54,6 +62,11 @@ class ProcfileProcess(LoggedProcess):
         if self.process.poll() is None:
             self.process.send_signal(signum)
         return self.process.wait(timeout=timeout)
+
+    def kill_group(self) -> None:
+        """SIGKILL the process and its children (nginx's workers outlive their master)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

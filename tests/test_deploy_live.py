@@ -1,7 +1,10 @@
 """The production topology of deploy/, end to end: Debian's nginx (from
-deploy/nginx.conf.template, as the current user, on a free port) in front of gunicorn
-with 2 uvicorn workers for HTTP and 2 Daphne WebSocket front ends, all on one SQLite
-database, with DJANGO_BEHIND_PROXY=1. Every check goes through nginx.
+deploy/nginx.conf.template rendered for the local engine, as the current user, on a
+free port) in front of gunicorn with 2 uvicorn workers for HTTP and the one Daphne that
+holds the sandboxes for WebSockets, all on one SQLite database, with
+DJANGO_BEHIND_PROXY=1. Every check goes through nginx. Last, `make serve-scaled`'s
+command runs the pool engine's topology (deploy/Procfile under honcho) once; its
+faults are tests/test_playground_pool_live.py's.
 
 Other client addresses come from binding the client's socket to 127.0.0.2, 127.0.0.3...
 (Linux routes all of 127.0.0.0/8 to the loopback device), while nginx itself always
@@ -13,14 +16,17 @@ import http.client
 import os
 import re
 import shutil
+import signal
+import sys
 from urllib.parse import urlencode
 
 import pytest
 
 from tests.deploy_servers import GunicornServer, NginxServer
-from tests.live_server import DaphneServer
+from tests.live_server import DaphneServer, LoggedProcess, site_env
 from tests.raw_websocket import RawWebSocket
 from tests.services import free_port, missing
+from tests.visitor_session import playground_cookie, session_only
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 FAILURE_LIMIT = 3
@@ -42,18 +48,18 @@ def site(tmp_path_factory):
         "PLAYGROUND_NETWORK_NAMESPACE": "0",
     }
     with (
-        DaphneServer(workdir, **env) as ws1,  # prepares the database and static files
-        DaphneServer(workdir, prepare=False, **env) as ws2,
+        DaphneServer(workdir, **env) as ws,  # prepares the database and static files
         GunicornServer(workdir, workers=2, **env) as http_workers,
         NginxServer(
             workdir / "nginx",
             port=free_port(),
             http=[http_workers.address],
-            ws=[f"{ws1.host}:{ws1.port}", f"{ws2.host}:{ws2.port}"],
             static_root=workdir / "static",
+            engine="local",
+            ws=f"{ws.host}:{ws.port}",
         ) as nginx,
     ):
-        nginx.manage = ws1.manage
+        nginx.manage = ws.manage
         yield nginx
 
 
@@ -143,7 +149,7 @@ def test_it_opens_a_playground_websocket_through_nginx(site):
         browser.request("POST", "/playground/session/", {"x": ""}, {"X-CSRFToken": token}).status
         == 204
     )
-    for _ in range(2):  # two tabs; the address pins them to one front end
+    for _ in range(2):  # two tabs, both to the one Daphne
         ws = RawWebSocket(
             "127.0.0.1",
             site.port,
@@ -186,3 +192,73 @@ def test_it_counts_log_in_failures_per_real_address(site):
     assert attacker.log_in("alice", "wrong", **{"X-Forwarded-For": "10.1.2.3"}).status == 429
     # The same account from another address is still asked for its password.
     assert Browser(site, source="127.0.0.4").log_in("alice", "wrong").status == 200
+
+
+# `make serve-scaled`: the one command for the scaled site (PLAYGROUND_ENGINE=pool), as
+# the Makefile runs it (`python -m deploy.scaled`), on free ports and a database of its
+# own. Its output is honcho's: every process's log, prefixed with the process's name.
+
+SCALED_READY = re.compile(r"nginx\.1\s+\|.*start worker process")
+
+
+@pytest.fixture(scope="module")
+def scaled_site(tmp_path_factory):
+    if NGINX is None or shutil.which("redis-server") is None:
+        missing("`make serve-scaled` needs nginx and redis-server: `sudo apt-get install ...`.")
+    workdir = tmp_path_factory.mktemp("scaled")
+    ports = {
+        name: str(free_port())
+        for name in ("PORT", "HTTP_PORT", "SANDBOX1_PORT", "SANDBOX2_PORT", "REDIS_PORT")
+    }
+    env = site_env(
+        workdir,
+        NGINX_DIR=str(workdir / "run"),
+        GUNICORN_WORKERS="2",
+        PLAYGROUND_NETWORK_NAMESPACE="0",
+        **ports,
+    )
+    site = LoggedProcess()
+    site.port = int(ports["PORT"])
+    site.url = f"http://127.0.0.1:{site.port}"
+    # Set-up (migrate, load_course, collectstatic) comes first: minutes on a busy machine.
+    site.start([sys.executable, "-m", "deploy.scaled"], env, SCALED_READY, "serve-scaled", True)
+    try:
+        assert site.wait_for_log(" ready on 127.0.0.1:", count=2, timeout=120), "".join(site.log)
+        assert site.wait_for_log("Application startup complete", count=2, timeout=120)
+        yield site
+    finally:
+        if site.process.poll() is None:
+            site.process.terminate()
+            site.process.wait(timeout=60)
+
+
+def test_it_serves_the_scaled_site_from_one_command(scaled_site):
+    response = Browser(scaled_site).get("/lessons/sockets/")
+    assert response.status == 200
+    assert response.headers.get_all("Server") is None
+    cookie = session_only(playground_cookie(scaled_site.url))
+    hellos = []
+    for _ in range(2):  # two tabs, two connections through nginx: one sandbox
+        ws = RawWebSocket(
+            "127.0.0.1", scaled_site.port, "/ws/playground/", origin=scaled_site.url, cookie=cookie
+        )
+        try:
+            assert ws.status == 101
+            hellos.append(ws.hello())
+        finally:
+            ws.close()
+    assert hellos[0]["devices"] == hellos[1]["devices"]
+    # The route view answers nginx alone.
+    assert Browser(scaled_site).get("/playground/route/").status == 404
+
+
+def test_it_stops_the_scaled_site_on_sigterm_draining_each_sandbox_process(scaled_site):
+    scaled_site.process.send_signal(signal.SIGTERM)
+    # honcho says it was stopped by SIGTERM (128 + 15) once every process has exited.
+    assert scaled_site.process.wait(timeout=60) == 128 + signal.SIGTERM
+    log = "".join(scaled_site.log)
+    # Each process exited by itself, with 0: the sandbox processes after their drain.
+    for name in ("redis", "http", "sandbox1", "sandbox2", "nginx"):
+        assert f"{name}.1 stopped (rc=0)" in log, log
+    assert len(re.findall(r"playground process \w+ stopped", log)) == 2, log
+    assert "Traceback" not in log, log

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from playground import protocol
-from playground.engine import LocalEngine, hello_events
+from playground.engines import Client
+from playground.engines.local import LocalEngine, hello_events
 from playground.flow import TokenBucket
 from playground.kernel import CHANGES, KernelSocket
 from playground.lab_checks import replay
@@ -241,7 +242,7 @@ async def test_it_keeps_packets_from_the_start_and_sends_them_only_while_a_tab_w
 ):
     engine_tabs = [Events(), Events()]
     engine = LocalEngine(registry)
-    first, second = [await engine.attach("visitor", "", tab) for tab in engine_tabs]
+    first, second = [await engine.attach(Client("visitor", ""), tab) for tab in engine_tabs]
     sandbox = first.sandbox
     assert hello_events(registry, "visitor", sandbox)[0]["capture"] == {
         "available": True,
@@ -321,7 +322,7 @@ async def test_it_says_how_many_older_packets_fell_out_of_the_history(tmp_path):
     registry = Registry(Limits(capture_history=3), config(tmp_path))
     try:
         engine_tab = Events()
-        attachment = await LocalEngine(registry).attach("visitor", "", engine_tab)
+        attachment = await LocalEngine(registry).attach(Client("visitor", ""), engine_tab)
         sandbox = attachment.sandbox
         sender = await sandbox.udp_bind("laptop", 0)
         await sandbox.udp_bind("server", 5353)

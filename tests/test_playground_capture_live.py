@@ -1,14 +1,12 @@
-"""Watching the packets through the real stacks: the ASGI application with its WebSocket
-consumer (Channels' communicator, the local engine), and a real worker behind a real
-Daphne and Redis (the workers engine)."""
+"""Watching the packets through the real stack: the ASGI application with its WebSocket
+consumer (Channels' communicator). A sandbox process of the pool holds its sandboxes
+as the local engine does (playground.engines.pool), so this covers both."""
 
 import pytest
 from channels.testing import WebsocketCommunicator
 
 from sockets_site.asgi import application
 from tests.consumer_helpers import new_session
-from tests.live_server import prepare_site, site_env
-from tests.workers_cluster import answer, cluster, connect, session
 
 ORIGIN = b"http://127.0.0.1:8000"
 TO_SERVER = {"device": "server", "port": 3000}
@@ -104,38 +102,3 @@ async def test_it_says_capture_is_unavailable_without_the_namespace(registry, se
     await tab.until(lambda e: e["type"] == "socket" and e["socket"]["role"] == "accepted")
     assert tab.packets() == [] and registry().packets.reading is False
     await tab.ws.disconnect()
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("capture-workers")
-    prepare_site(site_env(path))
-    return path
-
-
-def test_it_captures_in_a_worker_for_the_tab_that_asked(workdir, redis_server):
-    with cluster(workdir, redis_server, workers=1, fronts=2) as (_, (front_a, front_b)):
-        cookie = session(front_a)
-        ws_a, ws_b = connect(front_a, cookie), connect(front_b, cookie)
-        try:
-            hello = ws_a.hello()
-            ws_b.hello()
-            assert hello["capture"]["available"] is True, hello["capture"]
-            on = answer(ws_a, {"op": "capture", "on": True, "ref": 1})
-            assert on["capture"] is True
-            # The worker tells the tabs apart: the other one's "no" is not the first's.
-            assert answer(ws_b, {"op": "capture", "on": False, "ref": 2})["capture"] is True
-            assert answer(ws_a, {"op": "tcp.listen", **TO_SERVER, "ref": 3})["type"] == "ok"
-            connect_cmd = {"op": "tcp.connect", "device": "laptop", "to": TO_SERVER, "ref": 4}
-            client = answer(ws_a, connect_cmd)["socket"]["id"]
-            # The other front end's tab gets the packets of the worker's capture too.
-            syn = ws_b.until(lambda e: e["type"] == "packet" and e["flags"] == ["SYN"])
-            assert (syn["sockets"][0], syn["seq_relative"]) == (client, 0)
-            data = {"op": "send", "socket": client, "data": "hi", "ref": 5}
-            assert answer(ws_b, data)["type"] == "ok"
-            sent = ws_a.until(lambda e: e["type"] == "packet" and e["length"] == 2)
-            assert (sent["payload"], sent["flags"]) == ("hi", ["PSH", "ACK"])
-            assert answer(ws_a, {"op": "capture", "on": False, "ref": 6})["capture"] is False
-        finally:
-            ws_a.close()
-            ws_b.close()

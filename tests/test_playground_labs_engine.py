@@ -16,14 +16,14 @@ from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 
 from playground import conf, labs
-from playground.engine import LocalEngine
-from playground.engines import _registries
+from playground.engines import Client
+from playground.engines.local import LocalEngine
 from playground.lab_checks import JOURNAL_ENTRIES, replay
 from playground.labs import LabHooks
 from playground.limits import Limits
 from playground.registry import Registry
 from sockets_site.asgi import application
-from tests.playground_helpers import TEST_RANGE, WAIT, Events
+from tests.playground_helpers import TEST_RANGE, WAIT, Events, running
 
 pytestmark = pytest.mark.django_db(transaction=True)
 EXPERIMENTS = Path(settings.COURSE_CONTENT_DIR) / "experiments"
@@ -65,12 +65,9 @@ def hooks():
 @pytest.fixture
 async def registry(hooks, tmp_path):
     """The registry the consumer uses on this loop, with the file hooks."""
-    loop = asyncio.get_running_loop()
     config = replace(test_config(), lock_file=str(tmp_path / "lock"))
-    registry = _registries[loop] = Registry(conf.limits(), config, hooks)
-    yield registry
-    _registries.pop(loop, None)
-    await registry.aclose()
+    async with running(Registry(conf.limits(), config, hooks)) as registry:
+        yield registry
 
 
 @sync_to_async
@@ -598,10 +595,8 @@ class FailingHooks(LabHooks):
 
 async def test_it_goes_on_without_experiments_when_the_hooks_fail(tmp_path, caplog, monkeypatch):
     monkeypatch.setattr(labs.faults, "down", False)  # as in a process where they never failed
-    loop = asyncio.get_running_loop()
     config = replace(test_config(), lock_file=str(tmp_path / "lock"))
-    registry = _registries[loop] = Registry(conf.limits(), config, FailingHooks())
-    try:
+    async with running(Registry(conf.limits(), config, FailingHooks())):
         tabs = [await Tab.open(await new_session()) for _ in range(2)]
         assert tabs[0].hello["experiments"] == [] and tabs[0].hello["progress"] == {}
         error = await tabs[0].command(op="experiment.start", experiment="ports-stay")
@@ -611,9 +606,6 @@ async def test_it_goes_on_without_experiments_when_the_hooks_fail(tmp_path, capl
         assert len(failures) == 1  # said once, not once per sandbox
         for tab in tabs:
             await tab.close()
-    finally:
-        _registries.pop(loop, None)
-        await registry.aclose()
 
 
 class SlowHooks(FileHooks):
@@ -637,7 +629,7 @@ async def test_it_records_in_the_background_one_record_at_a_time(tmp_path):
     registry = Registry(Limits(), replace(test_config(), lock_file=str(tmp_path / "lock")), hooks)
     try:
         events = Events()
-        attachment = await LocalEngine(registry).attach("k", "", events, owner={"user": 7})
+        attachment = await LocalEngine(registry).attach(Client("k", "", {"user": 7}), events)
         sandbox = attachment.sandbox
         experiment = {"experiment": "connection-refused"}
         await attachment.frame(json.dumps({"op": "experiment.start", **experiment}))
@@ -794,7 +786,7 @@ async def test_it_keeps_the_journal_bounded_under_a_flood_of_commands(tmp_path):
     registry = Registry(limits, replace(test_config(), lock_file=str(tmp_path / "lock")))
     try:
         events = Events()
-        attachment = await LocalEngine(registry).attach("k", "", events)
+        attachment = await LocalEngine(registry).attach(Client("k", ""), events)
         await attachment.frame(json.dumps({"op": "tcp.listen", "device": "server", "port": 3000}))
         flood = json.dumps({"op": "send", "socket": "s99", "data": "x"})
         for _ in range(5 * JOURNAL_ENTRIES):
@@ -829,14 +821,14 @@ async def test_it_lists_the_experiments_only_once_loaded_and_frees_a_sandbox_nob
     registry = Registry(Limits(grace_period=0.05), config, hooks)
     try:
         engine = LocalEngine(registry)
-        waiting = asyncio.ensure_future(engine.attach("gone", "", Events()))
+        waiting = asyncio.ensure_future(engine.attach(Client("gone", ""), Events()))
         while registry.get("gone") is None:
             await asyncio.sleep(0)  # yields to the attach; no time passes
         waiting.cancel()  # the visitor left while the catalogue was loading
         await asyncio.gather(waiting, return_exceptions=True)
         await registry.wait_gone("gone")  # its grace period ran out
         assert registry.quotas.websockets == {} and registry.quotas.sandboxes == {}
-        second = asyncio.ensure_future(engine.attach("kept", "", Events()))
+        second = asyncio.ensure_future(engine.attach(Client("kept", ""), Events()))
         while registry.get("kept") is None:
             await asyncio.sleep(0)
         assert not second.done()

@@ -7,7 +7,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from playground.engines import _registries
+from playground import engines
 from tests.consumer_helpers import command, new_session, open_ws
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,12 +39,11 @@ async def busy_sandbox(key: str) -> None:
 
 async def test_it_returns_every_file_descriptor_and_task_after_many_sandboxes(settings):
     settings.PLAYGROUND_LIMITS = {**settings.PLAYGROUND_LIMITS, "grace_period": 0.05}
-    loop = asyncio.get_running_loop()
     # Warm up once: the registry, its address lock file and the kernel reader stay open.
     warm_key = await new_session()
     ws = await busy_sandbox(warm_key)
     await ws.disconnect()
-    registry = _registries[loop]
+    registry = engines.get_engine().registry
     await asyncio.wait_for(registry.wait_gone(warm_key), 10)
     await registry.watcher.settled()
     fds, tasks = await open_fds(), live_tasks()
@@ -67,4 +66,4 @@ async def test_it_returns_every_file_descriptor_and_task_after_many_sandboxes(se
     await registry.watcher.settled()
     assert await open_fds() == fds
     assert live_tasks() == tasks
-    await _registries.pop(loop).aclose()
+    await engines.close_engines()

@@ -10,11 +10,10 @@ from dataclasses import replace
 import pytest
 
 from playground import conf
-from playground.engines import _registries
 from playground.limits import EngineConfig, Limits
 from playground.registry import Registry
 from playground.sandbox import SandboxError
-from tests.playground_helpers import TEST_RANGE, Events, row_is
+from tests.playground_helpers import TEST_RANGE, Events, row_is, running
 from tests.test_playground_labs_engine import FileHooks, Tab, new_session, ports_stay
 
 
@@ -133,10 +132,8 @@ async def test_it_lets_the_next_experiment_listen_at_once_after_a_reset_through_
 ):
     # The learner's path from the review: "Closed, but the port is still taken" ends with a
     # connection in TIME_WAIT at server port 3000; Reset sandbox; the next experiment.
-    loop = asyncio.get_running_loop()
     config = replace(conf.engine_config(), address_range=TEST_RANGE, lock_file=str(tmp_path / "l"))
-    registry = _registries[loop] = Registry(conf.limits(), config, FileHooks())
-    try:
+    async with running(Registry(conf.limits(), config, FileHooks())):
         tab = await Tab.open(await new_session())
         script = ports_stay(tab, {})
         await tab.command(op="experiment.start", experiment="ports-stay")
@@ -150,9 +147,6 @@ async def test_it_lets_the_next_experiment_listen_at_once_after_a_reset_through_
         listen = await tab.command(op="tcp.listen", device="server", port=3000)
         assert listen["type"] == "ok", listen  # ... so it can listen there again at once
         await tab.close()
-    finally:
-        _registries.pop(loop, None)
-        await registry.aclose()
 
 
 async def test_it_keeps_a_discarded_sandboxs_addresses_until_its_reset_has_ended_the_kernels_rows(

@@ -103,14 +103,15 @@ def test_it_names_no_server_from_make_run(daphne_server):
         assert_names_no_server(site)
 
 
-def test_it_names_no_server_from_the_procfiles_daphne(daphne_server):
-    with procfile("ws1", daphne_server.env, "WS1_PORT") as site:
+def test_it_names_no_server_from_the_procfiles_sandbox_process(daphne_server, redis_server):
+    env = {**daphne_server.env, "PLAYGROUND_ENGINE": "pool", "REDIS_URL": redis_server.url}
+    with procfile("sandbox1", env, "SANDBOX1_PORT") as site:
         assert_names_no_server(site)
 
 
 def test_it_names_no_server_from_the_procfiles_http_workers(daphne_server):
     with procfile("http", daphne_server.env, "HTTP_PORT") as site:
-        assert_names_no_server(site, websocket=False)  # nginx sends WebSockets to Daphne
+        assert_names_no_server(site, websocket=False)  # nginx sends WebSockets to sandboxes
 
 
 def test_it_names_no_server_from_the_test_suites_live_server(daphne_server):

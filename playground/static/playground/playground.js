@@ -438,7 +438,8 @@ export function mount(root, options = {}) {
         log("error", event.message);
         break;
       case "sandbox.lost":
-        // A fresh sandbox's hello follows on this same connection.
+        // Its process died (a fresh sandbox's hello follows) or is stopping (a close
+        // follows, and the reconnect finds a fresh sandbox on another process).
         log("error", event.message);
         break;
     }

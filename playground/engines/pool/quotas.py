@@ -1,19 +1,19 @@
-"""Sandboxes per address counted in Redis, across every worker (PLAYGROUND_ENGINE=workers).
+"""Sandboxes per address counted in Redis, across every sandbox process of the pool (no Django).
 
 Rules (as playground.quotas, across processes):
-- Each worker counts its own sandboxes per address in a hash of its own,
-  `playground:quota:<worker>`, which its heartbeat keeps alive; an address
-  holds the sum over the live workers (a worker's key exists), so the counts
-  of a worker that died stop counting when its key expires.
-- `take_sandbox` decides and records in one Lua script: racing workers cannot
+- Each process counts its own sandboxes per address in a hash of its own,
+  `quota_key(process)`, which its heartbeat keeps alive; an address holds the
+  sum over the live processes (their key exists), so the counts of a process
+  that died stop counting when its key expires.
+- `take_sandbox` decides and records in one Lua script: racing processes cannot
   both take an address's last place.
-- WebSockets per session stay in memory: every WebSocket of a session is
-  attached on the one worker that holds the session's sandbox.
+- WebSockets per session stay in memory: every WebSocket of a session reaches
+  the one process that holds the session's sandbox.
 - The client is synchronous on purpose: a count is decided and recorded with no
   await between, like the in-memory quotas. Its timeouts are short, so Redis
-  away blocks the worker's loop at most TIMEOUT seconds: a new sandbox is then
+  away blocks the process's loop at most TIMEOUT seconds: a new sandbox is then
   refused ("try again"), a release is skipped (the hash is written anew from
-  the worker's own sandboxes when Redis is back, see `restore`).
+  the process's own sandboxes when Redis is back, see `restore`).
 """
 
 from collections import Counter
@@ -21,16 +21,17 @@ from collections import Counter
 import redis
 
 from playground import outage
+from playground.engines.pool.names import LEASE_MS, PREFIX, PROCESSES, quota_key
 from playground.limits import Limits
 from playground.quotas import MemoryQuotas, address_full, reserved_only
 from playground.sandbox import SandboxError
 
 _TAKE = """
 local held = 0
-for _, worker in ipairs(redis.call('zrange', KEYS[2], 0, -1)) do
-  local alive = table.concat({ARGV[6], 'worker:', worker})
-  local counts = table.concat({ARGV[6], 'quota:', worker})
-  if worker ~= ARGV[1] and redis.call('exists', alive) == 1 then
+for _, process in ipairs(redis.call('zrange', KEYS[2], 0, -1)) do
+  local alive = table.concat({ARGV[6], 'process:', process})
+  local counts = table.concat({ARGV[6], 'quota:', process})
+  if process ~= ARGV[1] and redis.call('exists', alive) == 1 then
     held = held + tonumber(redis.call('hget', counts, ARGV[2]) or '0')
   end
 end
@@ -44,16 +45,14 @@ return {1, held}
 _RELEASE = """
 if redis.call('hincrby', KEYS[1], ARGV[1], -1) <= 0 then redis.call('hdel', KEYS[1], ARGV[1]) end
 """
-PREFIX = "playground:"  # as playground.workers
-TTL_MS = 3000  # renewed by the worker's heartbeat (playground.workers.LEASE_MS)
 TIMEOUT = 0.5  # seconds; localhost Redis answers in well under a millisecond
 
 
 class RedisQuotas(MemoryQuotas):
-    def __init__(self, limits: Limits, redis_url: str, worker: str):
+    def __init__(self, limits: Limits, redis_url: str, process: str):
         super().__init__(limits)
-        self.worker = worker
-        self.key = f"{PREFIX}quota:{worker}"
+        self.process = process
+        self.key = quota_key(process)
         self.redis = redis.Redis.from_url(
             redis_url, decode_responses=True, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
         )
@@ -63,15 +62,15 @@ class RedisQuotas(MemoryQuotas):
     def take_sandbox(self, network: str, free_in_process: int) -> None:
         try:
             taken, held = self._take(
-                keys=[self.key, PREFIX + "workers"],
+                keys=[self.key, PROCESSES],
                 args=[
-                    self.worker,
+                    self.process,
                     network,
                     self.limits.sandboxes_per_address,
                     self.limits.reserved_sandboxes,
                     free_in_process,
                     PREFIX,
-                    TTL_MS,
+                    LEASE_MS,
                 ],
             )
         except redis.RedisError as error:
@@ -80,7 +79,7 @@ class RedisQuotas(MemoryQuotas):
                 "limit_sandboxes",
                 "The playground cannot count its sandboxes right now. Please try again in a "
                 "moment.",
-                limit="workers",
+                limit="processes",
             ) from None
         if taken == 0:
             raise address_full(held, self.limits)
@@ -94,14 +93,14 @@ class RedisQuotas(MemoryQuotas):
             outage.redis.failed(error)
 
     def restore(self, networks: Counter) -> None:
-        """Write this worker's counts anew (a restarted Redis has lost them)."""
+        """Write this process's counts anew (a restarted Redis has lost them)."""
         with self.redis.pipeline() as pipe:
             pipe.delete(self.key)
             if networks:
                 pipe.hset(self.key, mapping=dict(networks))
-                pipe.pexpire(self.key, TTL_MS)
+                pipe.pexpire(self.key, LEASE_MS)
             pipe.execute()
 
     def held(self, network: str) -> int:
-        """This worker's own count (for tests and tools)."""
+        """This process's own count (for tests and tools)."""
         return int(self.redis.hget(self.key, network) or 0)

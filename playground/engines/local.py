@@ -1,27 +1,19 @@
-"""Where a session's sandbox lives: the interface the consumer talks to (no Django).
+"""The local engine: sandboxes in this process's registry (no Django).
 
-Two engines, one consumer. `LocalEngine` keeps sandboxes in this server
-process (playground.registry, as before: no services needed).
-`playground.workers.WorkersEngine` keeps them in worker processes reached
-over the channel layer. The consumer calls only what is here:
+The embedded default (`make run`: one process, no services), and the base of the
+pool engine (playground.engines.pool), whose processes hold sandboxes the same way.
 
-- `Engine.attach(key, address, sink, consumer, owner)` -> an `Attachment`, or a
-  SandboxError naming the limit that refused (`owner`: whose experiment progress
-  it is, playground.labs);
-- `Attachment.hello_events`: the `hello` and its hello chunks, taken in one step;
-- `Attachment.frame(text)`: one frame from the client (None for binary);
-  its answer, `ok` or `error`, goes to the sink like every other event;
-- `Attachment.detach()`: undo the attach; safe to call more than once.
-
-`answer` is the one place a frame becomes an answer (rate limit, size,
-parsing, execution), run where the sandbox lives.
+Rules:
+- `answer` is the one place a frame becomes an answer (rate limit, size, parsing,
+  execution), in the process that holds the sandbox.
+- `hello_events` is taken with no await, so the `hello` and its chunks are one
+  consistent snapshot.
 """
 
 import logging
-from abc import ABC, abstractmethod
-from collections.abc import Callable
 
 from playground import capture, events, protocol
+from playground.engines.base import Attachment, Client, Engine, Sink
 from playground.flow import TokenBucket
 from playground.kernel import KernelWatcher
 from playground.limits import Limits
@@ -29,8 +21,6 @@ from playground.registry import Registry
 from playground.sandbox import Sandbox, SandboxError
 
 log = logging.getLogger(__name__)
-
-Sink = Callable[[dict], None]
 
 
 def oversize(text: str | None, limits: Limits) -> bool:
@@ -44,7 +34,6 @@ async def answer(
     bucket: TokenBucket,
     limits: Limits,
     text: str | None,
-    too_big: bool = False,
     tab: Sink | None = None,
 ) -> dict:
     """The `ok` or `error` event answering one frame (`text` None: a binary frame), sent
@@ -60,9 +49,9 @@ async def answer(
             f"{limits.command_burst} at once, for the whole sandbox (commands_per_second).",
             limit="commands_per_second",
         )
-    if text is None and not too_big:
+    if text is None:
         return events.error("binary_not_supported", "Send commands as JSON text, not binary.")
-    if too_big or oversize(text, limits):
+    if oversize(text, limits):
         return events.error(
             "limit_message_bytes",
             f"Messages may be at most {limits.message_bytes} bytes (message_bytes).",
@@ -107,8 +96,8 @@ def hello_events(registry: Registry, key: str, sandbox: Sandbox) -> list[dict]:
         limits=registry.limits.public(),
         kernel_states=registry.kernel_states,
         kernel_states_note=registry.kernel_reason,
-        network_namespace=getattr(registry, "namespace", False),
-        network_namespace_note=getattr(registry, "namespace_note", ""),
+        network_namespace=registry.namespace,
+        network_namespace_note=registry.namespace_note,
         capture=(
             sandbox.capture.public()
             if sandbox.capture is not None
@@ -126,35 +115,6 @@ def hello_events(registry: Registry, key: str, sandbox: Sandbox) -> list[dict]:
     return [hello, *chunks]
 
 
-class Attachment(ABC):
-    limits: Limits
-    hello_events: list[dict]
-    # Reports the send queue of the WebSocket's own TCP connection, when this
-    # process reads the kernel's socket table (see the consumer's slow clients).
-    watcher: KernelWatcher | None = None
-
-    @abstractmethod
-    async def frame(self, text: str | None) -> None:
-        """Answer one frame from the client; the answer goes to the sink."""
-
-    @abstractmethod
-    def detach(self) -> None: ...
-
-    @abstractmethod
-    def deliver(self, message: dict) -> None:
-        """A channel-layer message for this attachment (engines that use them)."""
-
-
-class Engine(ABC):
-    limits: Limits
-
-    @abstractmethod
-    async def attach(
-        self, key: str, address: str, sink: Sink, consumer, owner: dict | None = None
-    ) -> Attachment:
-        """`owner`: whose progress the sandbox's experiments count (playground.labs)."""
-
-
 class LocalAttachment(Attachment):
     def __init__(self, registry: Registry, key: str, sink: Sink, sandbox: Sandbox):
         self.registry, self.key, self.sink, self.sandbox = registry, key, sink, sandbox
@@ -166,8 +126,6 @@ class LocalAttachment(Attachment):
         except BaseException:
             self.detach()
             raise
-        if registry.kernel_states:
-            self.watcher = registry.watcher
 
     async def frame(self, text: str | None) -> None:
         self.sink(await answer(self.sandbox, self.bucket, self.limits, text, tab=self.sink))
@@ -177,19 +135,24 @@ class LocalAttachment(Attachment):
             self.attached = False
             self.registry.detach(self.key, self.sink)
 
-    def deliver(self, message: dict) -> None:
-        pass  # events reach the sink directly, not through the channel layer
-
 
 class LocalEngine(Engine):
-    """Sandboxes in this process: the embedded engine, with no services."""
+    """Sandboxes in this process."""
 
     def __init__(self, registry: Registry):
         self.registry = registry
         self.limits = registry.limits
 
-    async def attach(
-        self, key: str, address: str, sink: Sink, consumer=None, owner: dict | None = None
-    ) -> Attachment:
-        sandbox = await self.registry.attach(key, sink, address, owner)
-        return LocalAttachment(self.registry, key, sink, sandbox)
+    async def attach(self, client: Client, sink: Sink) -> Attachment:
+        sandbox = await self.registry.attach(client.session, sink, client.address, client.owner)
+        return LocalAttachment(self.registry, client.session, sink, sandbox)
+
+    async def inspect(self, session: str) -> dict | None:
+        return self.registry.inspect(session)
+
+    @property
+    def send_queues(self) -> KernelWatcher | None:
+        return self.registry.watcher if self.registry.kernel_states else None
+
+    async def aclose(self) -> None:
+        await self.registry.aclose()
