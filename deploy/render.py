@@ -44,11 +44,14 @@ def render(
     tls_certificate: str | None = None,
     tls_key: str | None = None,
     modules_dir: str | Path = "/usr/lib/nginx/modules",
+    upgrade_rate: int = 10,
 ) -> str:
     """The config; with `tls_listen` (e.g. "443") nginx also serves HTTPS there.
 
     `ws` is the local engine's Daphne ("127.0.0.1:8101"); the pool engine takes none.
     `log_level` "notice" also logs "start worker process", nginx's sign it is ready.
+    `upgrade_rate`: WebSocket upgrades a second per client address (pool), with bursts
+    of six seconds' worth (a bench lifts it: all its clients are one address).
     X-Forwarded-Proto is the scheme of each request, so with DJANGO_SECURE=1 the site
     redirects plain HTTP to HTTPS itself.
     """
@@ -80,6 +83,8 @@ def render(
         "LOG_LEVEL": log_level,
         "MIME_TYPES": mime_types,
         "HEADERS_MORE_MODULE": str(Path(modules_dir) / HEADERS_MORE),
+        "UPGRADE_RATE": str(int(upgrade_rate)),
+        "UPGRADE_BURST": str(int(upgrade_rate) * 6),
     }
     text = ENGINE_BLOCK.sub(
         lambda block: block.group(2) if block.group(1) == engine else "", TEMPLATE.read_text()
@@ -106,6 +111,8 @@ def main(argv=None) -> None:
     parser.add_argument("--tls-listen", help="port for HTTPS, e.g. 443 (with the next two)")
     parser.add_argument("--tls-certificate", help="certificate chain file (PEM)")
     parser.add_argument("--tls-key", help="its private key file (PEM)")
+    parser.add_argument("--upgrade-rate", type=int, default=10,
+                        help="WebSocket upgrades a second per client address (pool)")  # fmt: skip
     parser.add_argument("--modules-dir", default="/usr/lib/nginx/modules",
                         help=f"directory holding {HEADERS_MORE}")  # fmt: skip
     args = parser.parse_args(argv)
@@ -123,6 +130,7 @@ def main(argv=None) -> None:
             tls_certificate=args.tls_certificate,
             tls_key=args.tls_key,
             modules_dir=args.modules_dir,
+            upgrade_rate=args.upgrade_rate,
         )
     except ValueError as error:
         parser.error(str(error))

@@ -1,6 +1,6 @@
 """The playground's limits, engine settings, lab hooks and engine, read from Django settings.
 
-The one place PLAYGROUND_ENGINE is read (playground.engines.ENGINES names the kinds).
+The engine is built here (playground.engines.ENGINES names the kinds).
 """
 
 from dataclasses import fields

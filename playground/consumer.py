@@ -13,8 +13,9 @@ Rules:
 - Refusals close with a code the stack can send (autobahn, under Daphne, sends
   only 1000 and 3000-4999; anything else raised and left the connection open):
   4401 no session, 4429 a quota (sandboxes per address, WebSockets per
-  session), 4503 the playground is full, 4008 the client stopped reading,
-  4500 a fault on the server.
+  session), 4503 the playground is full, 4012 this process of a pool takes no
+  sandbox now (reconnect at once), 4008 the client stopped reading, 4500 a
+  fault on the server.
 - A client that stops reading is closed within a bounded time: when its
   outbox overflows, or by the slow-reader rule (playground.flow.SlowReader).
   From that decision on nothing more is queued for it. Daphne drops the TCP
@@ -54,6 +55,7 @@ except ImportError:  # another ASGI server
 log = logging.getLogger(__name__)
 
 CLOSE_NORMAL = 1000
+CLOSE_AGAIN = 4012
 CLOSE_TOO_SLOW = 4008
 CLOSE_NO_SESSION = 4401
 CLOSE_QUOTA = 4429
@@ -65,6 +67,16 @@ REFUSAL_CLOSE_CODES = {
     "limit_sandboxes_per_address": CLOSE_QUOTA,
     "limit_websockets_per_session": CLOSE_QUOTA,
 }
+
+
+def refusal_close_code(error: SandboxError) -> int:
+    """A pool's refusal for now (this process leaves, or cannot reach Redis) is 4012:
+    the page reconnects at once and the proxy routes it to a process that takes it."""
+    if error.extra.get("limit") == "processes":
+        return CLOSE_AGAIN
+    return REFUSAL_CLOSE_CODES.get(error.code, CLOSE_FULL)
+
+
 # Set by nginx from the route view's answer (deploy/nginx.conf.template), always
 # replacing what a client sent; read only with the pool engine.
 LOST_HEADER = b"x-playground-lost"
@@ -130,7 +142,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             self.attachment = await engine.attach(client, self.outbox.put)
         except SandboxError as error:
             await self._send_now(protocol.error_event(error))
-            await self.close(code=REFUSAL_CLOSE_CODES.get(error.code, CLOSE_FULL))
+            await self.close(code=refusal_close_code(error))
             return
         try:
             for event in self.attachment.hello_events:

@@ -2,10 +2,10 @@
 
 Rules: `inspect_session` runs on the server's own event loop (a sync view calls it
 through asgiref's async_to_sync, which under ASGI runs it there). It asks the engine
-running here, which holds the sandbox or, with the pool engine, asks the process that
-owns it over the channel layer. It never makes an engine nor a sandbox: where no
-engine runs (nothing attached yet with the local engine; an HTTP worker of the pool),
-the pool's owner is asked directly, and with the local engine there is no sandbox.
+running here, if any; with the pool engine, a sandbox not here (an HTTP worker holds
+none) is asked of the process that owns it, over the channel layer. It never makes
+an engine nor a sandbox: with the local engine and no engine running yet, nothing
+was ever attached here, so there is no sandbox.
 No sandbox (or no answer from its owner): None. What it returns comes from the
 engine (the kernel's states when `kernel_states`), never from what a page says.
 """
@@ -23,8 +23,7 @@ async def inspect_session(session_key: str | None) -> dict | None:
     if not session_key:
         return None
     engine = running_engine()
-    if engine is not None:
-        return await engine.inspect(session_key)
-    if settings.PLAYGROUND_ENGINE == "pool":
+    here = await engine.inspect(session_key) if engine is not None else None
+    if here is None and settings.PLAYGROUND_ENGINE == "pool":
         return await ask_owner_once(settings.REDIS_URL, get_channel_layer(), session_key)
-    return None
+    return here

@@ -226,17 +226,6 @@ def _ref_of(message: dict) -> str | int | None:
     return ref
 
 
-def echoable_ref(text: str | None) -> str | int | None:
-    """The ref an answer to this frame may carry (the rule of `_ref_of`), or None when the
-    frame is no JSON object or its ref cannot be echoed; for answers given without parsing
-    the whole command (a worker that did not answer, say)."""
-    try:
-        message = json.loads(text)
-        return _ref_of(message) if isinstance(message, dict) else None
-    except (TypeError, ValueError, RecursionError, ProtocolError):
-        return None
-
-
 def parse(text: str) -> Command:
     try:
         message = json.loads(text)

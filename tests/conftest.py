@@ -151,7 +151,7 @@ async def engine(tmp_path):
 
 @pytest.fixture(scope="module")
 def redis_server():
-    """A redis-server of the module's own, on a free port (the workers engine's tests)."""
+    """A redis-server of the module's own, on a free port (the pool engine's tests)."""
     with RedisServer() as server:
         yield server
 

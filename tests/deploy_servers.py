@@ -152,11 +152,13 @@ class NginxServer(_Process):
 
     ready_pattern = re.compile(r"start worker process")
 
-    def __init__(self, workdir: Path, *, port: int, http, static_root, engine="local", ws=None):
+    def __init__(
+        self, workdir: Path, *, port: int, http, static_root, engine="local", ws=None, **render
+    ):
         self.workdir = workdir
         self.port = port
         self.config = write_nginx_config(
-            workdir, port=port, http=http, static_root=static_root, engine=engine, ws=ws
+            workdir, port=port, http=http, static_root=static_root, engine=engine, ws=ws, **render
         )
 
     def __enter__(self):

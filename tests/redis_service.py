@@ -1,4 +1,4 @@
-"""A real redis-server on a free port, for tests of the playground's workers engine.
+"""A real redis-server on a free port, for tests of the playground's pool engine.
 
 Started as a subprocess with no persistence, ready once it logs that it accepts
 connections and answers PING, stopped after. Without redis-server the test is

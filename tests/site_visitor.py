@@ -1,5 +1,5 @@
 """A visitor of the live site: a cookie jar for the pages and the playground's WebSocket,
-as the lab tests drive them (tests/test_labs_quiz_live.py, the workers tests)."""
+as the lab tests drive them (tests/test_labs_quiz_live.py)."""
 
 import html
 import http.cookiejar

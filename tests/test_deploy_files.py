@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -125,7 +126,7 @@ def test_it_renders_an_nginx_config_that_nginx_accepts(tmp_path, engine):
     )
     result = nginx_check(config, tmp_path)
     assert result.returncode == 0, result.stderr
-    websockets = config.split("location /ws/ {", 1)[1].split("}", 1)[0]
+    websockets = config.split("location /ws/ {", 1)[1].split("\n        }\n", 1)[0]
     if engine == "pool":  # no sandbox process is listed: the route view names each owner
         assert "auth_request /_playground_route;" in websockets
         directives = "\n".join(line.partition("#")[0] for line in config.splitlines())
@@ -342,6 +343,38 @@ def test_it_answers_404_to_the_route_view_from_outside(pool_nginx):
                 answer += chunk
         assert answer.startswith(b"HTTP/1.1 404"), (path, answer[:100])
     assert len(pool_nginx.route.seen) == seen  # never reached the site
+
+
+def raw_get(port: int, path: str, headers: str = "") -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        request = f"GET {path} HTTP/1.1\r\nHost: x\r\nCookie: sessionid=one\r\n{headers}"
+        conn.sendall(f"{request}Connection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := conn.recv(4096):
+            answer += chunk
+    return answer
+
+
+def test_it_routes_only_websocket_upgrades_and_limits_them_per_address(pool_nginx):
+    seen = len(pool_nginx.route.seen)
+    # A plain request to /ws/ places nobody: refused before the route view is asked.
+    assert raw_get(pool_nginx.port, "/ws/playground/").startswith(b"HTTP/1.1 400")
+    assert len(pool_nginx.route.seen) == seen
+    # One address's upgrades past the burst (60, then 10 a second) are refused with 429,
+    # never reaching the route view; another address is not held back by it.
+    statuses, started = [], time.monotonic()
+    while 429 not in statuses and len(statuses) < 1000:
+        ws = websocket(pool_nginx, "one", source="127.0.0.9")
+        statuses.append(ws.status)
+        ws.close()
+    assert statuses[-1] == 429
+    assert 60 <= statuses.count(101) <= 60 + 10 * (time.monotonic() - started) + 1
+    assert len(pool_nginx.route.seen) - seen == statuses.count(101)
+    other = websocket(pool_nginx, "one", source="127.0.0.10")
+    try:
+        assert other.status == 101
+    finally:
+        other.close()
 
 
 # `make serve-scaled`: deploy/scaled.py, then honcho over the Procfile.

@@ -7,7 +7,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from playground import protocol
 from tests.consumer_helpers import command, new_session, open_ws
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -145,21 +144,3 @@ async def test_it_answers_every_command_object_with_its_ref(registry, batch):
             waiting.discard(event["ref"])
     await ws.disconnect()
     await registry().discard(key)
-
-
-@pytest.mark.parametrize(
-    "frame, ref",
-    [
-        ('{"op": "tcp.listen", "ref": "a1"}', "a1"),
-        ('{"op": "nope", "ref": 7}', 7),
-        ('{"op": "tcp.listen", "ref": "\\ud800"}', None),
-        ('{"op": "tcp.listen", "ref": "' + "x" * 65 + '"}', None),
-        ('{"op": "tcp.listen", "ref": true}', None),
-        ('["not", "an", "object"]', None),
-        ("not json", None),
-    ],
-)
-def test_it_echoes_in_a_workers_answer_only_a_ref_the_protocol_would_echo(frame, ref):
-    # A worker that did not answer is answered by the front end from the raw frame: the
-    # same rule as every other error, so a client never gets back a ref it could not send.
-    assert protocol.echoable_ref(frame) == ref

@@ -60,11 +60,13 @@ async def pool(redis_server, tmp_path):
     """A factory of joined sandbox processes (engines), all closed at the end."""
     made: list[PoolEngine] = []
 
-    async def start(address: str, serve: bool = True, **limits) -> PoolEngine:
+    async def start(address: str, serve: bool = True, settled: bool = True, **limits):
         engine = make_engine(redis_server.url, str(tmp_path / "lock"), **limits)
         made.append(engine)
         if serve:
             await engine.serve(address)
+        if settled:  # as a pool whose first process joined long ago (names.SETTLE_MS)
+            redis_of(redis_server).set(names.SINCE, 0)
         return engine
 
     yield start
@@ -73,6 +75,15 @@ async def pool(redis_server, tmp_path):
             await engine.aclose()
         if engine.layer is not None:
             await engine.layer.flush()
+
+
+async def beat(engine: PoolEngine) -> None:
+    """The process's next heartbeat, now; a first one after Redis restarted meets the
+    connection Redis closed, as the heartbeat does, and the next one gets through."""
+    with contextlib.suppress(sync_redis.ConnectionError):
+        await engine.presence._beat()
+        return
+    await engine.presence._beat()
 
 
 def redis_of(server) -> sync_redis.Redis:
@@ -89,11 +100,20 @@ async def test_it_routes_a_session_to_the_least_loaded_process_and_keeps_it_ther
 
 
 async def test_it_skips_a_full_process_and_says_when_none_has_room(route, pool):
-    await pool("127.0.0.1:8101", sandboxes_per_process=1, reserved_sandboxes=0)
-    await pool("127.0.0.1:8102", sandboxes_per_process=2, reserved_sandboxes=0)
-    placed = [route(f"{n:032d}") for n in range(3)]
-    assert sorted(r.address for r in placed) == ["127.0.0.1:8101"] + ["127.0.0.1:8102"] * 2
-    assert route(f"{9:032d}") is None  # the route view answers 503
+    full = await pool("127.0.0.1:8101", sandboxes_per_process=1, reserved_sandboxes=0)
+    assert route(SESSION).address == "127.0.0.1:8101"
+    held = await full.attach(Client(SESSION, "127.0.0.1"), Events())
+    await full.presence._beat()  # its next heartbeat: one sandbox, its capacity
+    assert route("b" * 32) is None  # the route view answers 503
+    roomy = await pool("127.0.0.1:8102", sandboxes_per_process=1, reserved_sandboxes=0)
+    # Routes alone, however many (made-up sessions, say), never fill a process.
+    assert all(route(f"{n:032d}").address == "127.0.0.1:8102" for n in range(5))
+    assert route("c" * 32).address == "127.0.0.1:8102"
+    other = await roomy.attach(Client("c" * 32, "127.0.0.1"), Events())
+    await roomy.presence._beat()
+    assert route("d" * 32) is None
+    held.detach()
+    other.detach()
 
 
 async def test_it_routes_a_made_up_cookie_without_taking_a_lease(route, pool, redis_server):
@@ -145,20 +165,6 @@ async def test_it_refuses_websockets_in_a_process_that_holds_no_sandboxes(pool):
         await http_worker.attach(Client(SESSION, "127.0.0.1"), Events())
 
 
-async def test_it_grades_from_a_process_that_asks_the_owner_over_the_channel_layer(route, pool):
-    owner = await pool("127.0.0.1:8101")
-    route(SESSION)
-    tab = Events()
-    attachment = await owner.attach(Client(SESSION, "127.0.0.1"), tab)
-    await attachment.frame('{"op": "tcp.listen", "device": "server", "port": 3000, "ref": 1}')
-    assert (await tab.wait_for(kind("ok")))["op"] == "tcp.listen"
-    http_worker = await pool("", serve=False)
-    seen = await http_worker.inspect(SESSION)
-    assert [row["local"]["port"] for row in seen["sockets"]] == [3000]
-    assert await http_worker.inspect("b" * 32) is None  # no sandbox: None, not a wait
-    attachment.detach()
-
-
 async def test_it_gives_a_closed_sandboxs_lease_back(route, pool, redis_server):
     engine = await pool("127.0.0.1:8101", grace_period=0.01)
     route(SESSION)
@@ -201,7 +207,7 @@ async def test_it_keeps_sandboxes_through_a_redis_restart_and_puts_its_placement
     await attachment.frame('{"op": "udp.bind", "device": "laptop", "port": 0, "ref": 1}')
     assert (await tab.wait_for(kind("ok")))["op"] == "udp.bind"
     redis_server.start()  # empty, as a restarted Redis without persistence is
-    await engine.presence._beat()  # the next heartbeat, come at once
+    await beat(engine)  # the next heartbeat, come at once
     assert redis_of(redis_server).get(names.lease_key(SESSION)) == engine.presence.id
     assert (route(SESSION)).address == "127.0.0.1:8101"
     attachment.detach()
@@ -276,3 +282,56 @@ async def test_it_grades_in_an_http_worker_that_runs_no_engine(route, pool, sett
     assert [row["local"]["port"] for row in seen["sockets"]] == [5000]
     assert engines.running_engine() is None  # and asking built none
     attachment.detach()
+
+
+async def test_it_gives_the_lease_back_when_the_new_sandbox_is_refused(route, pool, redis_server):
+    engine = await pool("127.0.0.1:8101", sandboxes_per_process=1, reserved_sandboxes=0)
+    route(SESSION)
+    first = await engine.attach(Client(SESSION, "127.0.0.1"), Events())
+    other = "b" * 32
+    route(other)
+    with pytest.raises(SandboxError) as refused:  # the process is full
+        await engine.attach(Client(other, "127.0.0.1"), Events())
+    assert refused.value.extra["limit"] == "sandboxes_per_process"
+    assert redis_of(redis_server).get(names.lease_key(other)) is None  # not kept 2 hours
+    first.detach()
+
+
+async def test_it_places_nobody_until_every_process_is_back_after_a_redis_restart(
+    route, pool, redis_server
+):
+    first = await pool("127.0.0.1:8101")
+    second = await pool("127.0.0.1:8102")
+    owner = first if route(SESSION).address == "127.0.0.1:8101" else second
+    other = second if owner is first else first
+    attachment = await owner.attach(Client(SESSION, "127.0.0.1"), Events())
+    redis_server.stop()
+    redis_server.start()  # empty: no lease, no process
+    # A tab asks where to go while only the other process is back; its owner comes
+    # back within the settling time, so the tab still goes to its own sandbox.
+    asked = asyncio.ensure_future(asyncio.to_thread(route, SESSION))
+    await beat(other)
+    await beat(owner)
+    found = await asked
+    assert found.address == owner.presence.address and not found.lost
+    attachment.detach()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_closes_a_refused_pool_websocket_so_the_page_reconnects_at_once(pool, settings):
+    settings.PLAYGROUND_ENGINE = "pool"
+    engines.set_engine(await pool("", serve=False))  # not in the pool (yet, or any more)
+    try:
+        key = await new_session()
+        headers = [
+            (b"origin", ORIGIN),
+            (b"host", b"127.0.0.1:8000"),
+            (b"cookie", f"sessionid={key}".encode()),
+        ]
+        ws = WebsocketCommunicator(application, "/ws/playground/", headers=headers)
+        assert (await ws.connect())[0]
+        refused = await ws.receive_json_from(timeout=10)
+        assert (refused["code"], refused["limit"]) == ("limit_sandboxes", "processes")
+        assert (await ws.receive_output(timeout=10))["code"] == 4012
+    finally:
+        engines.set_engine(None)

@@ -21,7 +21,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from playground import outage
-from playground.engines.pool.names import ASK_SECONDS, HEARTBEAT, lease_key, process_channel
+from playground.engines.pool.names import (
+    ASK_SECONDS,
+    HEARTBEAT,
+    lease_key,
+    process_channel,
+    process_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +51,7 @@ class Asker:
 
     async def ask(self, channel: str, message: dict, timeout: float = ASK_SECONDS) -> dict:
         """Send `message` to `channel`; the reply (TimeoutError if none comes in time)."""
-        if self._channel is None:
+        if self._channel is None or (self._channel.done() and self._channel.exception()):
             self._channel = asyncio.ensure_future(self._open())
         reply_to = await asyncio.shield(self._channel)
         request = uuid.uuid4().hex
@@ -119,15 +125,16 @@ class Answerer:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def ask_owner(redis, asker: Asker, session: str, own: str | None = None) -> dict | None:
+async def ask_owner(redis, asker: Asker, session: str) -> dict | None:
     """The session's sandbox as its owner holds it (Registry.inspect there), or None: no
-    lease, the lease is `own` (this process, which does not hold it), or no answer."""
+    lease, its process gone (not waited for), or no answer."""
     try:
         owner = await redis.get(lease_key(session))
+        alive = owner is not None and await redis.exists(process_key(owner))
     except Exception as error:
         outage.redis.failed(error)
         return None
-    if owner is None or owner == own:
+    if not alive:
         return None
     try:
         reply = await asker.ask(process_channel(owner), {"type": "inspect", "session": session})

@@ -10,9 +10,17 @@ Rules:
   nor undoes a placement in flight. CAPACITY holds each process's
   sandboxes_per_process, so a full process is skipped.
 - `lease_key(session)` names the process that owns the session's sandbox: for
-  PLACING_MS once placed (a WebSocket is on its way), then HELD_MS from each attach;
-  deleted when the sandbox closes. A lease naming a process whose key is gone
-  means that process died with the sandbox.
+  PLACING_MS once placed (a WebSocket is on its way), then, from the attach that
+  made the sandbox, as long as a sandbox may live (`held_ms`); given back when
+  the sandbox closes, or when the attach is refused. A lease naming a process
+  whose key is gone means that process died with the sandbox.
+- HELD holds the sandboxes each process really holds (its heartbeat writes it):
+  "full" is judged on it, never on placements in flight, so routes alone, made
+  by anyone, can skew the balance but never make the pool look full.
+- SINCE is when the first process registered in this Redis. New placements wait
+  until SETTLE_MS after it, so that after a Redis restart every live process has
+  written its leases back before anyone is placed: no session gets a second
+  sandbox on another process.
 - Session keys appear only digested, so Redis never holds a usable session key.
 """
 
@@ -21,12 +29,19 @@ import hashlib
 PREFIX = "playground:"
 PROCESSES = PREFIX + "processes"  # sorted set: process id -> sandboxes held
 CAPACITY = PREFIX + "capacity"  # hash: process id -> sandboxes_per_process
+HELD = PREFIX + "held"  # hash: process id -> sandboxes it holds
+SINCE = PREFIX + "since"  # Redis time (ms) the first process registered
 HEARTBEAT = 1.0  # seconds between a process's heartbeats
 LEASE_MS = 3000  # a process's key lives this long after its last heartbeat
 PLACING_MS = 30_000  # a placement waits this long for its WebSocket
-HELD_MS = 24 * 60 * 60 * 1000  # an owned sandbox's lease; renewed by each attach
+SETTLE_MS = 2 * 1000  # placements wait this long after the first registration: 2 heartbeats
 LOST_MS = 15_000  # the routes of a session whose sandbox died say so this long
 ASK_SECONDS = 2.0  # an owner that does not answer an inspect this long is not waited for
+
+
+def held_ms(lifetime: float, grace_period: float) -> int:
+    """How long an owned sandbox's lease lasts: as long as the sandbox can live."""
+    return int((lifetime + grace_period) * 1000) + LEASE_MS
 
 
 def digest(session: str) -> str:

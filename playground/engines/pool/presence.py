@@ -8,10 +8,13 @@ Rules:
   (names.PROCESSES); a process killed (SIGKILL) drops out within LEASE_MS, and the routes of its
   sessions then say `process_lost` (placement.route).
 - Leases: a new sandbox claims its session's lease (`claim`, one Lua script):
-  refused only when another live process owns it. A sandbox closed gives its
-  lease back (compare-and-delete: never another process's).
-- Redis restarted (our key found gone): the process listens again, then writes
-  back its key, count, capacity, every lease it holds and its quota counts.
+  refused only when another live process owns it. A sandbox closed, or an
+  attach refused after the claim, gives the lease back (compare-and-delete:
+  never another process's).
+- Redis restarted (our key found gone): the process writes back every lease it
+  holds, then its key, load and capacity (placements wait SETTLE_MS after the
+  first process is back, so every process has done so first), its quota
+  counts, and listens on its channel again.
   Sandboxes and their WebSockets never depended on Redis, so none is lost.
 - Drain (SIGTERM): leave the pool first (no route names us again) and give the
   leases back, then tell every WebSocket `sandbox.lost` (process_stopped) and
@@ -52,8 +55,9 @@ redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[3])
 redis.call('zrem', ARGV[2] .. 'placing:' .. ARGV[1], KEYS[1])
 return ''
 """
-# The heartbeat: our key renewed only while it exists (gone, Redis lost us: `join`
-# again), and our load written as sandboxes held plus placements still on their way.
+# The heartbeat: our key renewed only while it exists (gone, Redis lost us: register
+# again), our load written as sandboxes held plus placements still on their way, and
+# the sandboxes held alone (HELD: what "full" is judged on).
 _BEAT = """
 local previous = redis.call('get', KEYS[1])
 if previous then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
@@ -61,8 +65,18 @@ local now = redis.call('time')
 redis.call('zremrangebyscore', KEYS[3], '-inf', now[1] * 1000 + math.floor(now[2] / 1000))
 local load = tonumber(ARGV[4]) + redis.call('zcard', KEYS[3])
 redis.call('zadd', KEYS[2], load, ARGV[3])
+redis.call('hset', KEYS[5], ARGV[3], ARGV[4])
 redis.call('pexpire', KEYS[4], ARGV[2])
 return previous
+"""
+# Registration: in the pool from here. SINCE keeps the first registration's time.
+_REGISTER = """
+local clock = redis.call('time')
+redis.call('set', KEYS[4], clock[1] * 1000 + math.floor(clock[2] / 1000), 'NX')
+redis.call('hset', KEYS[2], ARGV[2], ARGV[4])
+redis.call('hset', KEYS[3], ARGV[2], ARGV[5])
+redis.call('zadd', KEYS[5], ARGV[5], ARGV[2])
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[3])
 """
 _GIVE_BACK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -82,6 +96,7 @@ class Presence:
         self.draining = False
         self.registered = False
         self.quotas = RedisQuotas(registry.limits, redis_url, self.id)
+        self.held_ms = names.held_ms(registry.limits.lifetime, registry.limits.grace_period)
         self._tasks: set[asyncio.Task] = set()
         self._heart: asyncio.Task | None = None
         self.answerer: Answerer | None = None
@@ -109,7 +124,7 @@ class Presence:
         """Make this process the owner of the session's lease, for a new sandbox here."""
         try:
             owner = await self.redis.eval(
-                _CLAIM, 1, names.lease_key(session), self.id, names.PREFIX, names.HELD_MS
+                _CLAIM, 1, names.lease_key(session), self.id, names.PREFIX, self.held_ms
             )
         except Exception as error:
             outage.redis.failed(error)
@@ -132,11 +147,12 @@ class Presence:
         load = len(self.registry)
         previous = await self.redis.eval(
             _BEAT,
-            4,
+            5,
             names.process_key(self.id),
             names.PROCESSES,
             names.placing_key(self.id),
             self.quotas.key,
+            names.HELD,
             self.address,
             names.LEASE_MS,
             self.id,
@@ -144,18 +160,30 @@ class Presence:
         )
         if previous is not None:
             return
-        if self.registered:  # Redis lost us: listen again, then put back what we hold
-            await self.answerer.until_listening()
+        # First, or Redis lost us: our leases back before anyone is placed (SETTLE_MS),
+        # then ourselves; our channel only after, since no learner waits on it.
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(names.CAPACITY, self.id, self.registry.limits.sandboxes_per_process)
             for session in self.registry.sessions():
-                pipe.set(names.lease_key(session), self.id, px=names.HELD_MS)
-            pipe.zadd(names.PROCESSES, {self.id: load})
-            pipe.set(names.process_key(self.id), self.address, px=names.LEASE_MS)
+                pipe.set(names.lease_key(session), self.id, px=self.held_ms)
+            pipe.eval(
+                _REGISTER,
+                5,
+                names.process_key(self.id),
+                names.CAPACITY,
+                names.HELD,
+                names.SINCE,
+                names.PROCESSES,
+                self.address,
+                self.id,
+                names.LEASE_MS,
+                self.registry.limits.sandboxes_per_process,
+                load,
+            )
             await pipe.execute()
         if self.registered:
             self.quotas.restore(self.registry.networks())
             log.warning("playground process %s: registered again in Redis", self.id)
+            await self.answerer.until_listening()
         self.registered = True
 
     async def _heartbeat(self) -> None:
@@ -171,11 +199,12 @@ class Presence:
     def _discarded(self, session: str) -> None:
         if self.draining:
             return  # drain gives every lease back itself
-        task = asyncio.get_running_loop().create_task(self._give_back(session))
+        task = asyncio.get_running_loop().create_task(self.give_back(session))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _give_back(self, session: str) -> None:
+    async def give_back(self, session: str) -> None:
+        """The session's lease, if it is ours: a sandbox closed here, or never made."""
         try:
             await self.redis.eval(_GIVE_BACK, 1, names.lease_key(session), self.id)
         except Exception as error:  # a route finds it naming a process gone, later
@@ -194,6 +223,7 @@ class Presence:
                 pipe.delete(names.placing_key(self.id))
                 pipe.zrem(names.PROCESSES, self.id)
                 pipe.hdel(names.CAPACITY, self.id)
+                pipe.hdel(names.HELD, self.id)
                 for session in sessions:
                     pipe.eval(_GIVE_BACK, 1, names.lease_key(session), self.id)
                 await pipe.execute()

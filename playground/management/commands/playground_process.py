@@ -77,11 +77,15 @@ class Pooled:
         self.id = "?"
         self.failure: BaseException | None = None
         self.stopping = False
+        self.joining: asyncio.Future | None = None
 
     def start(self) -> None:
         self.joining = asyncio.ensure_future(self.join())
 
     async def join(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):  # a stop while joining drains too
+            loop.add_signal_handler(signum, self.stop_soon)
         try:
             self.engine = get_engine()
             presence = await self.engine.serve(self.address)
@@ -90,9 +94,6 @@ class Pooled:
             self.reactor.stop()
             return
         self.id = presence.id
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self.stop_soon)
         said(f"playground process {presence.id} ready on {self.address}")
 
     def stop_soon(self) -> None:
@@ -103,6 +104,10 @@ class Pooled:
             return
         self.stopping = True
         try:
-            await self.engine.drain()
+            if self.joining is not None and not self.joining.done():
+                self.joining.cancel()
+                await asyncio.gather(self.joining, return_exceptions=True)
+            if self.engine is not None:
+                await self.engine.drain()
         finally:
             self.reactor.stop()
