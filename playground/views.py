@@ -17,8 +17,10 @@ when no process can take the session or Redis is away. deploy/ keeps it internal
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
+from lessons import page_cache
 from lessons.learners import learner_for
 from playground import conf, outage
 from playground.engines.pool.placement import Placement
@@ -34,8 +36,19 @@ def _ensure_session(request) -> None:
         request.session.save()
 
 
+@page_cache.one_generation()
 def index(request):
-    return render(request, "playground/index.html", {"limits": conf.limits()})
+    """The same for every visitor (their sandbox comes over the WebSocket): kept whole for
+    them (lessons.page_cache), one per set of limits."""
+    limits = conf.limits()
+    if not page_cache.whole_page_allowed(request):
+        return render(request, "playground/index.html", {"limits": limits})
+    page = page_cache.whole_page(
+        request,
+        f"playground:{page_cache.variant(limits)}",
+        lambda: render_to_string("playground/index.html", {"limits": limits}, request),
+    )
+    return HttpResponse(page)
 
 
 @require_POST

@@ -2,28 +2,52 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from lessons import labs, page_cache, progress
 from lessons.learners import learner_for
-from lessons.models import GlossaryTerm, Lesson
+from lessons.models import GlossaryTerm, Lesson, LessonRead
 from lessons.views.next_url import next_url
 from review import items as review_items
 from review import warm_up as review_warm_up
 
 
+@page_cache.one_generation()
 def course(request):
+    """The course and the reader's progress through it. A visitor's page is kept whole,
+    one per state of their progress (page_cache.variant of what it is computed from):
+    the same for everyone in that state, one page for all who have none."""
     lessons, quizzes, experiments = page_cache.course_outline(request.user)
     learner = learner_for(request)
-    course = progress.course_progress(learner, lessons, quizzes, experiments)
     due = len(review_items.due_items(request.user, learner)) if learner.known else 0
-    return render(
+
+    def context() -> dict:
+        course = progress.course_progress(learner, lessons, quizzes, experiments)
+        return {"lessons": lessons, "progress": course, "reviews_due": due}
+
+    if not page_cache.whole_page_allowed(request):
+        return render(request, "lessons/course.html", context())
+    state = "new"
+    if learner.known:
+        read = learner.owns(LessonRead.objects.filter(lesson__in=[item.pk for item in lessons]))
+        scores = progress.quiz_scores(learner, quizzes)
+        finished = labs.finished_experiment_ids(learner, [item.pk for item in experiments])
+        state = page_cache.variant(
+            sorted(read.values_list("lesson_id", flat=True)),
+            sorted((pk, score.attempts, score.score) for pk, score in scores.items()),
+            sorted(finished),
+            due,
+        )
+    page = page_cache.whole_page(
         request,
-        "lessons/course.html",
-        {"lessons": lessons, "progress": course, "reviews_due": due},
+        f"course:{state}",
+        lambda: render_to_string("lessons/course.html", context(), request),
     )
+    return HttpResponse(page)
 
 
+@page_cache.one_generation()
 def lesson_detail(request, slug):
     """The shared parts come from the cache; only the read and lab states are looked up
     per reader. A reader who is not logged in gets the whole page from the cache
@@ -70,13 +94,27 @@ def mark_read(request, slug):
     return redirect(next_url(request, fallback=lesson.get_absolute_url()))
 
 
+@page_cache.one_generation()
 def glossary(request):
-    terms = list(GlossaryTerm.objects.all())
-    lessons = Lesson.objects.visible_to(request.user).only("title", "slug", "terms")
-    taught_in: dict[str, list[Lesson]] = {}
-    for lesson in lessons:
-        for slug in lesson.terms:
-            taught_in.setdefault(slug, []).append(lesson)
-    for term in terms:
-        term.lessons = taught_in.get(term.slug, [])
-    return render(request, "lessons/glossary.html", {"terms": terms})
+    """The same for every reader of an audience: its terms rendered once per generation
+    and audience, the page kept whole for visitors."""
+
+    def terms_html():
+        terms = list(GlossaryTerm.objects.all())
+        lessons = Lesson.objects.visible_to(request.user).only("title", "slug", "terms")
+        taught_in: dict[str, list[Lesson]] = {}
+        for lesson in lessons:
+            for slug in lesson.terms:
+                taught_in.setdefault(slug, []).append(lesson)
+        for term in terms:
+            term.lessons = taught_in.get(term.slug, [])
+        return render_to_string("lessons/_glossary_terms.html", {"terms": terms})
+
+    def page():
+        audience = "staff" if request.user.is_staff else "public"
+        terms = mark_safe(page_cache.part(("glossary", audience), terms_html))  # noqa: S308 - ours
+        return render_to_string("lessons/glossary.html", {"terms_html": terms}, request)
+
+    if page_cache.whole_page_allowed(request):
+        return HttpResponse(page_cache.whole_page(request, "glossary", page))
+    return HttpResponse(page())

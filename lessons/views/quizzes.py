@@ -1,11 +1,13 @@
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
+from django.template.loader import render_to_string
+from django.utils.html import escape
 
 from lessons import attempts as flow
-from lessons import labs
+from lessons import labs, page_cache
 from lessons.grading import Response, wrong_answer_feedback
 from lessons.learners import learner_for
 from lessons.models import Attempt, Quiz
@@ -13,11 +15,30 @@ from lessons.progress import mark_read, quiz_scores
 from lessons.quiz_forms import AttemptForm
 
 
+@page_cache.one_generation()
 def quiz_list(request):
-    quizzes = list(Quiz.objects.visible_to(request.user).select_related("lesson"))
-    scores = quiz_scores(learner_for(request), quizzes)
-    rows = [scores[quiz.pk] for quiz in quizzes]
-    return render(request, "lessons/quiz_list.html", {"rows": rows})
+    """The quizzes and the reader's scores. A visitor's page is kept whole, one per state
+    of their scores (page_cache.variant of them): the same for everyone in that state,
+    one page for all who have none."""
+    _, quizzes, _ = page_cache.course_outline(request.user)
+    learner = learner_for(request)
+    scores = quiz_scores(learner, quizzes) if learner.known else {}
+
+    def context() -> dict:
+        known = scores or quiz_scores(learner, quizzes)
+        return {"rows": [known[quiz.pk] for quiz in quizzes]}
+
+    if not page_cache.whole_page_allowed(request):
+        return render(request, "lessons/quiz_list.html", context())
+    state = "new"
+    if learner.known:
+        state = page_cache.variant([(pk, row.attempts, row.score) for pk, row in scores.items()])
+    page = page_cache.whole_page(
+        request,
+        f"quizzes:{state}",
+        lambda: render_to_string("lessons/quiz_list.html", context(), request),
+    )
+    return HttpResponse(page)
 
 
 def _quiz(request, slug):
@@ -40,12 +61,13 @@ def _identity(request, learner) -> str:
         return f"user:{learner.user.pk}"
     if learner.key:
         return f"visitor:{learner.key}"
-    get_token(request)  # sets the CSRF cookie that the form needs anyway
+    if not request.META.get("CSRF_COOKIE"):
+        get_token(request)  # sets the CSRF cookie that the form needs anyway
     return f"browser:{request.META.get('CSRF_COOKIE', '')}"
 
 
 def _history(quiz, learner) -> dict:
-    history = flow.learner_attempts(quiz, learner)
+    history = flow.learner_attempts(quiz, learner) if learner.known else []
     return {
         "quiz": quiz,
         "history": history,
@@ -54,7 +76,27 @@ def _history(quiz, learner) -> dict:
     }
 
 
+# Where a kept question's number goes (it differs page to page).
+_NUMBER = page_cache.slot("number")
+
+
+def _question_html(question, choices, number: int) -> str:
+    """A question as the quiz page shows it (lessons/_quiz_question.html), rendered once
+    per generation and order of its choices: the same for every page that has it."""
+
+    def render_question() -> str:
+        form = AttemptForm(ordered_questions=[(question, choices)])
+        ((_, field),) = form.rows()
+        context = {"question": question, "field": field, "number": _NUMBER}
+        return render_to_string("lessons/_quiz_question.html", context)
+
+    key = ("quiz-question", question.pk, tuple(choice.pk for choice in choices))
+    return page_cache.part(key, render_question).replace(_NUMBER, str(number))
+
+
 def _show(request, quiz, learner, retry_of=None):
+    """A fresh page. A visitor's is kept whole but for its slots (page_cache): the
+    questions in their order, the page's token and the visitor's attempts."""
     questions = flow.quiz_questions(quiz)
     context = _history(quiz, learner)
     if context["left"] == 0 or not questions:
@@ -62,16 +104,61 @@ def _show(request, quiz, learner, retry_of=None):
     page = flow.new_page(
         quiz, questions, _identity(request, learner), len(context["history"]), retry_of
     )
-    form = AttemptForm(ordered_questions=flow.in_attempt_order(page.attempt, questions))
-    return render(request, "lessons/quiz_take.html", {**context, "page": page, "form": form})
+    ordered = flow.in_attempt_order(page.attempt, questions)
+    if retry_of is not None or not page_cache.whole_page_allowed(request):
+        form = AttemptForm(ordered_questions=ordered)
+        context = {**context, "page": page, "form": form, "token": page.token}
+        context["question_count"] = len(ordered)
+        return render(request, "lessons/quiz_take.html", context)
+    fill = {
+        "token": escape(page.token),
+        "questions": "".join(
+            _question_html(question, choices, number)
+            for number, (question, choices) in enumerate(ordered, start=1)
+        ),
+        "history": render_to_string("lessons/_attempt_history.html", context)
+        if context["history"]
+        else "",
+    }
+    skeleton = {
+        **context,
+        "history": [],  # the slot's: nothing of this learner's is kept
+        "counted": None,
+        "question_count": len(ordered),
+        "token": page_cache.slot("token"),
+        "questions_html": page_cache.slot("questions"),
+        "history_html": page_cache.slot("history"),
+    }
+    html = page_cache.whole_page(
+        request,
+        f"quiz:{quiz.slug}:{len(ordered)}:{context['left']}",
+        lambda: render_to_string("lessons/quiz_take.html", skeleton, request),
+        fill,
+    )
+    return HttpResponse(html)
 
 
+def _shown_quiz(request, slug):
+    """The quiz a page shows, read once per generation and audience: shared between
+    requests, so read, never changed (a submission reads its own)."""
+    audience = "staff" if request.user.is_staff else "public"
+
+    def read():
+        quizzes = Quiz.objects.visible_to(request.user).select_related("lesson")
+        return quizzes.filter(slug=slug).first()
+
+    quiz = page_cache.part(("quiz", audience, slug), read)
+    if quiz is None:
+        raise Http404("No such quiz.")
+    return quiz
+
+
+@page_cache.one_generation()
 def take_quiz(request, slug):
     """GET shows a fresh page and writes nothing; POST records the page's attempt."""
-    quiz = _quiz(request, slug)
     if request.method != "POST":
-        return _show(request, quiz, learner_for(request))
-    return _submit(request, quiz)
+        return _show(request, _shown_quiz(request, slug), learner_for(request))
+    return _submit(request, _quiz(request, slug))
 
 
 def _submit(request, quiz):
@@ -91,7 +178,8 @@ def _submit(request, quiz):
     )
     if not form.is_valid():
         messages.error(request, "Some answers need fixing before the quiz can be marked.")
-        context = {**_history(quiz, learner), "page": page, "form": form}
+        context = {**_history(quiz, learner), "page": page, "form": form, "token": page.token}
+        context["question_count"] = len(form.ordered_questions)
         return render(request, "lessons/quiz_take.html", context)
     responses = form.responses()
     # Lab questions: from the session's live sandbox, looked at once, now.
