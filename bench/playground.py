@@ -112,7 +112,15 @@ async def round_trips(
     }
     await play.send(json.dumps({**connect_cmd, "ref": "c"}))
     client = (await answer(play, "c"))["socket"]["id"]
-    echo = await connect(server, "/ws/echo/")
+    # The session's cookie on the echo too: behind the pool's proxy it is routed as the
+    # playground's WebSocket is, to the same process.
+    echo = await connect(server, "/ws/echo/", key)
+    return await alternate(play, echo, client, count)
+
+
+async def alternate(play, echo, client: str, count: int) -> tuple[list[float], list[float]]:
+    """A send on the connected socket `client`, to its `ok`, then the same message to
+    the echo, `count` times; both WebSockets closed after."""
     play_times, echo_times = [], []
     for n in range(count):
         # Alternate, so both see the same machine at the same moment.

@@ -47,7 +47,7 @@ from types import SimpleNamespace
 import redis
 
 from bench.capture import Watched, reset, state_latency
-from bench.playground import answer, connect, percentile, rss_kib
+from bench.playground import alternate, answer, connect, percentile, rss_kib
 from playground.engines.pool.names import lease_key
 from tests.deploy_servers import GunicornServer, NginxServer
 from tests.live_server import ROOT, LoggedProcess, manage, prepare_site, site_env
@@ -167,20 +167,7 @@ async def round_trips(site, key: str, count: int) -> tuple[list[float], list[flo
     await play.send(json.dumps({"op": "tcp.connect", "device": "laptop", "to": to, "ref": "c"}))
     client = (await answer(play, "c"))["socket"]["id"]
     echo = await connect(site, "/ws/echo/", key)
-    play_times, echo_times = [], []
-    for n in range(count):
-        message = json.dumps({"op": "send", "socket": client, "data": "hello, socket", "ref": n})
-        started = time.perf_counter()
-        await play.send(message)
-        await answer(play, n)
-        play_times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        await echo.send(message)
-        await echo.recv()
-        echo_times.append(time.perf_counter() - started)
-    await play.close()
-    await echo.close()
-    return play_times, echo_times
+    return await alternate(play, echo, client, count)
 
 
 async def open_sandbox(site, key: str) -> tuple[Watched, dict]:

@@ -19,8 +19,11 @@ def new_session() -> str:
     return session.session_key
 
 
-async def open_ws(key: str | None, origin: bytes = ORIGIN) -> WebsocketCommunicator:
-    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
+async def open_ws(
+    key: str | None, *extra: tuple[bytes, bytes], origin: bytes = ORIGIN
+) -> WebsocketCommunicator:
+    """A WebSocket of the session `key`, open; `extra` headers as a proxy would add them."""
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000"), *extra]
     if key:
         headers.append((b"cookie", f"sessionid={key}".encode()))
     ws = WebsocketCommunicator(application, "/ws/playground/", headers=headers)

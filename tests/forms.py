@@ -1,6 +1,7 @@
 """Read forms out of pages the way a browser would, for tests that submit them."""
 
 import re
+from html import escape
 from html.parser import HTMLParser
 
 from lessons.models import Question
@@ -122,3 +123,20 @@ def form_in(html: str, page_url: str, css_class: str) -> tuple[str, str]:
     assert found, f"no form of class {css_class!r} in the page"
     action = re.search(r'\baction="([^"]*)"', found.group(0)[: found.start(1) - found.start()])
     return urljoin(page_url, action.group(1) if action else ""), found.group(1)
+
+
+def assert_no_answer_key(page: str, quiz) -> None:
+    """The quiz page holds its choices but nothing that tells the right one: no
+    explanation, no feedback, no accepted answer, no markup naming the correct choice."""
+    for question in quiz.questions.prefetch_related("choices"):
+        assert escape(question.explanation) not in page
+        for choice in question.choices.all():
+            assert escape(choice.text) in page
+            if choice.feedback:
+                assert escape(choice.feedback) not in page
+        for accepted in question.accepted:
+            assert f">{accepted}<" not in page and f'"{accepted}"' not in page
+        for wrong in question.wrong_answers:
+            assert escape(wrong["feedback"]) not in page
+    markup = r'data-[\w-]*correct|is[_-]correct|class="[^"]*(correct|explanation|feedback)'
+    assert not re.search(markup, page, re.I)

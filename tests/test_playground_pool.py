@@ -12,7 +12,6 @@ from dataclasses import replace
 
 import pytest
 import redis as sync_redis
-from channels.testing import WebsocketCommunicator
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from playground import conf, engines, live
@@ -22,8 +21,7 @@ from playground.engines.pool.placement import Placement
 from playground.limits import Limits
 from playground.registry import Registry
 from playground.sandbox import SandboxError
-from sockets_site.asgi import application
-from tests.consumer_helpers import ORIGIN, new_session
+from tests.consumer_helpers import new_session, open_ws
 from tests.playground_helpers import TEST_RANGE, Events
 from tests.redis_service import RedisServer
 
@@ -219,15 +217,7 @@ async def test_it_sends_the_proxys_word_of_a_lost_sandbox_before_the_hello(pool,
     engine = await pool("127.0.0.1:8101")
     engines.set_engine(engine)
     try:
-        key = await new_session()
-        headers = [
-            (b"origin", ORIGIN),
-            (b"host", b"127.0.0.1:8000"),
-            (b"cookie", f"sessionid={key}".encode()),
-            (b"x-playground-lost", b"process_lost"),
-        ]
-        ws = WebsocketCommunicator(application, "/ws/playground/", headers=headers)
-        assert (await ws.connect())[0]
+        ws = await open_ws(await new_session(), (b"x-playground-lost", b"process_lost"))
         first = await ws.receive_json_from(timeout=10)
         assert first["type"] == "sandbox.lost" and first["reason"] == "process_lost"
         assert (await ws.receive_json_from(timeout=10))["type"] == "hello"
@@ -322,14 +312,7 @@ async def test_it_closes_a_refused_pool_websocket_so_the_page_reconnects_at_once
     settings.PLAYGROUND_ENGINE = "pool"
     engines.set_engine(await pool("", serve=False))  # not in the pool (yet, or any more)
     try:
-        key = await new_session()
-        headers = [
-            (b"origin", ORIGIN),
-            (b"host", b"127.0.0.1:8000"),
-            (b"cookie", f"sessionid={key}".encode()),
-        ]
-        ws = WebsocketCommunicator(application, "/ws/playground/", headers=headers)
-        assert (await ws.connect())[0]
+        ws = await open_ws(await new_session())
         refused = await ws.receive_json_from(timeout=10)
         assert (refused["code"], refused["limit"]) == ("limit_sandboxes", "processes")
         assert (await ws.receive_output(timeout=10))["code"] == 4012
