@@ -13,6 +13,7 @@ from dataclasses import replace
 import pytest
 import redis as sync_redis
 from channels_redis.pubsub import RedisPubSubChannelLayer
+from django.core.checks import run_checks
 
 from playground import conf, engines, live
 from playground.engines import Client, PoolEngine
@@ -245,12 +246,14 @@ async def test_it_answers_the_proxys_route_question_only_for_a_pool(
 
 
 def test_it_refuses_the_pool_engine_without_redis(settings):
-    from django.core.checks import run_checks
-
     settings.PLAYGROUND_ENGINE, settings.REDIS_URL = "pool", ""
-    assert "playground.E011" in [e.id for e in run_checks()]
-    settings.PLAYGROUND_ENGINE = "workers"  # gone: said, not silently local
-    assert "playground.E010" in [e.id for e in run_checks()]
+    refused = [m for m in run_checks() if m.id and m.id.startswith("playground.")]
+    assert [m.id for m in refused] == ["playground.E011"], refused
+    assert "REDIS_URL" in refused[0].msg
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    assert not [m for m in run_checks() if m.id in ("playground.E010", "playground.E011")]
+    settings.PLAYGROUND_ENGINE = "workers"  # gone with issue 22
+    assert [m.id for m in run_checks() if m.id == "playground.E010"] == ["playground.E010"]
 
 
 async def test_it_grades_in_an_http_worker_that_runs_no_engine(route, pool, settings, redis_server):

@@ -38,7 +38,6 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 import redis
-from django.core.checks import run_checks
 
 from playground.engines.pool.names import PROCESSES, lease_key, process_key
 from tests import postgres_service
@@ -273,17 +272,6 @@ def stack(tmp_path_factory):
             yield stack
         finally:
             stack.stop()
-
-
-def test_it_refuses_the_pool_engine_without_redis(settings):
-    settings.PLAYGROUND_ENGINE, settings.REDIS_URL = "pool", ""
-    refused = [m for m in run_checks() if m.id and m.id.startswith("playground.")]
-    assert [m.id for m in refused] == ["playground.E011"], refused
-    assert "REDIS_URL" in refused[0].msg
-    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
-    assert not [m for m in run_checks() if m.id in ("playground.E010", "playground.E011")]
-    settings.PLAYGROUND_ENGINE = "workers"  # gone with issue 22
-    assert [m.id for m in run_checks() if m.id == "playground.E010"] == ["playground.E010"]
 
 
 def test_it_serves_the_course_from_postgresql_through_nginx(stack):
