@@ -238,7 +238,7 @@ def _cached(name: str, user, build):
                 cache.set(key, value, TIMEOUT)
         return value
 
-    return _kept(_parts, PARTS, ("shared", _audience(user), name), shared, generation)
+    return _kept(_parts, PARTS, ("part", _audience(user), name), shared, generation)
 
 
 @dataclass(frozen=True)
