@@ -106,9 +106,8 @@ class Registry:
             "The playground's network restarted, so this sandbox was reset and its sockets "
             "are gone. The page connects you to a fresh one.",
         )
-        for entry in self._entries.values():
-            for sink in list(entry.sinks):
-                sink(event)
+        for key in list(self._entries):
+            self.tell(key, event)
         self.restarting = asyncio.get_running_loop().create_task(self._restart_network())
 
     async def _restart_network(self) -> None:
@@ -296,10 +295,7 @@ class Registry:
             self._arm(key, entry)
 
     def _expire(self, key: str, limit: str, message: str) -> None:
-        entry = self._entries[key]
-        event = events.closed(limit, message)
-        for sink in list(entry.sinks):
-            sink(event)
+        self.tell(key, events.closed(limit, message))
         asyncio.get_running_loop().create_task(self.discard(key))
 
     def detach(self, key: str, sink: Callable[[dict], None]) -> None:

@@ -43,15 +43,22 @@ def make_engine(redis_url: str, lock_file: str, **limits) -> PoolEngine:
 
 @pytest.fixture
 def redis_server():
-    """Redis of the test's own: each test starts from an empty placement."""
+    """Redis of the test's own: each test starts from an empty placement. The clients
+    the test made of it close with it, so none is closed later, by the garbage
+    collector, in another test that counts the process's open files."""
     with RedisServer() as server:
+        server.clients = []
         yield server
+        for client in server.clients:
+            client.close()
 
 
 @pytest.fixture
 def route(redis_server):
     """The route view's question: where a session's WebSocket goes."""
-    return Placement(redis_server.url).route
+    placement = Placement(redis_server.url)
+    redis_server.clients.append(placement.redis)
+    return placement.route
 
 
 @pytest.fixture
@@ -86,7 +93,9 @@ async def beat(engine: PoolEngine) -> None:
 
 
 def redis_of(server) -> sync_redis.Redis:
-    return sync_redis.Redis.from_url(server.url, decode_responses=True)
+    client = sync_redis.Redis.from_url(server.url, decode_responses=True)
+    server.clients.append(client)
+    return client
 
 
 async def test_it_routes_a_session_to_the_least_loaded_process_and_keeps_it_there(route, pool):

@@ -34,12 +34,20 @@ log = logging.getLogger(__name__)
 Handler = Callable[[dict], Awaitable[dict]]
 
 
-def _keep(tasks: set, coroutine) -> asyncio.Task:
-    """Run `coroutine` as a task held until it ends (asyncio keeps only weak references)."""
+def keep_task(tasks: set, coroutine) -> asyncio.Task:
+    """Run `coroutine` as a task held in `tasks` until it ends (asyncio keeps only weak
+    references to tasks)."""
     task = asyncio.get_running_loop().create_task(coroutine)
     tasks.add(task)
     task.add_done_callback(tasks.discard)
     return task
+
+
+async def cancel_all(tasks: set) -> None:
+    """Cancel every task `keep_task` holds in `tasks`, and wait until they have ended."""
+    for task in list(tasks):
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class Asker:
@@ -72,13 +80,11 @@ class Asker:
                 if future is not None and not future.done():
                     future.set_result(reply)
 
-        _keep(self._tasks, receive())
+        keep_task(self._tasks, receive())
         return channel
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_all(self._tasks)
 
 
 class Answerer:
@@ -88,7 +94,7 @@ class Answerer:
         self.layer, self.channel, self.handlers = layer, channel, handlers
         self.listening = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
-        self._receiver = _keep(self._tasks, self._receive())
+        self._receiver = keep_task(self._tasks, self._receive())
 
     async def until_listening(self) -> None:
         """Until a message sent to this channel has come back to it."""
@@ -105,7 +111,7 @@ class Answerer:
             if message.get("type") == "listening":
                 self.listening.set()
             elif message.get("reply_to"):
-                _keep(self._tasks, self._answer(message))
+                keep_task(self._tasks, self._answer(message))
 
     async def _answer(self, message: dict) -> None:
         handler = self.handlers.get(message.get("type"))
@@ -120,9 +126,7 @@ class Answerer:
             outage.redis.failed(error)
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_all(self._tasks)
 
 
 async def ask_owner(redis, asker: Asker, session: str) -> dict | None:

@@ -3,8 +3,9 @@
 Rules:
 - Sandboxes live here exactly as with the local engine; a command and its
   events never leave the process. What the pool adds is said at the edges:
-  `serve` joins the pool (presence.Presence), `route` answers where a session's
-  WebSocket goes (for the route view), `inspect` asks the owner elsewhere.
+  `serve` joins the pool (presence.Presence). Where a WebSocket goes is
+  placement.Placement's, asked by the route view; a sandbox elsewhere is read
+  by asking its owner (asking.ask_owner_once, from playground.live).
 - Only a joined process holds sandboxes: any other refuses a WebSocket.
 - A new sandbox first claims its session's lease; a sandbox already here needs
   no Redis, so WebSockets keep attaching while Redis is away.

@@ -30,7 +30,7 @@ import uuid
 
 from playground import events, outage
 from playground.engines.pool import names
-from playground.engines.pool.asking import Answerer
+from playground.engines.pool.asking import Answerer, keep_task
 from playground.engines.pool.quotas import RedisQuotas
 from playground.registry import Registry
 from playground.sandbox import SandboxError
@@ -199,9 +199,7 @@ class Presence:
     def _discarded(self, session: str) -> None:
         if self.draining:
             return  # drain gives every lease back itself
-        task = asyncio.get_running_loop().create_task(self.give_back(session))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        keep_task(self._tasks, self.give_back(session))
 
     async def give_back(self, session: str) -> None:
         """The session's lease, if it is ours: a sandbox closed here, or never made."""
@@ -244,3 +242,4 @@ class Presence:
         if self.answerer is not None:
             await self.answerer.aclose()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.quotas.close()

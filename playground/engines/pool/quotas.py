@@ -101,6 +101,9 @@ class RedisQuotas(MemoryQuotas):
                 pipe.pexpire(self.key, LEASE_MS)
             pipe.execute()
 
+    def close(self) -> None:
+        self.redis.close()
+
     def held(self, network: str) -> int:
         """This process's own count (for tests and tools)."""
         return int(self.redis.hget(self.key, network) or 0)
