@@ -73,7 +73,7 @@ bench: $(VENV)/.test-deps
 	$(PY) -m bench.scaled
 	$(PY) -m bench.kernel_read
 
-# Pages per second, Daphne vs gunicorn + uvicorn, measured by Debian's wrk (apt-get install wrk nginx).
+# Pages per second, Daphne, gunicorn + uvicorn, sync and gthread (deployed), measured by Debian's wrk (apt-get install wrk nginx).
 bench-pages: $(VENV)/.test-deps
 	$(PY) -m bench.pages
 

@@ -5,12 +5,12 @@ cache, the sessions and the channel layer, collected static files) in a temporar
 directory, then, in each of `--runs` runs, for each server
 
 - Daphne (ASGI, one process);
-- gunicorn with one uvicorn worker (ASGI, as deploy/gunicorn.conf.py runs it);
-- gunicorn with one sync worker and with one gthread worker (WSGI: pages need no
-  ASGI; the project has no `sockets_site/wsgi.py`, so gunicorn calls Django's
-  `get_wsgi_application()` itself);
+- gunicorn with one uvicorn worker (ASGI, sockets_site.asgi: the comparison);
+- gunicorn with one sync worker (WSGI, sockets_site.wsgi: the comparison);
+- gunicorn with one gthread worker of `--threads` threads, as deploy/gunicorn.conf.py
+  runs it in production (WSGI: pages need no ASGI);
 - the whole topology: nginx in front of gunicorn with two workers of `--nginx-worker`
-  (and a Daphne for /ws/, which wrk does not use);
+  (default gthread, the deployed one; and a Daphne for /ws/, which wrk does not use);
 
 runs Debian's wrk, in a process of its own, against `/healthz/` (a plain-text view:
 the framework's ceiling, every middleware, no work) and every public page (lesson,
@@ -52,7 +52,9 @@ PAGES = [
 ]
 # The ratio to the trivial view each public page must reach: without a session, with one.
 TARGETS = {False: 0.8, True: 0.5}
-WSGI_APP = "django.core.wsgi:get_wsgi_application()"
+# The application each comparison kind of worker runs (gthread runs the deployed config).
+APPS = {"uvicorn": "sockets_site.asgi:application", "sync": "sockets_site.wsgi:application"}
+WORKER_CLASSES = {"uvicorn": "uvicorn_worker.UvicornWorker", "sync": "sync"}
 
 
 def pin(core: int):
@@ -97,27 +99,26 @@ def visitor_cookie(env: dict) -> str:
     return f"sessionid={match.group(1)}"
 
 
-class WsgiGunicorn(GunicornServer):
-    """gunicorn with its own WSGI workers (`sync`, or `gthread` with `threads` each)."""
+class ComparedGunicorn(GunicornServer):
+    """gunicorn with a kind of worker the site does not deploy (`uvicorn` or `sync`),
+    on gunicorn's defaults but for the keep-alive."""
 
-    def __init__(self, workdir: Path, kind: str, workers: int = 1, threads: int = 1, **kwargs):
+    def __init__(self, workdir: Path, kind: str, workers: int = 1, **kwargs):
         super().__init__(workdir, workers=workers, **kwargs)
-        self.kind, self.threads = kind, threads
+        self.kind = kind
 
     def __enter__(self):
         command = [
             sys.executable,
             "-m",
             "gunicorn",
-            WSGI_APP,
+            APPS[self.kind],
             "--bind",
             "127.0.0.1:0",
             "--workers",
             str(self.workers),
             "--worker-class",
-            self.kind,
-            "--threads",
-            str(self.threads),
+            WORKER_CLASSES[self.kind],
             # As deploy/gunicorn.conf.py: behind nginx, keep its connections open.
             "--keep-alive",
             "75",
@@ -126,7 +127,7 @@ class WsgiGunicorn(GunicornServer):
         ]
         match = self._start(command, self.env, preexec_fn=self.preexec_fn)
         self.host, self.port = match.group(1), int(match.group(2))
-        # Django loads in each worker on its first request: the warm-up run pays that.
+        # Booted is not yet loaded (neither kind says when): the warm-up run pays the rest.
         if not self.wait_for_log("Booting worker with pid", self.workers, timeout=60):
             raise RuntimeError("gunicorn workers did not start:\n" + "".join(self.log))
         return self
@@ -137,11 +138,9 @@ class WsgiGunicorn(GunicornServer):
 
 
 def http_server(kind: str, workdir: Path, workers: int, threads: int, **kwargs):
-    if kind == "uvicorn":
-        return GunicornServer(workdir, workers=workers, **kwargs)
-    return WsgiGunicorn(
-        workdir, kind, workers=workers, threads=threads if kind == "gthread" else 1, **kwargs
-    )
+    if kind == "gthread":  # deploy/gunicorn.conf.py, as in production
+        return GunicornServer(workdir, workers=workers, GUNICORN_THREADS=str(threads), **kwargs)
+    return ComparedGunicorn(workdir, kind, workers=workers, **kwargs)
 
 
 def measure(base: str, cookie: str, seconds: int, connections: int) -> dict:
@@ -221,7 +220,7 @@ def one_run(workdir: Path, env: dict, cookie: str, args) -> dict:
     for name, kind in (
         ("gunicorn, 1 uvicorn worker", "uvicorn"),
         ("gunicorn, 1 sync worker (WSGI)", "sync"),
-        (f"gunicorn, 1 gthread worker x {args.threads} threads (WSGI)", "gthread"),
+        (f"gunicorn, 1 gthread worker x {args.threads} threads (WSGI, deployed)", "gthread"),
     ):
         with http_server(kind, workdir, 1, args.threads, preexec_fn=pin(0), **env) as server:
             results[name] = measure(
@@ -256,7 +255,7 @@ def main() -> None:
     parser.add_argument(
         "--nginx-worker",
         choices=("uvicorn", "sync", "gthread", "none"),
-        default="uvicorn",
+        default="gthread",
         help="the workers behind nginx (default: deploy/gunicorn.conf.py's)",
     )
     args = parser.parse_args()

@@ -1,7 +1,7 @@
 """Scaled-site benchmark: the pool engine behind nginx, as `make serve-scaled` runs it.
 
 The documented scaled topology on this machine (docs/deploy.md), started for the run:
-a redis-server, gunicorn with uvicorn workers for HTTP (the route view included),
+a redis-server, gunicorn with gthread workers for HTTP (the route view included),
 two sandbox processes (`manage.py playground_process --asgi bench.asgi.application`,
 so each also serves the bare Channels echo of bench/asgi.py at /ws/echo/), and nginx
 rendered with engine="pool": every WebSocket, the echo's too, goes through nginx's
@@ -356,7 +356,7 @@ async def main(args) -> None:
             site = SimpleNamespace(host="127.0.0.1", port=nginx.port, url=nginx.url)
             pids = [first.process.pid, second.process.pid]
             print(
-                f"nginx at {nginx.url}; HTTP: gunicorn, {args.http_workers} uvicorn workers; "
+                f"nginx at {nginx.url}; HTTP: gunicorn, {args.http_workers} gthread workers; "
                 f"sandbox processes {first.id} (pid {pids[0]}) and {second.id} (pid {pids[1]})"
             )
 

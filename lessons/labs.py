@@ -19,9 +19,10 @@ Rules:
 - A sandbox keeps the owner it was made for; a visitor who logs in meanwhile has their
   runs moved to the account (lessons.learners), and what the sandbox records after that
   goes to the account too (visitor_moved).
-- A learner's finished experiments, grouped by lesson, are kept in the cache under the
-  page generation, so a lesson page asks the database nothing for them once known.
-  A newly finished run and a log-in (runs moved to the account) forget the entry.
+- A learner's finished experiments come from their progress snapshot
+  (lessons.learner_state), so a lesson page asks the database nothing for them once
+  known. record()'s UPDATE bumps the learner's snapshot as every write of a run does
+  (the LearnerOwned querysets and signals, learner_state.connect).
 - A lab question is graded from the learner's live sandbox, read on submit through
   playground.live.inspect_session, and replayed against the question's steps by
   playground.lab_checks.replay. What the form posts for it is never read.
@@ -41,7 +42,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from lessons import page_cache
+from lessons import learner_state, page_cache
 from lessons.learners import Learner
 from lessons.models import Experiment, ExperimentStep, LabRun
 
@@ -151,8 +152,6 @@ def record(owner: dict, experiment: str, done: int, steps: int, finished: bool) 
                 )
         except IntegrityError:  # another call created it first: go forward from there
             runs.update(**changes)
-    if finished:
-        forget_finished(fields)
 
 
 def record_prediction(owner: dict, experiment: str, step: int, choice: int, correct: bool) -> bool:
@@ -211,57 +210,13 @@ class DjangoLabHooks:
         await database_sync_to_async(record_prediction)(owner, experiment, step, choice, correct)
 
 
-# A learner's finished experiments, for the pages.
-
-
-def _finished_key(fields: dict) -> str:
-    if fields["user_id"] is not None:
-        return f"lessons:labs:finished:user:{fields['user_id']}"
-    return f"lessons:labs:finished:visitor:{fields['learner_key']}"
-
-
-def _learner_fields(learner) -> dict | None:
-    if learner.user is not None:
-        return {"user_id": learner.user.pk, "learner_key": ""}
-    if learner.key:
-        return {"user_id": None, "learner_key": learner.key}
-    return None
-
-
-def forget_finished(fields: dict) -> None:
-    cache.delete(_finished_key(fields))
-
-
-def forget_learner(learner) -> None:
-    fields = _learner_fields(learner)
-    if fields is not None:
-        forget_finished(fields)
+# A learner's finished experiments, for the pages (lessons.learner_state keeps them).
 
 
 def finished_in_lesson(learner, lesson_slug: str) -> tuple[str, ...]:
-    """The ids of the published experiments of the lesson the learner finished, sorted.
-
-    One cache round trip once known (the generation and the entry together); nothing
-    at all for a visitor who has done nothing worth keeping yet."""
-    fields = _learner_fields(learner)
-    if fields is None:
-        return ()
-    key = _finished_key(fields)
-    found = cache.get_many([page_cache.GENERATION_KEY, key])
-    generation = found.get(page_cache.GENERATION_KEY) or page_cache.current_generation()
-    kept = found.get(key)
-    if kept is not None and kept[0] == generation:
-        by_lesson = kept[1]
-    else:
-        by_lesson: dict[str, list[str]] = {}
-        runs = LabRun.objects.filter(
-            finished_at__isnull=False, experiment__published=True, **fields
-        ).values_list("experiment__lesson__slug", "experiment__slug")
-        for lesson, experiment in runs:
-            by_lesson.setdefault(lesson, []).append(experiment)
-        by_lesson = {lesson: sorted(ids) for lesson, ids in by_lesson.items()}
-        cache.set(key, (generation, by_lesson), page_cache.TIMEOUT)
-    return tuple(by_lesson.get(lesson_slug, ()))
+    """The ids of the published experiments of the lesson the learner finished, sorted."""
+    runs = learner_state.of(learner).finished
+    return tuple(sorted(run.experiment_slug for run in runs if run.lesson_slug == lesson_slug))
 
 
 @dataclass
@@ -277,13 +232,10 @@ class LabProgress:
 
 
 def finished_experiment_ids(learner, experiment_ids: list[int]) -> set[int]:
-    """Of these experiments, the ones the learner finished (one query)."""
+    """Of these (published) experiments, the ones the learner finished."""
     if not experiment_ids:
         return set()
-    runs = learner.owns(
-        LabRun.objects.filter(experiment_id__in=experiment_ids, finished_at__isnull=False)
-    )
-    return set(runs.values_list("experiment_id", flat=True))
+    return set(experiment_ids) & learner_state.of(learner).finished_ids()
 
 
 # Lab questions.

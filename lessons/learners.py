@@ -18,10 +18,13 @@ attempt's answers go with it). Deleting an account deletes its progress, then
 the user (every other row pointing to it goes by its foreign key's cascade) and
 the throttle's record of its successful log-ins (addresses and browsers); its
 failed log-ins stay until their cool-off, or deleting would lift a lock.
+
+A move and a deletion bump both learners' progress snapshots (lessons.learner_state),
+now and after the commit, beside the bumps of the rows' own signals and querysets.
 """
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.contrib.auth.signals import user_logged_in
@@ -36,6 +39,9 @@ SESSION_KEY = "learner"
 class Learner:
     user: object | None
     key: str = ""
+    # A request's learner (learner_for) keeps what it read of its progress rows here
+    # (lessons.learner_state); a Learner made elsewhere reads afresh each time.
+    memo: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def known(self) -> bool:
@@ -56,7 +62,7 @@ class Learner:
 
 def learner_for(request, create: bool = False) -> Learner:
     if request.user.is_authenticated:
-        return Learner(request.user)
+        return Learner(request.user, memo={})
     key = request.session.get(SESSION_KEY, "")
     if not key and create:
         from lessons.progress import READ_IN_SESSION
@@ -67,7 +73,7 @@ def learner_for(request, create: bool = False) -> Learner:
         # next lesson page's GET would fill it in (a session write on a GET), and a key
         # made after "Delete my progress" would inherit the old key's reads.
         request.session[READ_IN_SESSION] = []
-    return Learner(None, key)
+    return Learner(None, key, memo={})
 
 
 @receiver(user_logged_in)
@@ -81,7 +87,7 @@ def adopt_visitor_progress(sender, request, user, **kwargs):
 
 @transaction.atomic
 def move_progress(key: str, user) -> None:
-    from lessons import labs
+    from lessons import labs, learner_state
     from lessons.models import Attempt, LabRun, LessonRead
     from review import cards as review_cards
 
@@ -122,8 +128,10 @@ def move_progress(key: str, user) -> None:
         run.delete()
         kept.save()
     review_cards.move_to_user(key, user)
-    # After the commit, so a page read meanwhile cannot keep the state from before the move.
-    transaction.on_commit(lambda: labs.forget_finished({"user_id": user.pk, "learner_key": ""}))
+    # The moves above bump through the models' querysets too; said here as well, since
+    # both learners' rows changed whatever the moves found (now and on commit).
+    learner_state.bump_learner(Learner(None, key))
+    learner_state.bump_learner(Learner(user))
     # A playground still open records under the visitor's key: make that the account's.
     labs.visitor_moved(key, user.pk)
 
@@ -138,7 +146,7 @@ PROGRESS_WORDS = {
 }
 
 
-def _owned_models() -> list:
+def owned_models() -> list:
     """Every LearnerOwned model, those of PROGRESS_WORDS first and in its order."""
     from lessons.models.progress import LearnerOwned
 
@@ -155,19 +163,19 @@ def progress_counts(learner: Learner) -> dict[str, int]:
         PROGRESS_WORDS.get(model._meta.label_lower, str(model._meta.verbose_name_plural)): (
             learner.owns(model._default_manager).count()
         )
-        for model in _owned_models()
+        for model in owned_models()
     }
     return {name: count for name, count in counts.items() if count}
 
 
 def delete_progress(learner: Learner) -> None:
-    from lessons import labs
+    from lessons import learner_state
 
     with transaction.atomic():
-        for model in _owned_models():
+        for model in owned_models():
             learner.owns(model._default_manager).delete()
-        # After the commit, so a page read meanwhile cannot keep the finished labs.
-        transaction.on_commit(lambda: labs.forget_learner(learner))
+        # The deletes' signals bump too; this covers a learner who had no rows left.
+        learner_state.bump_learner(learner)
 
 
 def delete_account(user) -> None:

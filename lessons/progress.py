@@ -5,13 +5,15 @@ The course is a path: each lesson (read it), its experiments in the playground
 points at the first step not yet done. A lesson is done only when its quiz is passed
 (LessonProgress.done): reading it is a step, not the lesson learned. A lesson's lab is
 done when every published experiment of it is finished (lessons.labs records the runs).
+A learner's rows are read from their snapshot (lessons.learner_state), not queried here.
 """
 
 from dataclasses import dataclass, field
 
+from lessons import learner_state
 from lessons.attempts import counted, used
 from lessons.labs import LabProgress, finished_experiment_ids
-from lessons.models import Attempt, LessonRead
+from lessons.models import LessonRead
 
 
 @dataclass
@@ -88,7 +90,7 @@ def has_read(request, learner, slug: str) -> bool:
     if not learner.known:
         return False
     if learner.user is not None:
-        return learner.owns(LessonRead.objects.filter(lesson__slug=slug)).exists()
+        return learner_state.of(learner).has_read(slug)
     kept = request.session.get(READ_IN_SESSION)
     if kept is None:  # a session from before this was kept: filled once
         reads = learner.owns(LessonRead.objects.all()).values_list("lesson__slug", flat=True)
@@ -104,12 +106,10 @@ def remember_read(request, learner, slug: str) -> None:
 
 def quiz_scores(learner, quizzes: list) -> dict[int, QuizScore]:
     scores = {quiz.pk: QuizScore(quiz) for quiz in quizzes}
-    attempts = learner.owns(Attempt.objects.filter(quiz__in=[q.pk for q in quizzes])).only(
-        "pk", "quiz_id", "percent", "submitted_at", "number"
-    )
     by_quiz: dict[int, list] = {}
-    for attempt in attempts:
-        by_quiz.setdefault(attempt.quiz_id, []).append(attempt)
+    for attempt in learner_state.of(learner).attempts:  # in submitted_at, pk order
+        if attempt.quiz_id in scores:
+            by_quiz.setdefault(attempt.quiz_id, []).append(attempt)
     for quiz_id, done in by_quiz.items():
         score = scores[quiz_id]
         score.attempts = used(done)
@@ -119,11 +119,7 @@ def quiz_scores(learner, quizzes: list) -> dict[int, QuizScore]:
 
 
 def course_progress(learner, lessons: list, quizzes: list, experiments=()) -> CourseProgress:
-    read = set(
-        learner.owns(
-            LessonRead.objects.filter(lesson__in=[item.pk for item in lessons])
-        ).values_list("lesson_id", flat=True)
-    )
+    read = learner_state.of(learner).read_ids
     scores = quiz_scores(learner, quizzes)
     by_lesson = {quiz.lesson_id: scores[quiz.pk] for quiz in quizzes if quiz.lesson_id}
     finished = finished_experiment_ids(learner, [e.pk for e in experiments])

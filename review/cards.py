@@ -22,6 +22,10 @@ Rules:
   kept (on the same due time, the one with more misses), since it is the one the
   learner knows less; the reviews and misses of the two add up, being one learner's.
 
+- Every write of a card reaches the learner's progress snapshot (lessons.learner_state):
+  a save or delete by its signals, record_many's bulk_create and move_to_user's UPDATE
+  by the bumping querysets learner_state.connect gives ReviewCard's managers.
+
 Sync ORM code: async callers wrap it in database_sync_to_async.
 """
 

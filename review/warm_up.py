@@ -5,7 +5,8 @@ Rules:
   first (soonest due first), then that quiz's other questions in the quiz's own order,
   SIZE in all; never lab questions (they are done in the playground), and only a quiz
   review may ask (review.items.askable_quiz). So the questions are stable: the same ones
-  until the learner answers them or a card falls due. The first lesson has none.
+  until the learner answers them or a card falls due. The first lesson has none. The
+  due cards come from the learner's snapshot (lessons.learner_state), not a query.
 - A lesson page is cached whole for visitors (lessons.page_cache): the warm-up form is a
   variant of that page, named by the due questions it asks first ("default" for none,
   "done" once answered in this session); it holds nothing personal, only questions
@@ -27,11 +28,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Q
 from django.utils.datastructures import MultiValueDict
 
-from lessons import page_cache, quiz_rules
+from lessons import learner_state, page_cache, quiz_rules
 from lessons.models import Lesson, Quiz
 from review import cards, items
 
@@ -44,16 +44,11 @@ DONE = "review:warm-ups-done"  # session: slugs of lessons whose warm-up was ans
 
 def candidates(user, slug: str) -> tuple[int, ...]:
     """The previous lesson's quiz questions a warm-up may ask, in the quiz's order; kept
-    in the cache with the lesson pages' parts (the same generation and audience)."""
+    by this process with the lesson pages' parts (page_cache.part: the same generation
+    and audience; an unknown slug is not kept)."""
     audience = "staff" if user.is_staff else "public"
-    key = f"review:warm-up:{page_cache.current_generation()}:{audience}:{slug}"
-    found = cache.get(key)
-    if found is None:
-        found = _candidates(user, slug)
-        if found is None:
-            return ()  # not cached: unknown slugs must not fill the cache
-        cache.set(key, found, page_cache.TIMEOUT)
-    return tuple(found)
+    found = page_cache.part(("warm-up", audience, slug), lambda: _candidates(user, slug))
+    return found or ()
 
 
 def _candidates(user, slug: str) -> tuple[int, ...] | None:
@@ -135,8 +130,7 @@ def for_request(request, learner, slug: str, now) -> WarmUp:
     if learner.known:
         offered = candidates(request.user, slug)
         if offered:
-            refs = [str(i) for i in offered]
-            due = cards.due(learner, now).filter(kind=items.QUESTION, ref__in=refs)
-            refs = due.values_list("ref", flat=True)[:SIZE]
-            warm_up.due_ids = tuple(int(ref) for ref in refs)
+            refs = {str(i) for i in offered}
+            due = learner_state.of(learner).due_cards(now, items.QUESTION)
+            warm_up.due_ids = tuple(int(c.ref) for c in due if c.ref in refs)[:SIZE]
     return warm_up

@@ -103,10 +103,14 @@ TEMPLATES = [
 
 ASGI_APPLICATION = "sockets_site.asgi.application"
 
+# Connections kept between requests (DATABASE_CONN_MAX_AGE, seconds) are checked before a
+# request reuses one, so a database restart costs a new connection, not an error page.
+_conn_max_age = env_int("DATABASE_CONN_MAX_AGE", 0)
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_max_age=_conn_max_age,
+        conn_health_checks=_conn_max_age != 0,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

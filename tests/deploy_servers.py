@@ -1,7 +1,8 @@
 """The production processes of deploy/, started for tests and bench/pages.py.
 
-Each is ready when it says where it listens (no polling, no sleeps): gunicorn with
-uvicorn workers, Redis on a Unix socket, and nginx from a rendered deploy/ template.
+Each is ready when it says it serves (no polling, no sleeps): gunicorn with gthread
+workers once each has loaded the site, Redis on a Unix socket, and nginx from a
+rendered deploy/ template.
 """
 
 import os
@@ -12,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
+from deploy.workers import WORKER_READY
 from tests.live_server import ROOT, site_env
 
 GUNICORN_LISTENING = re.compile(r"Listening at: http://([\d.]+):(\d+)")
@@ -65,7 +67,7 @@ class _Process:
 
 
 class GunicornServer(_Process):
-    """gunicorn with uvicorn workers, as deploy/gunicorn.conf.py runs it in production."""
+    """gunicorn with gthread workers (WSGI), as deploy/gunicorn.conf.py runs it in production."""
 
     ready_pattern = GUNICORN_LISTENING
 
@@ -79,7 +81,7 @@ class GunicornServer(_Process):
             sys.executable,
             "-m",
             "gunicorn",
-            "sockets_site.asgi:application",
+            "sockets_site.wsgi:application",
             "-c",
             str(ROOT / "deploy" / "gunicorn.conf.py"),
             "--bind",
@@ -89,8 +91,8 @@ class GunicornServer(_Process):
         ]
         match = self._start(command, self.env, preexec_fn=self.preexec_fn)
         self.host, self.port = match.group(1), int(match.group(2))
-        # Every worker has loaded Django once each says so (uvicorn's start-up line).
-        if not self.wait_for_log("Application startup complete", self.workers, timeout=60):
+        # Every worker has loaded Django once each says so (deploy/gunicorn.conf.py's hook).
+        if not self.wait_for_log(WORKER_READY, self.workers, timeout=60):
             raise RuntimeError("gunicorn workers did not start:\n" + "".join(self.log))
         return self
 

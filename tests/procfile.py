@@ -13,6 +13,7 @@ import os
 import re
 import signal
 
+from deploy.workers import WORKER_READY
 from tests.live_server import ROOT, LoggedProcess
 
 PROCFILE = ROOT / "deploy" / "Procfile"
@@ -53,7 +54,7 @@ class ProcfileProcess(LoggedProcess):
             self.id = match.group(1)
         if self.kind == "http":  # every gunicorn worker has loaded the site
             workers = int(self.env.get("GUNICORN_WORKERS", "1"))
-            if not self.wait_for_log("Application startup complete", count=workers, timeout=60):
+            if not self.wait_for_log(WORKER_READY, count=workers, timeout=60):
                 raise RuntimeError("gunicorn's workers did not start:\n" + "".join(self.log))
         return self
 

@@ -1,6 +1,6 @@
 """The production topology of deploy/, end to end: Debian's nginx (from
 deploy/nginx.conf.template rendered for the local engine, as the current user, on a
-free port) in front of gunicorn with 2 uvicorn workers for HTTP and the one Daphne that
+free port) in front of gunicorn with 2 gthread workers (WSGI) for HTTP and the one Daphne that
 holds the sandboxes for WebSockets, all on one SQLite database, with
 DJANGO_BEHIND_PROXY=1. Every check goes through nginx. Last, `make serve-scaled`'s
 command runs the pool engine's topology (deploy/Procfile under honcho) once; its
@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from deploy.workers import WORKER_READY
 from tests.deploy_servers import GunicornServer, NginxServer
 from tests.live_server import DaphneServer, LoggedProcess, site_env
 from tests.raw_websocket import RawWebSocket
@@ -224,7 +225,7 @@ def scaled_site(tmp_path_factory):
     site.start([sys.executable, "-m", "deploy.scaled"], env, SCALED_READY, "serve-scaled", True)
     try:
         assert site.wait_for_log(" ready on 127.0.0.1:", count=2, timeout=120), "".join(site.log)
-        assert site.wait_for_log("Application startup complete", count=2, timeout=120)
+        assert site.wait_for_log(WORKER_READY, count=2, timeout=120)
         yield site
     finally:
         if site.process.poll() is None:

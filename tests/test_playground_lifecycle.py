@@ -1,6 +1,7 @@
 """Sandboxes come and go without leaking file descriptors or tasks."""
 
 import asyncio
+import gc
 import os
 
 import pytest
@@ -18,8 +19,11 @@ async def open_fds() -> int:
 
     Django keeps one per thread, and channels' test communicator stops the consumer
     closing it after each message as it does in a server; on PostgreSQL it is a socket.
+    Garbage is collected first: a socket an earlier test dropped (a client it no longer
+    references) would otherwise close between the two counts, whenever Python collects.
     """
     await sync_to_async(connections.close_all)()
+    gc.collect()
     return len(os.listdir("/proc/self/fd"))
 
 

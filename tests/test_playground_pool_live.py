@@ -39,6 +39,7 @@ import psycopg
 import pytest
 import redis
 
+from deploy.workers import WORKER_READY
 from playground.engines.pool.names import PROCESSES, lease_key, process_key
 from tests import postgres_service
 from tests.deploy_servers import write_nginx_config
@@ -631,7 +632,7 @@ def test_it_runs_the_whole_procfile_under_honcho(tmp_path):
         try:
             prepare_site(stack.env)
             for ready, count in (
-                ("Application startup complete", 2),
+                (WORKER_READY, 2),
                 (" ready on 127.0.0.1:", 2),
                 ("start worker process", 1),
             ):

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from lessons.learner_state import LearnerRowsQuerySet
 from lessons.models.course import Lesson
 from lessons.models.quizzes import Question, Quiz
 
@@ -20,6 +21,9 @@ class LearnerOwned(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     learner_key = models.CharField(max_length=32, blank=True, db_index=True)
+
+    # Its bulk writes, which send no signal, still reach the learners' progress snapshots.
+    objects = LearnerRowsQuerySet.as_manager()
 
     class Meta:
         abstract = True

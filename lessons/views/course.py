@@ -5,9 +5,9 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from lessons import labs, page_cache, progress
+from lessons import labs, learner_state, page_cache, progress
 from lessons.learners import learner_for
-from lessons.models import GlossaryTerm, Lesson, LessonRead
+from lessons.models import GlossaryTerm, Lesson
 from lessons.views.next_url import next_url
 from review import items as review_items
 from review import warm_up as review_warm_up
@@ -20,7 +20,12 @@ def course(request):
     the same for everyone in that state, one page for all who have none."""
     lessons, quizzes, experiments = page_cache.course_outline(request.user)
     learner = learner_for(request)
-    due = len(review_items.due_items(request.user, learner)) if learner.known else 0
+    now = timezone.now()
+    # A card due counts only if its item can be asked (the review page's list); that
+    # list is built only when some card is due at all, which is rarely.
+    due = 0
+    if learner_state.of(learner).due_cards(now):
+        due = len(review_items.due_items(request.user, learner, now))
 
     def context() -> dict:
         course = progress.course_progress(learner, lessons, quizzes, experiments)
@@ -30,11 +35,12 @@ def course(request):
         return render(request, "lessons/course.html", context())
     state = "new"
     if learner.known:
-        read = learner.owns(LessonRead.objects.filter(lesson__in=[item.pk for item in lessons]))
+        lesson_ids = {item.pk for item in lessons}
+        read = learner_state.of(learner).read_ids & lesson_ids
         scores = progress.quiz_scores(learner, quizzes)
         finished = labs.finished_experiment_ids(learner, [item.pk for item in experiments])
         state = page_cache.variant(
-            sorted(read.values_list("lesson_id", flat=True)),
+            sorted(read),
             sorted((pk, score.attempts, score.score) for pk, score in scores.items()),
             sorted(finished),
             due,
