@@ -15,7 +15,8 @@ Rules (a wrong progress mark is our worst bug, issue 21):
   finds them, so a model added later is covered; a saved row whose owner changed bumps
   both), and so do `update`, `bulk_create` and `bulk_update` of their querysets
   (`LearnerRowsQuerySet`, the manager of lessons.models.progress.LearnerOwned), which
-  send no signals.
+  send no signals. A write of nothing a snapshot holds (a lab run's steps, a card's
+  review count) bumps nothing.
 - A reader tags the snapshot it stores with the version it read BEFORE reading the
   database, the page generation (experiments published, slugs) and the epoch; a
   snapshot is used only when its tag equals all three now. A learner whose version is
@@ -24,23 +25,30 @@ Rules (a wrong progress mark is our worst bug, issue 21):
 - Redis away (sockets_site.cache): a read is a miss, so the rows come from the
   database, the truth. A learner's write is never refused for the cache (nothing a
   learner does is lost, issue 21): a bump that cannot reach Redis is noted by the
-  process, and before this process reads or bumps again through a Redis that answers,
-  it replaces the epoch, so every snapshot kept from before is dropped at once. What
-  remains (another process reading an old snapshot between Redis coming back and this
-  process's next request) is bounded by TIMEOUT: a snapshot lives at most that long.
+  process, which replaces the epoch as soon as Redis answers (a thread tries every
+  SETTLE_EVERY, and once more at exit), so every snapshot kept from before is dropped
+  at once; until then it asks Redis nothing for its bumps. What no bump can cover (a
+  process killed between its commit and the bump after it, or while Redis is away) is
+  bounded by TIMEOUT: a snapshot lives at most that long.
+- Only in a cache every process shares (settings.PROGRESS_SNAPSHOTS, on with Redis):
+  otherwise each request reads the rows (once per request).
 - Within one request (the Learner lessons.learners.learner_for made) the snapshot is
   read once; any bump made by this process since forgets that copy. A Learner made
   elsewhere keeps no copy.
 """
 
+import atexit
 import logging
 import secrets
 import threading
+import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 from django.apps import apps
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
@@ -55,9 +63,9 @@ try:  # the redis extra; without it the cache is in this process's memory, never
 except ImportError:  # pragma: no cover - the test environment has redis
     RedisError = ()
 
-# A snapshot's life in the cache: the bound on the staleness the strict bump cannot
-# prevent (module docstring). A learner's version lives as long as page parts do.
-TIMEOUT = 10 * 60
+# A snapshot's life in the cache: the bound on the staleness no bump can prevent (module
+# docstring); rebuilding an active learner's once a minute costs a few small queries.
+TIMEOUT = 60
 VERSION_TIMEOUT = page_cache.TIMEOUT
 
 
@@ -123,9 +131,11 @@ def _learner_owner(learner) -> str | None:
     return _owner(learner.user.pk if learner.user is not None else None, learner.key)
 
 
-# In the snapshot's key: a change to Snapshot's fields must change it, so a process of the
-# new code never unpickles a snapshot an older one stored in a shape it no longer has.
-SHAPE = 1
+# In the snapshot's key, made from the fields themselves: a process of new code never
+# unpickles a snapshot an older one stored in a shape it no longer has (a TypeError there
+# is no cache miss but a failed page).
+_FIELDS = (list(Snapshot.__dataclass_fields__), AttemptRow._fields, FinishedRun._fields)
+SHAPE = zlib.crc32(repr((*_FIELDS, CardRow._fields)).encode())
 
 
 def _keys(owner: str) -> tuple[str, str]:
@@ -133,10 +143,18 @@ def _keys(owner: str) -> tuple[str, str]:
 
 
 EPOCH_KEY = "lessons:learner:epoch"
+SETTLE_EVERY = 0.5  # seconds between tries to replace the epoch after a lost bump
 
-_bumps = {"count": 0}  # bumps made by this process: a request's copy older than one is dropped
-_lost = threading.Event()  # a bump of this process never reached Redis
 _lock = threading.Lock()
+# bumps: made by this process (a request's copy older than one is dropped); lost: bumps
+# that never reached Redis; settled: the `lost` count the last epoch replaced covers.
+_state = {"bumps": 0, "lost": 0, "settled": 0}
+_settler: list[threading.Thread] = []
+
+
+def enabled() -> bool:
+    """Snapshots are kept only in a cache every process shares (settings.py says when)."""
+    return settings.PROGRESS_SNAPSHOTS
 
 
 def _strict():
@@ -145,29 +163,57 @@ def _strict():
 
 def _settle_lost() -> bool:
     """After a lost bump: a new epoch, so no snapshot from before is used. False while
-    Redis still does not answer."""
-    if not _lost.is_set():
+    Redis still does not answer. A loss noted while the epoch is written stays unsettled."""
+    lost = _state["lost"]
+    if lost == _state["settled"]:
         return True
     try:
         _strict().set(EPOCH_KEY, secrets.token_hex(8), None)
     except RedisError:
         return False
-    _lost.clear()
+    with _lock:
+        _state["settled"] = max(_state["settled"], lost)
+    log.warning("progress snapshots: Redis is back; every snapshot kept before is dropped")
     return True
+
+
+def _settle_soon() -> None:
+    """Replace the epoch as soon as Redis answers, not at this process's next request:
+    until then other processes may read a snapshot this one's lost bump should have
+    dropped (and this process may be about to stop)."""
+
+    def settle():
+        while not _settle_lost():
+            time.sleep(SETTLE_EVERY)
+
+    with _lock:
+        if _settler and _settler[0].is_alive():
+            return
+        _settler[:] = [threading.Thread(target=settle, name="progress-snapshots", daemon=True)]
+    _settler[0].start()
+
+
+@atexit.register
+def _settle_at_exit() -> None:
+    _settle_lost()
 
 
 def _set_version(owner: str) -> None:
     with _lock:
-        _bumps["count"] += 1
-    try:
-        if _settle_lost():
+        _state["bumps"] += 1
+    if not enabled():
+        return
+    # While a loss is unsettled, Redis is not asked again (a cascade of thousands of rows
+    # would wait out a refused connection each): the epoch to come covers these too.
+    if _state["lost"] == _state["settled"]:
+        try:
             _strict().set(_keys(owner)[0], secrets.token_hex(8), VERSION_TIMEOUT)
             return
-    except RedisError:
-        pass
-    if not _lost.is_set():
-        log.warning("progress snapshots: Redis is away; kept ones are dropped once it is back")
-    _lost.set()
+        except RedisError:
+            log.warning("progress snapshots: Redis is away; kept ones are dropped once it is back")
+    with _lock:
+        _state["lost"] += 1
+    _settle_soon()
 
 
 def bump(owner: str | None) -> None:
@@ -188,11 +234,11 @@ def of(learner) -> Snapshot:
     if owner is None:
         return EMPTY
     memo = learner.memo.get("state") if learner.memo is not None else None
-    if memo is not None and memo[0] == _bumps["count"]:
+    if memo is not None and memo[0] == _state["bumps"]:
         return memo[1]
-    bumps = _bumps["count"]
-    if not _settle_lost():  # first: the epoch read below must be the new one
-        snapshot = _read(learner)  # never stored: Redis is away
+    bumps = _state["bumps"]
+    if not enabled() or not _settle_lost():  # first: the epoch read below must be the new one
+        snapshot = _read(learner)  # never stored: no shared cache, or Redis is away
         if learner.memo is not None:
             learner.memo["state"] = (bumps, snapshot)
         return snapshot
@@ -244,6 +290,20 @@ def _read(learner) -> Snapshot:
 # Writes: signals, and the writes that bypass them.
 
 _OWNER_FIELDS = {"user", "user_id", "learner_key"}
+# What a snapshot is made of (`_read`): a write of none of these (a lab run's steps done,
+# a card's review count) leaves every snapshot as it is, and bumps nothing.
+_READ_FIELDS = _OWNER_FIELDS | {
+    *("lesson", "lesson_id", "quiz", "quiz_id", "percent", "submitted_at", "number"),
+    *("experiment", "experiment_id", "finished_at", "kind", "ref", "due"),
+}
+
+
+def _read_by_snapshots(fields) -> bool:
+    return fields is None or bool(_READ_FIELDS & set(fields))
+
+
+def _owners(queryset) -> set[tuple]:
+    return set(queryset.order_by().values_list("user_id", "learner_key").distinct())
 
 
 def _row_owner(row) -> str | None:
@@ -261,7 +321,9 @@ def _saving(sender, instance, update_fields=None, **kwargs):
     instance._learner_state_before = [_owner(*row) for row in before]
 
 
-def _changed(sender, instance, **kwargs):
+def _changed(sender, instance, update_fields=None, **kwargs):
+    if not _read_by_snapshots(update_fields):
+        return
     owners = {_row_owner(instance), *instance.__dict__.pop("_learner_state_before", ())}
     for owner in owners:
         bump(owner)
@@ -272,13 +334,14 @@ class LearnerRowsQuerySet(QuerySet):
     of the rows they touch (before and after, as an update may move rows)."""
 
     def update(self, **kwargs):
-        owners = set(self.values_list("user_id", "learner_key").distinct())
+        if not _read_by_snapshots(kwargs):
+            return super().update(**kwargs)
+        owners = _owners(self)
         moves = _OWNER_FIELDS & kwargs.keys()
         pks = list(self.values_list("pk", flat=True)) if moves else []
         count = super().update(**kwargs)
         if moves:
-            moved = self.model._base_manager.filter(pk__in=pks)
-            owners |= set(moved.values_list("user_id", "learner_key").distinct())
+            owners |= _owners(self.model._base_manager.filter(pk__in=pks))
         for owner in owners:
             bump(_owner(*owner))
         return count
@@ -291,11 +354,12 @@ class LearnerRowsQuerySet(QuerySet):
 
     def bulk_update(self, objs, *args, **kwargs):
         objs = list(objs)
+        fields = kwargs.get("fields", args[0] if args else ())
+        if not _read_by_snapshots(fields):
+            return super().bulk_update(objs, *args, **kwargs)
         before = set()
-        if _OWNER_FIELDS & set(kwargs.get("fields", args[0] if args else ())):
-            pks = [row.pk for row in objs]
-            rows = self.model._base_manager.filter(pk__in=pks)
-            before = set(rows.values_list("user_id", "learner_key").distinct())
+        if _OWNER_FIELDS & set(fields):
+            before = _owners(self.model._base_manager.filter(pk__in=[row.pk for row in objs]))
         count = super().bulk_update(objs, *args, **kwargs)
         for owner in {_row_owner(row) for row in objs} | {_owner(*row) for row in before}:
             bump(owner)

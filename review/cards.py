@@ -24,7 +24,7 @@ Rules:
 
 - Every write of a card reaches the learner's progress snapshot (lessons.learner_state):
   a save or delete by its signals, record_many's bulk_create and move_to_user's UPDATE
-  by the bumping querysets learner_state.connect gives ReviewCard's managers.
+  by the queryset of its manager (learner_state.LearnerRowsQuerySet, from LearnerOwned).
 
 Sync ORM code: async callers wrap it in database_sync_to_async.
 """

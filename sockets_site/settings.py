@@ -179,6 +179,10 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# A learner's progress is read from one snapshot in the cache (lessons/learner_state.py)
+# only where the cache is shared: a per-process copy would not see a lesson read in
+# another process. A site of one process (`make run`) may turn it on without Redis.
+PROGRESS_SNAPSHOTS = env_bool("DJANGO_PROGRESS_SNAPSHOTS", bool(REDIS_URL))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -38,6 +38,13 @@ def course(db):
 
 
 @pytest.fixture(autouse=True)
+def _progress_snapshots(settings):
+    """The suite is one process, so its local-memory cache is shared: the learner's
+    progress snapshots (lessons.learner_state) are read as on a site with Redis."""
+    settings.PROGRESS_SNAPSHOTS = True
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with no cached page parts: a rolled-back test sends no signal."""
     from django.core.cache import cache
