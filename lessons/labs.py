@@ -21,8 +21,9 @@ Rules:
   goes to the account too (visitor_moved).
 - A learner's finished experiments come from their progress snapshot
   (lessons.learner_state), so a lesson page asks the database nothing for them once
-  known. record()'s UPDATE bumps the learner's snapshot as every write of a run does
-  (the LearnerOwned querysets and signals, learner_state.connect).
+  known. record()'s UPDATE bumps the learner's snapshot when it finishes a run, as every
+  write of a run does (LearnerOwned's queryset, learner_state.LearnerRowsQuerySet, and
+  the signals learner_state.connect wires).
 - A lab question is graded from the learner's live sandbox, read on submit through
   playground.live.inspect_session, and replayed against the question's steps by
   playground.lab_checks.replay. What the form posts for it is never read.
