@@ -22,7 +22,7 @@ from datetime import datetime
 
 import websockets
 
-from playground.packets import Packet, record
+from playground.capture.packets import Packet, record
 
 TO_SERVER = {"device": "server", "port": 3000}
 

@@ -14,9 +14,9 @@ import subprocess
 import sys
 import time
 
-from playground.addresses import check_range
-from playground.kernel import KernelTable
-from playground.netns import Namespace
+from playground.host.addresses import check_range
+from playground.host.kernel import KernelTable
+from playground.host.netns import Namespace
 from tests.raw_websocket import RawWebSocket
 
 PER_PROCESS = 4000  # sockets per child, well under a 20,000 descriptor limit

@@ -13,9 +13,9 @@ import socket
 import time
 from pathlib import Path
 
-from playground.addresses import check_range
-from playground.kernel import KernelTable
-from playground.netns import Namespace
+from playground.host.addresses import check_range
+from playground.host.kernel import KernelTable
+from playground.host.netns import Namespace
 
 RANGE = "127.79.0.0/16"
 

@@ -7,7 +7,7 @@ Layout under settings.COURSE_CONTENT_DIR:
     experiments/<id>.yaml  a playground experiment: title, lesson, teaches, order,
                         published and steps, each {text, check}, and optionally
                         predict {prompt, choices, answer} and explain
-                        (playground.lab_checks)
+                        (playground.labs.checks)
 
 Errors name the file and the field, so a broken content file never loads half.
 """
@@ -19,7 +19,7 @@ import frontmatter
 import yaml
 
 from lessons import quiz_rules
-from playground import lab_checks
+from playground.labs import checks as lab_checks
 
 LESSON_FIELDS = ("title", "slug", "order", "summary", "published")
 

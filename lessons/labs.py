@@ -2,7 +2,7 @@
 
 Rules:
 - DjangoLabHooks is what the engine is given (playground.conf.lab_hooks, the protocol
-  playground.labs.LabHooks). Its owner is {"user": <id>}, {"learner": <visitor key>}
+  playground.labs.lab.LabHooks). Its owner is {"user": <id>}, {"learner": <visitor key>}
   or {} (unknown: nothing is loaded, nothing recorded). Only published experiments
   are offered and recorded.
 - record() is an upsert done in one UPDATE (or one INSERT for the first record):
@@ -26,7 +26,7 @@ Rules:
   the signals learner_state.connect wires).
 - A lab question is graded from the learner's live sandbox, read on submit through
   playground.live.inspect_session, and replayed against the question's steps by
-  playground.lab_checks.replay. What the form posts for it is never read.
+  playground.labs.checks.replay. What the form posts for it is never read.
 """
 
 import logging
@@ -192,7 +192,7 @@ def _review(fields: dict, ref: str, correct: bool) -> None:
 
 
 class DjangoLabHooks:
-    """The engine's hooks (playground.labs.LabHooks), backed by the course's models."""
+    """The engine's hooks (playground.labs.lab.LabHooks), backed by the course's models."""
 
     async def catalogue(self) -> list[dict]:
         return await database_sync_to_async(catalogue)()
@@ -268,7 +268,7 @@ def grade_lab_questions(questions: list, session_key: str | None) -> dict[int, d
     labs = [q for q in questions if q.kind == "lab"]
     if not labs:
         return {}
-    from playground.lab_checks import replay
+    from playground.labs.checks import replay
 
     inspected = inspect(session_key)
     results = {}

@@ -4,10 +4,10 @@ One set of rules for the admin forms and the content loader, so a question
 that loads from a file could also be saved in the admin, and the reverse.
 A lab question's steps and an experiment's steps are one shape, a list of
 {text, check}, checked by the same function (lab_steps_errors), whose check
-language is playground.labs's.
+language is playground.labs.lab's.
 """
 
-from playground import lab_checks
+from playground.labs import checks as lab_checks
 
 SINGLE, MULTIPLE, TRUE_FALSE, TEXT, NUMBER = "single", "multiple", "true_false", "text", "number"
 # Graded from the learner's live playground sandbox on submit, never from the form.

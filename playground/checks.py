@@ -30,9 +30,9 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from playground.addresses import check_range
-from playground.limits import Limits
-from playground.netns import Namespace
+from playground.host.addresses import check_range
+from playground.host.netns import Namespace
+from playground.wire.limits import Limits
 
 # The JSON around a `send` command's data, so a full send fits in one message.
 ENVELOPE_BYTES = 256
@@ -44,7 +44,7 @@ WHOLE_NUMBERS = {"capture_history", "payload_preview", "listen_backlog", "syn_re
 # its backlog stays small.
 HIGHEST = {"syn_retries": 127, "listen_backlog": 128}
 # The kept packets go in the hello, one WebSocket message of at most 1 MiB
-# (playground.protocol.MESSAGE_BYTES) with the sockets and the rest: half of it at most.
+# (playground.wire.protocol.MESSAGE_BYTES) with the sockets and the rest: half of it at most.
 HELLO_PACKETS_BYTES = 512 * 1024
 # A packet event as JSON without its payload, at the longest (every field at its widest),
 # and the most a payload byte can take (a control character escaped as \u001f).

@@ -7,7 +7,7 @@ from dataclasses import fields
 
 from django.conf import settings
 
-from playground.limits import EngineConfig, Limits
+from playground.wire.limits import EngineConfig, Limits
 
 
 def limits() -> Limits:
@@ -27,7 +27,7 @@ def engine_config() -> EngineConfig:
 
 
 def lab_hooks():
-    """The course's experiments and progress (playground.labs.LabHooks), from the database."""
+    """The course's experiments and progress (playground.labs.lab.LabHooks), from the database."""
     from lessons.labs import DjangoLabHooks  # here: importing conf must not load lessons
 
     return DjangoLabHooks()
@@ -36,7 +36,7 @@ def lab_hooks():
 def make_engine():
     """The configured engine, with a registry of its own (playground.engines.get_engine)."""
     from playground.engines import ENGINES, PoolEngine
-    from playground.registry import Registry
+    from playground.sandbox.registry import Registry
 
     registry = Registry(limits(), engine_config(), lab_hooks())
     engine = ENGINES[settings.PLAYGROUND_ENGINE]

@@ -1,10 +1,10 @@
 """The playground WebSocket: JSON commands in, sandbox events out.
 
 The consumer only translates, through one seam (playground.engines.base): the
-rules live in playground.sandbox (sockets), playground.registry and
-playground.quotas (sandbox lifetimes and quotas), playground.flow (rates, the
-bounded outbox and the slow-reader rule), playground.protocol and
-playground.events (the ops and events) and playground.labs (experiments). The
+rules live in playground.sandbox.sandbox (sockets), playground.sandbox.registry and
+playground.sandbox.quotas (sandbox lifetimes and quotas), playground.sandbox.flow (rates, the
+bounded outbox and the slow-reader rule), playground.wire.protocol and
+playground.wire.events (the ops and events) and playground.labs.lab (experiments). The
 Origin check is sockets_site.origins, in the ASGI stack.
 
 Rules:
@@ -17,13 +17,13 @@ Rules:
   sandbox now (reconnect at once), 4008 the client stopped reading, 4500 a
   fault on the server.
 - A client that stops reading is closed within a bounded time: when its
-  outbox overflows, or by the slow-reader rule (playground.flow.SlowReader).
+  outbox overflows, or by the slow-reader rule (playground.sandbox.flow.SlowReader).
   From that decision on nothing more is queued for it. Daphne drops the TCP
   connection if the client does not answer the close within its close
   handshake timeout (1 s).
 - The sandbox lives in this process whatever the engine: the consumer joins no
   channel-layer channel, so neither Redis nor any broker is on a command's path.
-- The engine is told whose experiment progress the sandbox keeps (playground.labs):
+- The engine is told whose experiment progress the sandbox keeps (playground.labs.lab):
   the account, else the session's learner key, else nobody ({}); and, with the
   pool engine, the proxy's word (LOST_HEADER) that the session's sandbox died.
 - Once attached, a consumer always detaches, whatever fails (connect, hello,
@@ -40,11 +40,11 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from lessons.learners import SESSION_KEY as LEARNER_KEY
-from playground import events, protocol
 from playground.engines import Attachment, Client, get_engine
-from playground.flow import Outbox, SlowReader
-from playground.quotas import network_of
-from playground.sandbox import SandboxError
+from playground.sandbox.flow import Outbox, SlowReader
+from playground.sandbox.quotas import network_of
+from playground.sandbox.sandbox import SandboxError
+from playground.wire import events, protocol
 from sockets_site.client_ip import scope_client_ip
 
 try:  # Daphne's WebSocket library: a send that met the client's close on its way

@@ -19,7 +19,7 @@ from playground.engines.pool.asking import ask_owner_once
 
 async def inspect_session(session_key: str | None) -> dict | None:
     """{"sockets": [rows], "journal": [...], "kernel_states": bool} of the session's
-    sandbox (playground.lab_checks.Journal.export), or None when it has none."""
+    sandbox (playground.labs.checks.Journal.export), or None when it has none."""
     if not session_key:
         return None
     engine = running_engine()

@@ -22,8 +22,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from lessons import page_cache
 from lessons.learners import learner_for
-from playground import conf, outage
+from playground import conf
 from playground.engines.pool.placement import Placement
+from playground.vocabulary import vocabulary
+from sockets_site import outage_notice as outage
 
 OWNER_HEADER = "X-Playground-Owner"
 LOST_HEADER = "X-Playground-Lost"  # read back by playground.consumer.LOST_HEADER
@@ -41,12 +43,14 @@ def index(request):
     """The same for every visitor (their sandbox comes over the WebSocket): kept whole for
     them (lessons.page_cache), one per set of limits."""
     limits = conf.limits()
+    # The page's script reads the vocabulary (playground.vocabulary) from the page.
+    context = {"limits": limits, "vocabulary": vocabulary()}
     if not page_cache.whole_page_allowed(request):
-        return render(request, "playground/index.html", {"limits": limits})
+        return render(request, "playground/index.html", context)
     page = page_cache.whole_page(
         request,
         f"playground:{page_cache.variant(limits)}",
-        lambda: render_to_string("playground/index.html", {"limits": limits}, request),
+        lambda: render_to_string("playground/index.html", context, request),
     )
     return HttpResponse(page)
 

@@ -17,7 +17,7 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
 from redis.exceptions import RedisError
 
-from playground.outage import Outage
+from sockets_site.outage_notice import Outage
 
 outage = Outage("Redis (the cache)")
 

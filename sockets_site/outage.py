@@ -19,7 +19,7 @@ Rules:
   A quiz page carries a signed token that makes a second submission of a recorded
   page change nothing (lessons.attempts), so "Try again" records it once.
 - The log gets one line when the database goes and one when it is back
-  (playground.outage.Outage), not a traceback or a line per request:
+  (sockets_site.outage_notice.Outage), not a traceback or a line per request:
   DatabaseOutageFilter drops what Django would log for each failed request.
 - The page is rendered without context processors: they may read the user, which
   needs the database. Nothing of the session is saved with it.
@@ -55,7 +55,7 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 
-from playground.outage import Outage
+from sockets_site.outage_notice import Outage
 
 log = logging.getLogger(__name__)
 

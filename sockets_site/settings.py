@@ -204,9 +204,10 @@ STORAGES = {
     "staticfiles": {
         # Hashed names need `collectstatic`, which `make run` does; with debug
         # on, files are served straight from the apps so edits show at once.
+        # Without it, WhiteNoise's hashed files, the modules' imports rewritten.
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        else "sockets_site.storage.ModuleImportsStorage",
     },
 }
 
@@ -323,7 +324,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redis_outage": {"()": "playground.outage.RedisOutageFilter"},
+        "redis_outage": {"()": "sockets_site.outage_notice.RedisOutageFilter"},
         "database_outage": {"()": "sockets_site.outage.DatabaseOutageFilter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler"}},

@@ -6,11 +6,11 @@ import socket
 from pathlib import Path
 
 from playground import engines
-from playground.addresses import AddressPool
 from playground.engines.local import LocalEngine
-from playground.kernel import TCP_STATES, KernelTable, KernelWatcher
-from playground.limits import Limits
-from playground.sandbox import Sandbox
+from playground.host.addresses import AddressPool
+from playground.host.kernel import TCP_STATES, KernelTable, KernelWatcher
+from playground.sandbox.sandbox import Sandbox
+from playground.wire.limits import Limits
 
 # Tests use their own range, apart from a development server's default one.
 TEST_RANGE = "127.78.0.0/16"
@@ -84,10 +84,10 @@ class Engine:
 
 
 def namespace_helper_pid(server_pid: int) -> int:
-    """The pid of a server process's network-namespace helper (playground.netns)."""
+    """The pid of a server process's network-namespace helper (playground.host.netns)."""
     for task in Path(f"/proc/{server_pid}/task").iterdir():
         for child in (task / "children").read_text().split():
-            if b"playground.netns" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if b"playground.host.netns" in Path(f"/proc/{child}/cmdline").read_bytes():
                 return int(child)
     raise LookupError(f"process {server_pid} has no network namespace helper")
 

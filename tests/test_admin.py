@@ -131,7 +131,7 @@ def test_it_gives_the_lesson_body_a_tall_markdown_editor(staff_client, draft):
 
 def test_it_offers_every_kind_and_key_of_the_check_language_as_fields():
     from lessons.admin.labs import check_schema
-    from playground import lab_checks
+    from playground.labs import checks as lab_checks
 
     schema = check_schema()
     assert [kind["key"] for kind in schema["kinds"]] == list(lab_checks.KINDS)

@@ -55,7 +55,7 @@ def course_texts():
 
 @pytest.mark.django_db
 def test_it_makes_none_of_the_article_s_inaccurate_claims_in_its_own_words(course):
-    from playground.explain import refused
+    from playground.wire.explain import refused
 
     texts = list(course_texts())
     assert any(where.startswith("experiment ") for where, _ in texts)
@@ -348,7 +348,7 @@ def test_it_asks_netcat_for_its_connection_refused_message(course):
 
 
 def test_it_says_the_sender_of_an_undelivered_datagram_is_told_by_icmp():
-    from playground.explain import no_udp_receiver
+    from playground.wire.explain import no_udp_receiver
 
     message = no_udp_receiver("server", ("127.77.0.3", 5353))
     assert "never told" not in message
@@ -368,7 +368,7 @@ def test_it_says_when_two_sockets_may_share_an_address_and_port():
     import socket
     from types import SimpleNamespace
 
-    from playground.explain import os_error
+    from playground.wire.explain import os_error
 
     first = socket.socket()
     second = socket.socket()
@@ -448,7 +448,7 @@ def test_it_says_what_binding_a_port_below_1024_needs(course):
 
 
 def test_it_says_the_sandbox_s_port_range_is_its_own_rule():
-    from playground.sandbox import Sandbox, SandboxError
+    from playground.sandbox.sandbox import Sandbox, SandboxError
 
     with pytest.raises(SandboxError) as refused:
         Sandbox._port(80)

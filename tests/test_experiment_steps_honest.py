@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from playground.lab_checks import PacketRow, Row, Tracker, picks
+from playground.labs.checks import PacketRow, Row, Tracker, picks
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "lessons" / "content" / "experiments"
 FILES = sorted(EXPERIMENTS.glob("*.yaml"))

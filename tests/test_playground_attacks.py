@@ -394,6 +394,6 @@ def test_it_refuses_to_start_checks_when_the_descriptor_limit_cannot_hold_the_pl
 
 def test_it_counts_nothing_in_json_escapes():
     # ensure_ascii is off: an é is sent as two bytes of UTF-8, not as \\u00e9.
-    from playground.protocol import dumps
+    from playground.wire.protocol import dumps
 
     assert len(dumps({"data": "é" * 10}).encode()) == len(json.dumps({"data": ""})) + 20

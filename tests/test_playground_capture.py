@@ -7,17 +7,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from playground import protocol
+from playground.capture.packets import parse
 from playground.engines import Client
 from playground.engines.local import LocalEngine, hello_events
-from playground.flow import TokenBucket
-from playground.kernel import CHANGES, KernelSocket
-from playground.lab_checks import replay
-from playground.labs import LabHooks
-from playground.limits import EngineConfig, Limits
-from playground.packets import parse
-from playground.registry import Registry
-from playground.sandbox import SandboxError
+from playground.host.kernel import CHANGES, KernelSocket
+from playground.labs.checks import replay
+from playground.labs.lab import LabHooks
+from playground.sandbox.flow import TokenBucket
+from playground.sandbox.registry import Registry
+from playground.sandbox.sandbox import SandboxError
+from playground.wire import protocol
+from playground.wire.limits import EngineConfig, Limits
 from tests.playground_helpers import TEST_RANGE, Events
 
 

@@ -2,8 +2,9 @@
 
 import socket
 
+from playground.capture.packets import RECORD, TCP, Packet, event, record
 from playground.checks import PACKET_EVENT_BYTES, PAYLOAD_BYTE_JSON, check_playground
-from playground.lab_checks import (
+from playground.labs.checks import (
     Journal,
     PacketRow,
     Row,
@@ -12,8 +13,7 @@ from playground.lab_checks import (
     needs_packets,
     replay,
 )
-from playground.packets import RECORD, TCP, Packet, event, record
-from playground.protocol import dumps
+from playground.wire.protocol import dumps
 
 SYN = PacketRow("tcp", "laptop", "server", 41234, 3000, ("SYN",), 0)
 SYN_ACK = PacketRow("tcp", "server", "laptop", 3000, 41234, ("SYN", "ACK"), 0)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from playground.limits import Limits
-from playground.sandbox import SandboxError
+from playground.sandbox.sandbox import SandboxError
+from playground.wire.limits import Limits
 from tests.playground_helpers import Engine, row_is
 
 

@@ -1,6 +1,6 @@
 import asyncio
 
-from playground.flow import Outbox, TokenBucket
+from playground.sandbox.flow import Outbox, TokenBucket
 
 
 def row(socket_id, state):

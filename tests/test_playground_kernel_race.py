@@ -10,10 +10,10 @@ import threading
 
 import pytest
 
-from playground.addresses import AddressPool
-from playground.kernel import KernelTable, KernelWatcher
-from playground.limits import Limits
-from playground.sandbox import Sandbox
+from playground.host.addresses import AddressPool
+from playground.host.kernel import KernelTable, KernelWatcher
+from playground.sandbox.sandbox import Sandbox
+from playground.wire.limits import Limits
 from tests.playground_helpers import TEST_RANGE, WAIT, Events, row_is
 
 TICK = 600  # far longer than any test: a read that comes sooner was asked for

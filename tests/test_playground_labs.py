@@ -8,15 +8,15 @@ import pytest
 import yaml
 from django.conf import settings
 
-from playground.lab_checks import Journal, Row, check_errors, describe, replay, steps_errors
-from playground.labs import catalogue_of
+from playground.labs.checks import Journal, Row, check_errors, describe, replay, steps_errors
+from playground.labs.lab import catalogue_of
 
 EXPERIMENTS = Path(settings.COURSE_CONTENT_DIR) / "experiments"
 LISTENER = {"socket": {"device": "server", "port": 3000, "role": "listener"}}
 
 
 def row(id="s1", device="server", role="listener", port=3000, remote=None, **fields) -> dict:
-    """A journal row (playground.lab_checks.Row as an object)."""
+    """A journal row (playground.labs.checks.Row as an object)."""
     remote_device, remote_port = remote or (None, None)
     values = {
         "protocol": "udp" if role == "udp" else "tcp",

@@ -15,13 +15,14 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 
-from playground import conf, labs
+from playground import conf
 from playground.engines import Client
 from playground.engines.local import LocalEngine
-from playground.lab_checks import JOURNAL_ENTRIES, replay
-from playground.labs import LabHooks
-from playground.limits import Limits
-from playground.registry import Registry
+from playground.labs import lab as labs
+from playground.labs.checks import JOURNAL_ENTRIES, replay
+from playground.labs.lab import LabHooks
+from playground.sandbox.registry import Registry
+from playground.wire.limits import Limits
 from sockets_site.asgi import application
 from tests.playground_helpers import TEST_RANGE, WAIT, Events, running
 

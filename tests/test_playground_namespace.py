@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from playground.addresses import check_range
-from playground.kernel import KernelTable
-from playground.limits import EngineConfig, Limits
-from playground.netns import CHILD_HASH_ENTRIES, Namespace
-from playground.registry import Registry
+from playground.host.addresses import check_range
+from playground.host.kernel import KernelTable
+from playground.host.netns import CHILD_HASH_ENTRIES, Namespace
+from playground.sandbox.registry import Registry
+from playground.wire.limits import EngineConfig, Limits
 from tests.playground_helpers import TEST_RANGE, Events
 
 

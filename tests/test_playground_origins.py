@@ -3,7 +3,7 @@
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from playground.quotas import network_of
+from playground.sandbox.quotas import network_of
 from sockets_site.asgi import application
 from sockets_site.client_ip import scope_client_ip
 from tests.consumer_helpers import new_session

@@ -19,9 +19,9 @@ from playground import conf, engines, live
 from playground.engines import Client, PoolEngine
 from playground.engines.pool import names
 from playground.engines.pool.placement import Placement
-from playground.limits import Limits
-from playground.registry import Registry
-from playground.sandbox import SandboxError
+from playground.sandbox.registry import Registry
+from playground.sandbox.sandbox import SandboxError
+from playground.wire.limits import Limits
 from tests.consumer_helpers import new_session, open_ws
 from tests.playground_helpers import TEST_RANGE, Events
 from tests.redis_service import RedisServer

@@ -9,9 +9,9 @@ import socket
 
 import pytest
 
-from playground.limits import EngineConfig, Limits
-from playground.registry import Registry
-from playground.sandbox import SandboxError
+from playground.sandbox.registry import Registry
+from playground.sandbox.sandbox import SandboxError
+from playground.wire.limits import EngineConfig, Limits
 from tests.consumer_helpers import command, new_session, open_ws
 from tests.playground_helpers import TEST_RANGE, Events, row_is
 

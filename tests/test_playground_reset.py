@@ -10,9 +10,9 @@ from dataclasses import replace
 import pytest
 
 from playground import conf
-from playground.limits import EngineConfig, Limits
-from playground.registry import Registry
-from playground.sandbox import SandboxError
+from playground.sandbox.registry import Registry
+from playground.sandbox.sandbox import SandboxError
+from playground.wire.limits import EngineConfig, Limits
 from tests.playground_helpers import TEST_RANGE, Events, row_is, running
 from tests.test_playground_labs_engine import FileHooks, Tab, new_session, ports_stay
 

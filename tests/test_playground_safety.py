@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from playground.addresses import AddressPool, PoolExhausted, check_range
-from playground.limits import Limits
-from playground.protocol import ProtocolError, parse
-from playground.sandbox import SandboxError
+from playground.host.addresses import AddressPool, PoolExhausted, check_range
+from playground.sandbox.sandbox import SandboxError
+from playground.wire.limits import Limits
+from playground.wire.protocol import ProtocolError, parse
 from tests.live_server import ROOT
 
 
@@ -114,7 +114,7 @@ def test_it_never_hands_one_address_to_two_server_processes(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys; from playground.addresses import AddressPool;"
+            "import sys; from playground.host.addresses import AddressPool;"
             f"p = AddressPool('127.78.0.0/29', {str(lock)!r}); print(*p.claim(4), flush=True);"
             "sys.stdin.read()",
         ],

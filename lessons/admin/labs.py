@@ -9,7 +9,7 @@ A step's check is edited as fields (lessons/static/lessons/admin/check_editor.js
 read and write the same stored JSON, which stays editable as JSON for what the fields
 cannot show. Rules:
 - The kinds and keys the fields offer, their order and their choices come from the check
-  language's own tables (playground.lab_checks: KINDS, FIELDS, PACKET_FIELDS, DEVICES,
+  language's own tables (playground.labs.checks: KINDS, FIELDS, PACKET_FIELDS, DEVICES,
   ROLES, STATES, FLAG_NAMES, DISTINCT, the ops): check_schema() only adds the kind of
   input each key takes and its label; a key it has no input for is typed as JSON.
 - The words a field shows when its value is wrong are lab_checks' own (each key's rule,
@@ -36,7 +36,7 @@ from django.views.decorators.http import require_POST
 from lessons import labs, quiz_rules
 from lessons.analysis import lab_stats
 from lessons.models import Experiment, ExperimentStep
-from playground import lab_checks
+from playground.labs import checks as lab_checks
 
 # The input each key of the check language takes (its list and order are lab_checks'):
 # read from the key's rule in lab_checks.FIELDS / PACKET_FIELDS where the rule says it
@@ -306,7 +306,7 @@ class StepForm(forms.ModelForm):
 
 
 class StepFormSet(nested_admin.formsets.NestedInlineFormSet):
-    """The steps as a whole: at least one, and what playground.labs asks of a list."""
+    """The steps as a whole: at least one, and what playground.labs.lab asks of a list."""
 
     def clean(self):
         super().clean()

@@ -5,9 +5,9 @@ Rules:
   `content/experiments/<slug>.yaml` (the slug is the experiment's id, the name the
   lessons' "Try it" links and the playground's protocol use), editable in the admin,
   never overwritten by the loader after an admin edit (`loaded_hash`).
-- Its steps are reached in order; each step's check is in playground.labs's check
+- Its steps are reached in order; each step's check is in playground.labs.lab's check
   language, validated by the same rules in the loader and the admin
-  (playground.lab_checks.check_errors and steps_errors). A step may ask a prediction
+  (playground.labs.checks.check_errors and steps_errors). A step may ask a prediction
   (`prediction`: {prompt, choices, answer}, {} for none) before the learner acts, and
   `explain` what it showed; the playground shows neither the answer nor the explanation
   before the step is done.
@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from lessons.models.course import Lesson, PublishedQuerySet, hash_fields
 from lessons.models.progress import LearnerOwned
-from playground import lab_checks
+from playground.labs import checks as lab_checks
 
 
 class Experiment(models.Model):

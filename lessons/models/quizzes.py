@@ -207,7 +207,7 @@ class Question(models.Model):
     @property
     def lab_steps_described(self) -> list[dict]:
         """For staff (the preview): each step with its check as JSON and in words."""
-        from playground.lab_checks import describe
+        from playground.labs.checks import describe
 
         return [
             {

@@ -13,7 +13,7 @@ Rules:
   (an HTTP request grading a lab question): None when it has none, or when its
   owner does not answer.
 - `Engine.send_queues` reads the send queues of this process's own TCP
-  connections: the consumer's slow-reader rule (playground.flow.SlowReader)
+  connections: the consumer's slow-reader rule (playground.sandbox.flow.SlowReader)
   asks it about its WebSocket. None where the kernel's table cannot be read.
 """
 
@@ -21,8 +21,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from playground.kernel import KernelWatcher
-from playground.limits import Limits
+from playground.host.kernel import KernelWatcher
+from playground.wire.limits import Limits
 
 Sink = Callable[[dict], None]
 
@@ -32,8 +32,10 @@ class Client:
     """Who a WebSocket is, as the engine needs it."""
 
     session: str  # the Django session key: one sandbox per session
-    address: str  # the client's network, that a new sandbox counts against (playground.quotas)
-    owner: dict = field(default_factory=dict)  # whose experiment progress (playground.labs)
+    address: (
+        str  # the client's network, that a new sandbox counts against (playground.sandbox.quotas)
+    )
+    owner: dict = field(default_factory=dict)  # whose experiment progress (playground.labs.lab)
     lost: str = ""  # the proxy's word that the session's sandbox died with its process
 
 
@@ -56,7 +58,7 @@ class Engine(ABC):
     @abstractmethod
     async def attach(self, client: Client, sink: Sink) -> Attachment:
         """Called when a WebSocket opens: its session's sandbox, made if needed. Raises
-        playground.sandbox.SandboxError naming the limit that refused."""
+        playground.sandbox.sandbox.SandboxError naming the limit that refused."""
 
     @abstractmethod
     async def inspect(self, session: str) -> dict | None:

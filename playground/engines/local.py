@@ -12,13 +12,14 @@ Rules:
 
 import logging
 
-from playground import capture, events, protocol
+from playground.capture.reader import unavailable as capture_unavailable
 from playground.engines.base import Attachment, Client, Engine, Sink
-from playground.flow import TokenBucket
-from playground.kernel import KernelWatcher
-from playground.limits import Limits
-from playground.registry import Registry
-from playground.sandbox import Sandbox, SandboxError
+from playground.host.kernel import KernelWatcher
+from playground.sandbox.flow import TokenBucket
+from playground.sandbox.registry import Registry
+from playground.sandbox.sandbox import Sandbox, SandboxError
+from playground.wire import events, protocol
+from playground.wire.limits import Limits
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def hello_events(registry: Registry, key: str, sandbox: Sandbox) -> list[dict]:
         capture=(
             sandbox.capture.public()
             if sandbox.capture is not None
-            else capture.unavailable(None, registry.limits)
+            else capture_unavailable(None, registry.limits)
         ),
         expires=registry.expires_in(key),
         experiments=lab["experiments"],

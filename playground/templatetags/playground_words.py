@@ -1,6 +1,8 @@
 """Words the playground's script reads from its page: the glossary's own names for its
 entries, so that an error's link says "Glossary: address already in use (EADDRINUSE)"
-rather than a code, and no name is written a second time in the script."""
+rather than a code, and the playground's vocabulary (playground.vocabulary) for a page
+whose view does not pass it (a lesson's panel); no name is written a second time in
+the script."""
 
 import json
 import re
@@ -31,3 +33,12 @@ def glossary_words():
         for slug, term, aliases in GlossaryTerm.objects.values_list("slug", "term", "aliases")
     }
     return json.dumps(words, ensure_ascii=False, sort_keys=True)
+
+
+@register.simple_tag
+def playground_vocabulary():
+    """playground.vocabulary(), for `{% playground_vocabulary as vocabulary %}` and then
+    `{{ vocabulary|json_script:"playground-vocabulary" }}`."""
+    from playground.vocabulary import vocabulary  # here: loading the tag library stays light
+
+    return vocabulary()

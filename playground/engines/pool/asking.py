@@ -11,7 +11,7 @@ Rules:
   Redis restarted.
 - A question that fails to be answered is logged and answered with an error,
   never left to time out in silence; a Redis outage is logged once
-  (playground.outage).
+  (sockets_site.outage_notice).
 """
 
 import asyncio
@@ -20,7 +20,6 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
-from playground import outage
 from playground.engines.pool.names import (
     ASK_SECONDS,
     HEARTBEAT,
@@ -28,6 +27,7 @@ from playground.engines.pool.names import (
     process_channel,
     process_key,
 )
+from sockets_site import outage_notice as outage
 
 log = logging.getLogger(__name__)
 

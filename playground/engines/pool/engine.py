@@ -21,8 +21,8 @@ import redis.asyncio as aioredis
 from playground.engines.base import Attachment, Client, Sink
 from playground.engines.local import LocalEngine
 from playground.engines.pool.presence import LOST_WORDS, Presence, lost_event
-from playground.registry import Registry
-from playground.sandbox import SandboxError
+from playground.sandbox.registry import Registry
+from playground.sandbox.sandbox import SandboxError
 
 
 class PoolEngine(LocalEngine):

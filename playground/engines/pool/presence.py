@@ -28,12 +28,13 @@ import logging
 import time
 import uuid
 
-from playground import events, outage
 from playground.engines.pool import names
 from playground.engines.pool.asking import Answerer, keep_task
 from playground.engines.pool.quotas import RedisQuotas
-from playground.registry import Registry
-from playground.sandbox import SandboxError
+from playground.sandbox.registry import Registry
+from playground.sandbox.sandbox import SandboxError
+from playground.wire import events
+from sockets_site import outage_notice as outage
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Sandboxes per address counted in Redis, across every sandbox process of the pool (no Django).
 
-Rules (as playground.quotas, across processes):
+Rules (as playground.sandbox.quotas, across processes):
 - Each process counts its own sandboxes per address in a hash of its own,
   `quota_key(process)`, which its heartbeat keeps alive; an address holds the
   sum over the live processes (their key exists), so the counts of a process
@@ -20,11 +20,11 @@ from collections import Counter
 
 import redis
 
-from playground import outage
 from playground.engines.pool.names import LEASE_MS, PREFIX, PROCESSES, quota_key
-from playground.limits import Limits
-from playground.quotas import MemoryQuotas, address_full, reserved_only
-from playground.sandbox import SandboxError
+from playground.sandbox.quotas import MemoryQuotas, address_full, reserved_only
+from playground.sandbox.sandbox import SandboxError
+from playground.wire.limits import Limits
+from sockets_site import outage_notice as outage
 
 _TAKE = """
 local held = 0

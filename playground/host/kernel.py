@@ -2,7 +2,7 @@
 
 Rules: one dump per tick for the whole process, whatever the number of
 sandboxes, filtered to the sandbox address range and handed to each sandbox
-by its addresses. With the playground's network namespace (playground.netns)
+by its addresses. With the playground's network namespace (playground.host.netns)
 the dump reads that namespace's table, which holds only sandbox sockets, so
 the host's sockets cost nothing; the WebSockets' own connections, which live
 in the host's namespace, are looked up there one by one (an exact sock_diag
@@ -125,7 +125,7 @@ class KernelTable:
 
     def __init__(self, network, enabled: bool = True, namespace=None):
         self.network = network
-        self.namespace = namespace  # a playground.netns.Namespace, or None
+        self.namespace = namespace  # a playground.host.netns.Namespace, or None
         self._net = int(network.network_address)
         self._mask = int(network.netmask)
         # Extra connections to report, by 4-tuple (the WebSockets' own TCP connections).

@@ -1,5 +1,5 @@
 """The labs' check language: checks over a sandbox's sockets and answers, the journal
-they are replayed over, and grading (no Django; playground.labs runs them in sandboxes).
+they are replayed over, and grading (no Django; playground.labs.lab runs them in sandboxes).
 
 A step is {"text": "<plain text>", "check": CHECK}; an experiment's steps and a lab
 question's are reached in order. A CHECK is an object with exactly one of:
@@ -22,7 +22,7 @@ question's are reached in order. A CHECK is an object with exactly one of:
 An experiment's step may also have (EXPERIMENT_STEP):
 - "predict": {"prompt": "<question>", "choices": ["<choice>", ...], "answer": <0-based
   index>}: asked before the learner acts; the step is not reached until the learner's
-  prediction is recorded (playground.labs), and the answer is never shown before;
+  prediction is recorded (playground.labs.lab), and the answer is never shown before;
 - "explain": "<plain text>": what the step showed, shown only once it is reached.
 
 MATCH keys, all optional: device, protocol, role, state (a name or a list of names, as
@@ -65,8 +65,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from playground.kernel import TCP_STATES, UDP_STATES
-from playground.limits import EngineConfig
+from playground.host.kernel import TCP_STATES, UDP_STATES
+from playground.wire.limits import EngineConfig
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class PacketRow(NamedTuple):
 
 
 def compact_packet(event: dict) -> PacketRow:
-    """The PacketRow of a `packet` event (playground.packets.event)."""
+    """The PacketRow of a `packet` event (playground.capture.packets.event)."""
     return PacketRow(
         event["protocol"],
         event["from"]["device"],
@@ -157,7 +157,7 @@ def picked_part(check: dict) -> dict | None:
 
 
 def compact(row: dict, device_of: dict[str, str]) -> Row:
-    """The Row of a socket row (playground.sandbox.SandboxSocket.row)."""
+    """The Row of a socket row (playground.sandbox.sandbox.SandboxSocket.row)."""
     remote = row["remote"]
     return Row(
         row["id"],
@@ -180,13 +180,13 @@ def compact(row: dict, device_of: dict[str, str]) -> Row:
 
 
 # Ops whose answers no check reads: they change what is shown, not the sockets (a pick
-# is a moment of its own: playground.labs.Lab.pick).
+# is a moment of its own: playground.labs.lab.Lab.pick).
 UNCHECKED_OPS = frozenset({"experiment.start", "capture", "experiment.predict", "experiment.pick"})
 
 
 def _op_names() -> tuple[str, ...]:
     """The ops a check may name: protocol's table (it imports nothing of this)."""
-    from playground.protocol import OPS
+    from playground.wire.protocol import OPS
 
     return tuple(op for op in OPS if op not in UNCHECKED_OPS)
 

@@ -24,8 +24,8 @@ import ipaddress
 from abc import ABC, abstractmethod
 from collections import Counter
 
-from playground.limits import Limits
-from playground.sandbox import SandboxError
+from playground.sandbox.sandbox import SandboxError
+from playground.wire.limits import Limits
 
 
 def network_of(address: str) -> str:

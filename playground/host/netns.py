@@ -4,9 +4,9 @@ Rules:
 - Sandbox sockets live in a network namespace that holds nothing else: the
   host's services, its database and Redis are not refused there but absent, the
   kernel table read there lists only sandbox sockets, and a sandbox's TIME_WAITs
-  never touch the host's ports. The sandbox's own rules (playground.sandbox)
+  never touch the host's ports. The sandbox's own rules (playground.sandbox.sandbox)
   stay as a second wall.
-- The namespace belongs to a small helper process (`python -m playground.netns`)
+- The namespace belongs to a small helper process (`python -m playground.host.netns`)
   that unshares a user and a network namespace (no privilege needed where user
   namespaces are allowed), brings its loopback device up and then only creates
   sockets on request: IPv4 TCP and UDP sockets, NETLINK_SOCK_DIAG sockets and
@@ -92,7 +92,7 @@ class Namespace:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             process = subprocess.Popen(  # noqa: S603 - our own module, no shell
-                [sys.executable, "-m", "playground.netns", str(theirs.fileno())]
+                [sys.executable, "-m", "playground.host.netns", str(theirs.fileno())]
                 + ([] if self.own_tables else ["--host-tables"]),
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,

@@ -19,7 +19,7 @@ import struct
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from playground import events
+from playground.wire import events
 
 ETHERNET = 14  # the loopback device's (all-zero) Ethernet header
 TCP, UDP = 6, 17

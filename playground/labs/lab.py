@@ -1,5 +1,5 @@
 """Labs in the engine: each sandbox's journal, its active experiment and its progress
-(no Django). The check language, the journal and replay are playground.lab_checks.
+(no Django). The check language, the journal and replay are playground.labs.checks.
 
 Rules:
 - Hooks never block the event path and never break a sandbox: the catalogue and the
@@ -29,8 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from playground import events
-from playground.lab_checks import (
+from playground.labs.checks import (
     UNCHECKED_OPS,
     Journal,
     PacketRow,
@@ -45,7 +44,8 @@ from playground.lab_checks import (
     picks,
     steps_errors,
 )
-from playground.sandbox import SandboxError
+from playground.sandbox.sandbox import SandboxError
+from playground.wire import events
 
 log = logging.getLogger(__name__)
 

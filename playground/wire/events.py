@@ -3,7 +3,7 @@
 Rules: every event the server sends is made here, so its shape is written in one
 place; the keys and their order are the wire format of docs/playground-protocol.md
 (the consumer only serialises what these return). The ops, the other half of the
-vocabulary, are declared in playground.protocol.OPS.
+vocabulary, are declared in playground.wire.protocol.OPS.
 """
 
 from typing import Literal, NotRequired, TypedDict
@@ -11,7 +11,7 @@ from typing import Literal, NotRequired, TypedDict
 
 class Socket(TypedDict):
     type: Literal["socket"]
-    socket: dict  # a whole row: playground.sandbox.SandboxSocket.row
+    socket: dict  # a whole row: playground.sandbox.sandbox.SandboxSocket.row
 
 
 class Gone(TypedDict):
@@ -72,7 +72,7 @@ class Progress(TypedDict):
     steps: int
     finished: bool
     # Each done step that explains or predicts: {step, explain, prediction?: {choice,
-    # answer, correct}} (playground.labs.Experiment.reveal); never a step not done.
+    # answer, correct}} (playground.labs.lab.Experiment.reveal); never a step not done.
     revealed: list[dict]
     predicted: dict[str, int]  # step (from 1, as text) -> the learner's choice (from 0)
 
@@ -180,7 +180,7 @@ def packet(
     sockets: list[str],
     dropped: int,
 ) -> Packet:
-    """A captured packet (playground.packets.event); `tcp`: flags, seq, ack, seq_relative,
+    """A captured packet (playground.capture.packets.event); `tcp`: flags, seq, ack, seq_relative,
     ack_relative and window, None for UDP."""
     event: Packet = {
         "type": "packet",

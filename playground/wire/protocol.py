@@ -1,7 +1,7 @@
 """The playground's JSON protocol: commands in, events out (no Django).
 
 Every op is declared once, in OPS: its fields, for `parse`, and what it runs, for
-`execute`; every event is made by playground.events. Every command is checked
+`execute`; every event is made by playground.wire.events. Every command is checked
 here before the sandbox sees it: a malformed
 message becomes a ProtocolError with a stable code, answered with an `error`
 event, and the connection goes on. Text that is not valid Unicode (a lone
@@ -19,9 +19,9 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from playground import events
-from playground.lab_checks import compact_packet
-from playground.sandbox import Sandbox, SandboxError
+from playground.labs.checks import compact_packet
+from playground.sandbox.sandbox import Sandbox, SandboxError
+from playground.wire import events
 
 
 @dataclass(frozen=True)

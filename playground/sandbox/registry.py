@@ -10,12 +10,12 @@ Rules:
 - At most `sandboxes_per_process` sandboxes exist at once; the next one is refused.
   A sandbox is counted from the moment it is decided, with no await between the
   check and the count, so racing WebSockets cannot overshoot.
-- Quotas (playground.quotas): sandboxes per client address, the last places
+- Quotas (playground.sandbox.quotas): sandboxes per client address, the last places
   kept for addresses that hold none, WebSockets per session. A sandbox counts
   against the address that made it until it is closed.
 - Commands are rate limited per sandbox: one token bucket, shared by all the
   sandbox's WebSockets, lives with its entry.
-- Each sandbox has a lab (playground.labs): its experiments and their progress,
+- Each sandbox has a lab (playground.labs.lab): its experiments and their progress,
   from the hooks given to the registry. A new sandbox's WebSockets wait, outside
   the registry's lock, until its catalogue and its owner's progress are loaded
   (or failed to), so its `hello` lists them; an attach given up meanwhile leaves
@@ -33,16 +33,17 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from playground import events
-from playground.addresses import AddressPool, PoolExhausted
-from playground.capture import PacketReader, SandboxCapture
-from playground.flow import TokenBucket
-from playground.kernel import KernelTable, KernelWatcher
-from playground.labs import LabHooks, Labs
-from playground.limits import EngineConfig, Limits
-from playground.netns import Namespace
-from playground.quotas import MemoryQuotas, Quotas
-from playground.sandbox import Sandbox, SandboxError
+from playground.capture.reader import PacketReader
+from playground.capture.sandbox import SandboxCapture
+from playground.host.addresses import AddressPool, PoolExhausted
+from playground.host.kernel import KernelTable, KernelWatcher
+from playground.host.netns import Namespace
+from playground.labs.lab import LabHooks, Labs
+from playground.sandbox.flow import TokenBucket
+from playground.sandbox.quotas import MemoryQuotas, Quotas
+from playground.sandbox.sandbox import Sandbox, SandboxError
+from playground.wire import events
+from playground.wire.limits import EngineConfig, Limits
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 class _Entry:
     def __init__(self, sandbox: Sandbox, network: str, limits: Limits):
         self.sandbox = sandbox
-        self.network = network  # the client address it counts against (playground.quotas)
+        self.network = network  # the client address it counts against (playground.sandbox.quotas)
         self.bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
         self.sinks: list[Callable] = []
         self.started = time.monotonic()
@@ -152,9 +153,9 @@ class Registry:
     ) -> Sandbox:
         """Attach a WebSocket's sink to the session's sandbox, made if needed.
 
-        `address`: the client's network (playground.quotas.network_of) that a new
+        `address`: the client's network (playground.sandbox.quotas.network_of) that a new
         sandbox counts against; `owner`: whose experiment progress it keeps
-        (playground.labs). Raises SandboxError when a limit refuses."""
+        (playground.labs.lab). Raises SandboxError when a limit refuses."""
         self.quotas.take_websocket(key)  # before any await: racing tabs cannot overshoot
         try:
             while True:

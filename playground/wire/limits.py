@@ -5,7 +5,7 @@
 
 from dataclasses import asdict, dataclass
 
-# The ports a sandbox socket may be bound to or reach (playground.sandbox, Sandbox._port):
+# The ports a sandbox socket may be bound to or reach (playground.sandbox.sandbox, Sandbox._port):
 # FIRST_PORT to LAST_PORT, and 0 where the system may pick a free one (tcp.listen,
 # udp.bind), never as a destination. Ports 1 to 1023 need the CAP_NET_BIND_SERVICE
 # privilege on Linux, which the sandbox leaves out. The page reads these from hello's
@@ -65,7 +65,7 @@ class EngineConfig:
     # Shared by every server process on the host, so no two sandboxes get one address.
     lock_file: str = ""
     use_kernel: bool = True
-    # Sandbox sockets in a network namespace of their own (playground.netns).
+    # Sandbox sockets in a network namespace of their own (playground.host.netns).
     network_namespace: bool = True
     # Where the pool engine keeps placements, leases and quotas (playground.engines.pool).
     redis_url: str = ""

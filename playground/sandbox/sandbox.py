@@ -5,7 +5,7 @@ the events emitted here back to JSON.
 
 Safety rules (each has a test in tests/test_playground_safety.py):
 0. The first wall: every socket is made through `make_socket`, which the registry
-   points at the playground's network namespace (playground.netns), where the
+   points at the playground's network namespace (playground.host.netns), where the
    host's services are absent; the rules below hold inside it as a second wall,
    and are the only one where no namespace can be made.
 1. Binds only ever use the sandbox's own device addresses, from the playground
@@ -76,10 +76,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from playground import events, explain
-from playground.kernel import CHANGES, KernelSocket
-from playground.limits import FIRST_PORT, LAST_PORT, Limits
-from playground.netns import NamespaceLost
+from playground.host.kernel import CHANGES, KernelSocket
+from playground.host.netns import NamespaceLost
+from playground.wire import events, explain
+from playground.wire.limits import FIRST_PORT, LAST_PORT, Limits
 
 Sink = Callable[[dict], None]
 # At most this much received data goes in one `data` event: even text that JSON
@@ -238,7 +238,7 @@ class Sandbox:
         make_socket: Callable[[int, int], socket.socket] = socket.socket,
         own_network: bool = False,
     ):
-        # Where sockets are made: the playground's network namespace (playground.netns).
+        # Where sockets are made: the playground's network namespace (playground.host.netns).
         self.make_socket = make_socket
         # Whether they live in that namespace, where nothing else listens (rule 2).
         self.own_network = own_network
@@ -262,12 +262,12 @@ class Sandbox:
         self.closed = False
         # Places reserved by commands still in progress (see rule 3).
         self._pending = 0
-        # Sees every event after the sinks do, and every command's answer (playground.labs.Lab).
+        # Sees every event after the sinks do, and every command's answer (playground.labs.lab.Lab).
         self.lab = None
-        # Its packets, where they can be watched (playground.capture.SandboxCapture).
+        # Its packets, where they can be watched (playground.capture.sandbox.SandboxCapture).
         self.capture = None
         # Ends the connections at these addresses that only the kernel holds; True when
-        # none is left (playground.kernel.KernelWatcher.destroy). None: it cannot.
+        # none is left (playground.host.kernel.KernelWatcher.destroy). None: it cannot.
         self.end_lingering: Callable[[set[str]], Awaitable[bool]] | None = None
         self._ending: asyncio.Future | None = None  # a reset's end_lingering under way
 
@@ -334,7 +334,7 @@ class Sandbox:
     @staticmethod
     def _port(port, pick: bool = True) -> int:
         """A port to bind (`pick`: 0 lets the system pick one) or to reach (0 is no
-        destination); the range is playground.limits', which the page reads too."""
+        destination); the range is playground.wire.limits', which the page reads too."""
         first, last = FIRST_PORT, LAST_PORT
         if isinstance(port, bool) or not isinstance(port, int) or not first <= port <= last:
             if pick and port == 0 and not isinstance(port, bool):
