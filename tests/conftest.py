@@ -8,10 +8,10 @@ from django.core.management import call_command
 from django.db import connections
 
 from playground import engines
-from tests import postgres_service
-from tests.live_server import DaphneServer
-from tests.redis_service import RedisServer
-from tests.services import missing
+from tests.support import postgres_service
+from tests.support.live_server import DaphneServer
+from tests.support.redis_service import RedisServer
+from tests.support.services import missing
 
 
 @pytest.fixture(scope="session")
@@ -129,9 +129,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, daphne_server):
-    """A fresh visitor's desktop page on the Daphne site (tests.browser_pages.new_page):
+    """A fresh visitor's desktop page on the Daphne site (tests.support.browser_pages.new_page):
     any script error or CSP refusal fails the test."""
-    from tests.browser_pages import new_page, visiting
+    from tests.support.browser_pages import new_page, visiting
 
     with visiting(new_page(browser, daphne_server)) as page:
         yield page
@@ -140,7 +140,7 @@ def page(browser, daphne_server):
 @pytest.fixture
 def phone(browser, daphne_server):
     """The same at a phone's size (PHONE_OPTIONS)."""
-    from tests.browser_pages import PHONE_OPTIONS, new_page, visiting
+    from tests.support.browser_pages import PHONE_OPTIONS, new_page, visiting
 
     with visiting(new_page(browser, daphne_server, **PHONE_OPTIONS)) as page:
         yield page
@@ -149,7 +149,7 @@ def phone(browser, daphne_server):
 @pytest.fixture
 async def engine(tmp_path):
     """The sandbox engine on real sockets, in the test address range (playground_helpers)."""
-    from tests.playground_helpers import Engine
+    from tests.support.playground_helpers import Engine
 
     engine = await Engine(tmp_path / "addresses.lock").open()
     yield engine
