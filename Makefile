@@ -11,10 +11,16 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export TEST_DATABASE_URL
 # A failing `$(...)` stops the line (`&&`), so the suite never falls back to SQLite.
-PYTEST_POSTGRES = url=$$($(PY) -m tests.postgres_service project-url) && \
+PYTEST_POSTGRES = url=$$($(PY) -m tests.support.postgres_service project-url) && \
 	DATABASE_URL=$$url $(PY) -m pytest
+# The tiers (markers set in tests/conftest.py). On PostgreSQL only the tests that use the
+# database again: the browser and live ones (a live server's database follows the
+# suite's) have had their run on SQLite. The fast tier starts no server, no service,
+# no browser and waits on no real clock.
+POSTGRES_TIER = -m "django_db and not browser and not live"
+FAST_TIER = -m "not live and not browser and not slow and not services"
 
-.PHONY: run serve-scaled test test-postgres lint format bench bench-pages setup clean
+.PHONY: run serve-scaled test test-fast test-postgres lint format bench bench-pages setup clean
 
 run: setup
 	$(PY) manage.py runserver $(HOST):$(PORT)
@@ -30,14 +36,18 @@ setup: $(VENV)/.deps
 	$(PY) manage.py load_course
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 
-# The whole suite on SQLite, then again on PostgreSQL. Any pytest failure, or no test
-# collected (exit 5), stops make with that failure.
+# The whole suite on SQLite, then its database tests again on PostgreSQL. Any pytest
+# failure, or no test selected (exit 5), stops make with that failure.
 test: $(VENV)/.test-deps
 	env -u DATABASE_URL $(PY) -m pytest
-	$(PYTEST_POSTGRES)
+	$(PYTEST_POSTGRES) $(POSTGRES_TIER)
 
 test-postgres: $(VENV)/.test-deps
-	$(PYTEST_POSTGRES)
+	$(PYTEST_POSTGRES) $(POSTGRES_TIER)
+
+# The inner loop, on SQLite (README "Tests").
+test-fast: $(VENV)/.test-deps
+	env -u DATABASE_URL $(PY) -m pytest $(FAST_TIER)
 
 lint: $(VENV)/.test-deps
 	$(VENV)/bin/ruff check .

@@ -50,7 +50,7 @@ from types import SimpleNamespace
 
 import websockets
 
-from tests.live_server import DaphneServer
+from tests.support.live_server import DaphneServer
 
 TARGET_QUIZ_P99_S = 2.0
 ANSWER_TIMEOUT_S = 30

@@ -17,7 +17,8 @@ import time
 from playground.host.addresses import check_range
 from playground.host.kernel import KernelTable
 from playground.host.netns import Namespace
-from tests.raw_websocket import RawWebSocket
+from playground.wire.limits import EngineConfig
+from tests.support.raw_websocket import RawWebSocket
 
 PER_PROCESS = 4000  # sockets per child, well under a 20,000 descriptor limit
 
@@ -123,7 +124,7 @@ def namespace_dump_cost(sandboxes: int, dumps: int) -> tuple[list[float], int]:
             udp = namespace.socket(socket.AF_INET, socket.SOCK_DGRAM)
             udp.bind((ip, 0))
             held += [listener, client, listener.accept()[0], udp]
-        table = KernelTable(check_range("127.77.0.0/16"), True, namespace)
+        table = KernelTable(check_range(EngineConfig.address_range), True, namespace)
         table.open()
         costs, rows = [], 0
         for _ in range(dumps):

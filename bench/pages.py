@@ -36,9 +36,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.deploy_servers import GunicornServer, NginxServer, RedisServer
-from tests.live_server import ROOT, DaphneServer, manage, prepare_site, site_env
-from tests.services import free_port
+from tests.support.deploy_servers import GunicornServer, NginxServer, RedisServer
+from tests.support.live_server import ROOT, DaphneServer, manage, prepare_site, site_env
+from tests.support.services import free_port
 
 TRIVIAL = "/healthz/"
 PAGES = [
@@ -85,7 +85,7 @@ def visitor_cookie(env: dict) -> str:
     """A session like a real visitor's: a learner key, with the lesson marked read."""
     code = (
         "from django.contrib.sessions.backends.cached_db import SessionStore\n"
-        "from lessons.learners import SESSION_KEY\n"
+        "from sockets_site.learners import SESSION_KEY\n"
         "from lessons.models import Lesson, LessonRead\n"
         "s = SessionStore(); s[SESSION_KEY] = 'b' * 32; s.create()\n"
         "lesson = Lesson.objects.get(slug='sockets')\n"

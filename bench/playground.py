@@ -37,7 +37,7 @@ import websockets
 
 from bench.capture import Watched, history_cost, reset, state_latency, traffic
 from bench.hostile import HostSockets, helper_cost, namespace_dump_cost, slow_readers
-from tests.live_server import DaphneServer
+from tests.support.live_server import DaphneServer
 
 TARGET_RATIO = 1.5
 TARGET_KB_PER_SANDBOX = 150

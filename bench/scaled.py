@@ -49,10 +49,10 @@ import redis
 from bench.capture import Watched, reset, state_latency
 from bench.playground import alternate, answer, connect, percentile, rss_kib
 from playground.engines.pool.names import lease_key
-from tests.deploy_servers import GunicornServer, NginxServer
-from tests.live_server import ROOT, LoggedProcess, manage, prepare_site, site_env
-from tests.redis_service import RedisServer
-from tests.services import free_port
+from tests.support.deploy_servers import GunicornServer, NginxServer
+from tests.support.live_server import ROOT, LoggedProcess, manage, prepare_site, site_env
+from tests.support.redis_service import RedisServer
+from tests.support.services import free_port
 
 TARGET_RATIO = 1.3
 TARGET_KIB_PER_SANDBOX = 100

@@ -9,7 +9,7 @@ session's sandbox, asking the route view on the HTTP workers where that is
 (`auth_request`): nginx lists no sandbox process, so adding one changes nothing here.
 `local` proxies every WebSocket to the one Daphne that holds every sandbox (`--ws`).
 
-deploy/scaled.py (`make serve-scaled`), tests/deploy_servers.py and bench/pages.py call
+deploy/scaled.py (`make serve-scaled`), tests/support/deploy_servers.py and bench/pages.py call
 `render()`.
 """
 

@@ -6,11 +6,13 @@ class LessonsConfig(AppConfig):
     verbose_name = "Course"
 
     def ready(self):
-        from lessons import (
-            learner_state,
-            learners,  # noqa: F401 - connects the log-in signal
-        )
-        from lessons.page_cache import connect
+        from lessons import learners, page_parts  # learners also connects the new-key signal
+        from sockets_site import learner_state
+        from sockets_site.models_base import owned_models
 
-        connect()  # edits to lessons, glossary terms and quizzes reach the cached pages
-        learner_state.connect()  # every write of a learner's rows reaches their snapshot
+        page_parts.connect()  # edits to lessons, glossary terms and quizzes reach the cached pages
+        learner_state.register("read", learners.lessons_read)
+        learner_state.register("attempts", learners.attempt_rows)
+        # Every app's LearnerOwned models, loaded by now: every write of a learner's rows
+        # reaches their snapshot.
+        learner_state.connect(owned_models())

@@ -19,8 +19,9 @@ Rules:
 - A retry answers only the questions its earlier attempt missed (not fully
   right) and carries over the points earned on the others; it is an attempt
   like any other for the limit and for which attempt counts.
-- A recorded attempt records each of its questions, right or not, in the learner's
-  review queue (review.cards), at the attempt's submit time, in the same transaction.
+- A recorded attempt sends `answers_recorded` (learner, results: question id -> right,
+  at: its submit time) inside its transaction: the review queue (review.cards, connected
+  by ReviewConfig.ready()) records each question in it, in the same transaction.
 """
 
 import enum
@@ -32,15 +33,19 @@ from datetime import UTC, datetime
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
+from django.dispatch import Signal
 from django.utils.crypto import salted_hmac
 
-from lessons import page_cache, quiz_rules
+from lessons import quiz_rules
 from lessons.grading import Response, grade, percent
 from lessons.models import Answer, Attempt
-from review import cards as review_cards
+from sockets_site import page_cache
 
 SHUFFLED_KINDS = (quiz_rules.SINGLE, quiz_rules.MULTIPLE)  # True stays before False
 PAGE_SALT = "lessons.attempt"
+# Sent with learner=, results= (str(question id) -> answered right) and at= (the attempt's
+# submit time), inside the transaction that records the attempt.
+answers_recorded = Signal()
 _random = random.SystemRandom()
 
 
@@ -52,7 +57,7 @@ class Outcome(enum.Enum):
 
 def quiz_questions(quiz) -> list:
     """The quiz's questions with their choices and lessons, kept per content generation
-    (lessons.page_cache): shared between requests, so read, never changed. Each carries
+    (sockets_site.page_cache): shared between requests, so read, never changed. Each carries
     its prompt rendered (`prompt_shown`), which the quiz's pages show."""
 
     def read():
@@ -240,7 +245,9 @@ def submit(page: Page, learner, questions: list, responses: dict[int, Response])
                 Answer.objects.bulk_create(answers)
                 # Each question missed goes to the review queue, each one in it is reviewed.
                 results = {str(a.question_id): a.correct for a in answers}
-                review_cards.record_many(learner, "question", results, attempt.submitted_at)
+                answers_recorded.send(
+                    Attempt, learner=learner, results=results, at=attempt.submitted_at
+                )
                 return Outcome.RECORDED
         except IntegrityError:
             attempt.pk = None

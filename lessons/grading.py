@@ -26,7 +26,7 @@ Each question is worth one point:
   text becomes the number (separators, number words, a unit word) is
   lessons.number_answers';
 - lab: the point only when the learner's live sandbox reached every step of the
-  question (lessons.labs.grade_lab_questions, playground.labs.checks.replay), nothing
+  question (labs.grading.grade_lab_questions, playground.labs.checks.replay), nothing
   for part of the way; never from anything the client sent.
 
 Text and number questions may name predictable wrong answers (`wrong_answers`),
@@ -75,7 +75,7 @@ class Response:
     choice_ids: list[int] = field(default_factory=list)
     text: str = ""
     number: float | None = None
-    # A lab question's result, from the sandbox (lessons.labs.grade_lab_questions).
+    # A lab question's result, from the sandbox (labs.grading.grade_lab_questions).
     lab: dict = field(default_factory=dict)
 
 

@@ -1,96 +1,58 @@
-"""Who is learning: a signed-in user, or an anonymous visitor.
+"""A learner's progress in the course: what they own, counted, moved and deleted.
 
-Rules: an anonymous visitor gets a random key in their session the first
-time they do something worth keeping (a read lesson, a submitted quiz
-attempt); their rows carry that key. When they sign up or log in, the rows
-move to the account: a lesson read twice is kept once, and the visitor's quiz
-attempts come after the account's own, in the order they were made, counting
-toward the account's attempt limit. Those beyond the limit are kept as
-practice: shown, never the attempt that counts, so logging out cannot buy
-more attempts. A lab run (an experiment done in the playground) is kept once:
-where both have one, the further wins (more steps done, finished if either is,
-the earlier start and finish). Review cards move too; where both have a card for
-the same item, the rule is review.cards.move_to_user's (the one due sooner).
-
-Deleting a learner's progress deletes every row they own: every model built on
-LearnerOwned, found by that, so a model added later is deleted too (an
-attempt's answers go with it). Deleting an account deletes its progress, then
-the user (every other row pointing to it goes by its foreign key's cascade) and
-the throttle's record of its successful log-ins (addresses and browsers); its
-failed log-ins stay until their cool-off, or deleting would lift a lock.
-
-A move and a deletion bump both learners' progress snapshots (lessons.learner_state),
-now and after the commit, beside the bumps of the rows' own signals and querysets.
+Who a learner is (a user, or a visitor's key) is sockets_site.learners'; this module is
+what the course keeps of them. Rules:
+- When a visitor signs up or logs in their rows move to the account
+  (accounts.progress.move_progress calls each app's part; the course's is
+  move_reads_and_attempts): a lesson read twice is kept once, and the visitor's quiz
+  attempts come after the account's own, in the order they were made, counting toward
+  the account's attempt limit. Those beyond the limit are kept as practice: shown,
+  never the attempt that counts, so logging out cannot buy more attempts.
+- Deleting a learner's progress deletes every row they own: every model built on
+  LearnerOwned, found by that, so a model added later (in any app) is deleted too (an
+  attempt's answers go with it). A deletion bumps the learner's progress snapshot
+  (sockets_site.learner_state), beside the bumps of the rows' own signals and querysets.
+- A learner's reads and attempts are parts of their progress snapshot
+  (sockets_site.learner_state): lessons_read and attempt_rows read them, registered by
+  LessonsConfig.ready().
+- A visitor's new key has read nothing (nothing_read_yet): said in the write that makes
+  the key, or the next lesson page's GET would fill it in (a session write on a GET),
+  and a key made after "Delete my progress" would inherit the old key's reads.
 """
 
-import secrets
-from dataclasses import dataclass, field
-
 from django.apps import apps
-from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.db.models import Max
 from django.dispatch import receiver
 
-SESSION_KEY = "learner"
+from lessons.models import Attempt, LessonRead
+from lessons.progress import READ_IN_SESSION
+from sockets_site import learner_state, learners
+from sockets_site.learner_state import AttemptRow
+from sockets_site.models_base import LearnerOwned
 
 
-@dataclass(frozen=True)
-class Learner:
-    user: object | None
-    key: str = ""
-    # A request's learner (learner_for) keeps what it read of its progress rows here
-    # (lessons.learner_state); a Learner made elsewhere reads afresh each time.
-    memo: dict | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def known(self) -> bool:
-        return self.user is not None or bool(self.key)
-
-    def owns(self, queryset):
-        if self.user is not None:
-            return queryset.filter(user=self.user)
-        if self.key:
-            return queryset.filter(user=None, learner_key=self.key)
-        return queryset.none()
-
-    def fields(self) -> dict:
-        if self.user is not None:
-            return {"user": self.user, "learner_key": ""}
-        return {"user": None, "learner_key": self.key}
+@receiver(learners.key_made)
+def nothing_read_yet(sender, request, **kwargs):
+    request.session[READ_IN_SESSION] = []
 
 
-def learner_for(request, create: bool = False) -> Learner:
-    if request.user.is_authenticated:
-        return Learner(request.user, memo={})
-    key = request.session.get(SESSION_KEY, "")
-    if not key and create:
-        from lessons.progress import READ_IN_SESSION
-
-        key = secrets.token_hex(16)
-        request.session[SESSION_KEY] = key
-        # A new key has read nothing: said now, in the write that makes the key, or the
-        # next lesson page's GET would fill it in (a session write on a GET), and a key
-        # made after "Delete my progress" would inherit the old key's reads.
-        request.session[READ_IN_SESSION] = []
-    return Learner(None, key, memo={})
+def lessons_read(learner) -> tuple[tuple[int, str], ...]:
+    """The snapshot's `read` part: (lesson id, lesson slug) of every lesson read, sorted."""
+    read = learner.owns(LessonRead.objects.all()).values_list("lesson_id", "lesson__slug")
+    return tuple(sorted(read))
 
 
-@receiver(user_logged_in)
-def adopt_visitor_progress(sender, request, user, **kwargs):
-    if request is None or not hasattr(request, "session"):
-        return
-    key = request.session.pop(SESSION_KEY, "")
-    if key:
-        move_progress(key, user)
+def attempt_rows(learner) -> tuple[AttemptRow, ...]:
+    """The snapshot's `attempts` part: every quiz attempt, in submitted_at, pk order."""
+    attempts = learner.owns(Attempt.objects.order_by("submitted_at", "pk")).values_list(
+        "pk", "quiz_id", "percent", "submitted_at", "number"
+    )
+    return tuple(AttemptRow(*row) for row in attempts)
 
 
-@transaction.atomic
-def move_progress(key: str, user) -> None:
-    from lessons import labs, learner_state
-    from lessons.models import Attempt, LabRun, LessonRead
-    from review import cards as review_cards
-
+def move_reads_and_attempts(key: str, user) -> None:
+    """The visitor's reads and attempts become the account's (in the caller's transaction)."""
     already_read = set(LessonRead.objects.filter(user=user).values_list("lesson_id", flat=True))
     visitor_reads = LessonRead.objects.filter(user=None, learner_key=key)
     visitor_reads.filter(lesson_id__in=already_read).delete()
@@ -112,50 +74,25 @@ def move_progress(key: str, user) -> None:
             used[attempt.quiz_id] = number
         Attempt.objects.filter(pk=attempt.pk).update(user=user, learner_key="", number=number)
 
-    mine = {run.experiment_id: run for run in LabRun.objects.filter(user=user)}
-    for run in LabRun.objects.filter(user=None, learner_key=key):
-        kept = mine.get(run.experiment_id)
-        if kept is None:
-            LabRun.objects.filter(pk=run.pk).update(user=user, learner_key="")
-            continue
-        kept.steps_done = max(kept.steps_done, run.steps_done)
-        if kept.steps_done == run.steps_done:
-            kept.steps = run.steps
-        kept.started_at = min(kept.started_at, run.started_at)
-        finishes = [at for at in (kept.finished_at, run.finished_at) if at is not None]
-        kept.finished_at = min(finishes, default=None)
-        kept.predictions = {**run.predictions, **kept.predictions}  # each step's first kept
-        run.delete()
-        kept.save()
-    review_cards.move_to_user(key, user)
-    # The moves above bump through the models' querysets too; said here as well, since
-    # both learners' rows changed whatever the moves found (now and on commit).
-    learner_state.bump_learner(Learner(None, key))
-    learner_state.bump_learner(Learner(user))
-    # A playground still open records under the visitor's key: make that the account's.
-    labs.visitor_moved(key, user.pk)
-
 
 # The words a learner reads for each kind of row; a model added later shows its own
 # plural name until it is given words here.
 PROGRESS_WORDS = {
     "lessons.lessonread": "lessons read",
     "lessons.attempt": "quiz attempts",
-    "lessons.labrun": "experiments started",
+    "labs.labrun": "experiments started",
     "review.reviewcard": "questions in your review queue",
 }
 
 
 def owned_models() -> list:
     """Every LearnerOwned model, those of PROGRESS_WORDS first and in its order."""
-    from lessons.models.progress import LearnerOwned
-
     rank = {label: n for n, label in enumerate(PROGRESS_WORDS)}
     models = [model for model in apps.get_models() if issubclass(model, LearnerOwned)]
     return sorted(models, key=lambda model: rank.get(model._meta.label_lower, len(rank)))
 
 
-def progress_counts(learner: Learner) -> dict[str, int]:
+def progress_counts(learner: learners.Learner) -> dict[str, int]:
     """How many rows of each kind the learner owns, by the model's plural name."""
     if not learner.known:
         return {}
@@ -168,20 +105,9 @@ def progress_counts(learner: Learner) -> dict[str, int]:
     return {name: count for name, count in counts.items() if count}
 
 
-def delete_progress(learner: Learner) -> None:
-    from lessons import learner_state
-
+def delete_progress(learner: learners.Learner) -> None:
     with transaction.atomic():
         for model in owned_models():
             learner.owns(model._default_manager).delete()
         # The deletes' signals bump too; this covers a learner who had no rows left.
         learner_state.bump_learner(learner)
-
-
-def delete_account(user) -> None:
-    from axes.models import AccessLog
-
-    with transaction.atomic():
-        delete_progress(Learner(user))
-        AccessLog.objects.filter(username=user.get_username()).delete()
-        user.delete()

@@ -12,19 +12,19 @@ from pathlib import Path
 
 from django.db import transaction
 
-from lessons import course_files, grading, markdown, page_cache, quiz_rules
+from labs.models import Experiment, ExperimentStep
+from lessons import course_files, grading, markdown, quiz_rules
 from lessons.course_files import CourseFileError
 from lessons.models import (
     Choice,
-    Experiment,
-    ExperimentStep,
     GlossaryTerm,
     Lesson,
     Question,
     Quiz,
     rerender_lessons,
 )
-from lessons.models.course import hash_fields
+from sockets_site import page_cache
+from sockets_site.models_base import hash_fields
 
 
 @dataclass

@@ -4,16 +4,16 @@ The course is a path: each lesson (read it), its experiments in the playground
 (finish each), then its quiz (pass it), and at the end the course quiz. "Continue"
 points at the first step not yet done. A lesson is done only when its quiz is passed
 (LessonProgress.done): reading it is a step, not the lesson learned. A lesson's lab is
-done when every published experiment of it is finished (lessons.labs records the runs).
-A learner's rows are read from their snapshot (lessons.learner_state), not queried here.
+done when every published experiment of it is finished (labs.hooks records the runs).
+A learner's rows are read from their snapshot (sockets_site.learner_state), not queried here.
 """
 
 from dataclasses import dataclass, field
 
-from lessons import learner_state
+from labs.progress import LabProgress, finished_experiment_ids
 from lessons.attempts import counted, used
-from lessons.labs import LabProgress, finished_experiment_ids
 from lessons.models import LessonRead
+from sockets_site import learner_state
 
 
 @dataclass
@@ -82,7 +82,7 @@ def mark_read(learner, lesson_id: int) -> None:
 
 
 # A visitor's read lessons (slugs), kept in their session beside the database rows, so
-# a lesson page asks the database nothing for them (lessons.page_cache).
+# a lesson page asks the database nothing for them (sockets_site.page_cache).
 READ_IN_SESSION = "read_lessons"
 
 

@@ -3,7 +3,7 @@
 Fields are built from the attempt's own question and choice order. The form
 knows nothing of which answers are right: grading happens after submission,
 in lessons.grading, on the server. A lab question has no field at all: it is
-graded from the learner's live sandbox (lessons.labs), and whatever a client
+graded from the learner's live sandbox (labs.grading), and whatever a client
 posts under its name is never read. A number question's field is a text field
 (NumberAnswerField): what was typed is read on the server, and re-shown with a
 message when it is not one number. A text answer holds at most TEXT_ANSWER_MAX
@@ -89,7 +89,7 @@ class AttemptForm(forms.Form):
         responses = {}
         for question, _ in self.ordered_questions:
             if question.kind == quiz_rules.LAB:
-                continue  # graded from the sandbox (lessons.labs.grade_lab_questions)
+                continue  # graded from the sandbox (labs.grading.grade_lab_questions)
             value = self.cleaned_data.get(field_name(question))
             if question.kind == quiz_rules.MULTIPLE:
                 response = Response(choice_ids=list(value or []))

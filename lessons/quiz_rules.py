@@ -3,11 +3,11 @@
 One set of rules for the admin forms and the content loader, so a question
 that loads from a file could also be saved in the admin, and the reverse.
 A lab question's steps and an experiment's steps are one shape, a list of
-{text, check}, checked by the same function (lab_steps_errors), whose check
-language is playground.labs.lab's.
+{text, check}, checked by the same function (labs.rules.lab_steps_errors, which
+the loader also reaches here), whose check language is playground.labs.checks'.
 """
 
-from playground.labs import checks as lab_checks
+from labs.rules import lab_steps_errors
 
 SINGLE, MULTIPLE, TRUE_FALSE, TEXT, NUMBER = "single", "multiple", "true_false", "text", "number"
 # Graded from the learner's live playground sandbox on submit, never from the form.
@@ -82,13 +82,6 @@ def reviewable(show_answers, max_attempts) -> bool:
     when the quiz gives its key after every attempt or on request after two. A review
     answer is the learner's second try at a question the quiz marked missed."""
     return not max_attempts and key_rule(show_answers, max_attempts) in (KEY_EVERY, KEY_ASKED)
-
-
-def lab_steps_errors(steps, experiment: bool = False) -> list[str]:
-    """Sentences for staff about a list of steps, each {text, check} (an experiment's
-    may also have predict and explain); [] when sound. Each problem names its step
-    (1-based), so a file or form error points at it."""
-    return lab_checks.steps_errors(steps, experiment)
 
 
 def question_errors(

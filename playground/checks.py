@@ -1,11 +1,15 @@
 """System check: the playground's limits, address range and descriptor budget make sense.
 
+Each limit takes the values its field's metadata in playground.wire.limits says: a
+positive number (E002), or 0 where it may be; a whole number where it must be (E012);
+at most its `max` (E014) and at least its `min` (E004).
+
 Packet capture: `capture_history` and `payload_preview` are whole numbers (0 keeps
 no history, or shows no payload), and a full history fits in a `hello` with room to
 spare (HELLO_PACKETS_BYTES, at the longest a packet event can be as JSON).
 
-The accept queue and SYNs: `listen_backlog` and `syn_retries` are whole numbers of at
-most HIGHEST (E014).
+The accept queue and SYNs: `listen_backlog` and `syn_retries` are whole numbers with
+a `max` (E014).
 
 The descriptor budget: every sandbox socket and every WebSocket is an open file
 of the server process. At worst each of `sandboxes_per_process` sandboxes holds
@@ -36,13 +40,6 @@ from playground.wire.limits import Limits
 
 # The JSON around a `send` command's data, so a full send fits in one message.
 ENVELOPE_BYTES = 256
-# Limits that may be 0 (no reserve, no packet history, no payload shown).
-MAY_BE_ZERO = {"reserved_sandboxes", "capture_history", "payload_preview"}
-WHOLE_NUMBERS = {"capture_history", "payload_preview", "listen_backlog", "syn_retries"}
-# The most each may be: TCP_SYNCNT refuses more than 127 (the kernel's MAX_TCP_SYNCNT);
-# a listener's queued connections live in the kernel outside sockets_per_sandbox, so
-# its backlog stays small.
-HIGHEST = {"syn_retries": 127, "listen_backlog": 128}
 # The kept packets go in the hello, one WebSocket message of at most 1 MiB
 # (playground.wire.protocol.MESSAGE_BYTES) with the sockets and the rest: half of it at most.
 HELLO_PACKETS_BYTES = 512 * 1024
@@ -128,7 +125,8 @@ def fit_to_descriptors() -> None:
 def check_playground(app_configs=None, **kwargs):
     errors = []
     configured = getattr(settings, "PLAYGROUND_LIMITS", {})
-    names = {f.name for f in fields(Limits)}
+    rules = {f.name: f.metadata for f in fields(Limits)}
+    names = set(rules)
     for name in sorted(set(configured) - names):
         errors.append(
             Error(
@@ -138,8 +136,8 @@ def check_playground(app_configs=None, **kwargs):
             )
         )
     for name in sorted(set(configured) & names):
-        value = configured[name]
-        lowest_ok = 0 if name in MAY_BE_ZERO else 1e-9
+        value, rule = configured[name], rules[name]
+        lowest_ok = 0 if rule["may_be_zero"] else 1e-9
         if isinstance(value, bool) or not isinstance(value, int | float) or value < lowest_ok:
             errors.append(
                 Error(
@@ -147,17 +145,17 @@ def check_playground(app_configs=None, **kwargs):
                     id="playground.E002",
                 )
             )
-        elif name in WHOLE_NUMBERS and value != int(value):
+        elif rule["whole"] and value != int(value):
             errors.append(
                 Error(
                     f"PLAYGROUND_LIMITS[{name!r}] must be a whole number, not {value!r}.",
                     id="playground.E012",
                 )
             )
-        elif value > HIGHEST.get(name, value):
+        elif rule["max"] is not None and value > rule["max"]:
             errors.append(
                 Error(
-                    f"PLAYGROUND_LIMITS[{name!r}] may be at most {HIGHEST[name]}, not {value!r}.",
+                    f"PLAYGROUND_LIMITS[{name!r}] may be at most {rule['max']}, not {value!r}.",
                     id="playground.E014",
                 )
             )
@@ -172,10 +170,14 @@ def check_playground(app_configs=None, **kwargs):
                 id="playground.E003",
             )
         )
-    if limits.command_burst < 1:
-        errors.append(
-            Error("PLAYGROUND_LIMITS: command_burst must be at least 1.", id="playground.E004")
-        )
+    for name, rule in rules.items():
+        if rule["min"] is not None and getattr(limits, name) < rule["min"]:
+            errors.append(
+                Error(
+                    f"PLAYGROUND_LIMITS: {name} must be at least {rule['min']}.",
+                    id="playground.E004",
+                )
+            )
     if limits.reserved_sandboxes >= limits.sandboxes_per_process:
         errors.append(
             Error(

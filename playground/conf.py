@@ -1,11 +1,15 @@
 """The playground's limits, engine settings, lab hooks and engine, read from Django settings.
 
-The engine is built here (playground.engines.ENGINES names the kinds).
+The engine is built here (playground.engines.ENGINES names the kinds). Rules: the lab
+hooks (where experiments and learners' progress come from) are named, not imported, by
+PLAYGROUND_LAB_HOOKS (default: the labs app's): the labs app builds on the playground,
+so the playground never imports it.
 """
 
 from dataclasses import fields
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from playground.wire.limits import EngineConfig, Limits
 
@@ -26,11 +30,12 @@ def engine_config() -> EngineConfig:
     )
 
 
+LAB_HOOKS = "labs.hooks.DjangoLabHooks"
+
+
 def lab_hooks():
     """The course's experiments and progress (playground.labs.lab.LabHooks), from the database."""
-    from lessons.labs import DjangoLabHooks  # here: importing conf must not load lessons
-
-    return DjangoLabHooks()
+    return import_string(getattr(settings, "PLAYGROUND_LAB_HOOKS", LAB_HOOKS))()
 
 
 def make_engine():

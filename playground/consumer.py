@@ -39,13 +39,13 @@ from asgiref.sync import sync_to_async
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from lessons.learners import SESSION_KEY as LEARNER_KEY
 from playground.engines import Attachment, Client, get_engine
 from playground.sandbox.flow import Outbox, SlowReader
 from playground.sandbox.quotas import network_of
-from playground.sandbox.sandbox import SandboxError
-from playground.wire import events, protocol
+from playground.wire import errors, events, protocol
+from playground.wire.errors import CLOSE_FULL, CLOSE_NO_SESSION, SandboxError
 from sockets_site.client_ip import scope_client_ip
+from sockets_site.learners import SESSION_KEY as LEARNER_KEY
 
 try:  # Daphne's WebSocket library: a send that met the client's close on its way
     from autobahn.exception import Disconnected as ClientGone
@@ -54,19 +54,11 @@ except ImportError:  # another ASGI server
 
 log = logging.getLogger(__name__)
 
+# The close codes that are no refusal's; a refusal's is its code's (errors.ERRORS).
 CLOSE_NORMAL = 1000
 CLOSE_AGAIN = 4012
 CLOSE_TOO_SLOW = 4008
-CLOSE_NO_SESSION = 4401
-CLOSE_QUOTA = 4429
 CLOSE_INTERNAL = 4500
-CLOSE_FULL = 4503
-REFUSAL_CLOSE_CODES = {
-    "limit_sandboxes": CLOSE_FULL,
-    "limit_addresses": CLOSE_FULL,
-    "limit_sandboxes_per_address": CLOSE_QUOTA,
-    "limit_websockets_per_session": CLOSE_QUOTA,
-}
 
 
 def refusal_close_code(error: SandboxError) -> int:
@@ -74,7 +66,7 @@ def refusal_close_code(error: SandboxError) -> int:
     the page reconnects at once and the proxy routes it to a process that takes it."""
     if error.extra.get("limit") == "processes":
         return CLOSE_AGAIN
-    return REFUSAL_CLOSE_CODES.get(error.code, CLOSE_FULL)
+    return errors.lookup(error.code).close or CLOSE_FULL
 
 
 # Set by nginx from the route view's answer (deploy/nginx.conf.template), always
@@ -84,7 +76,7 @@ LOST_HEADER = b"x-playground-lost"
 
 def owner_of(scope) -> dict:
     """Whose experiment progress the sandbox keeps: the account, else the session's
-    learner key (lessons.learners), else nobody known ({})."""
+    learner key (sockets_site.learners), else nobody known ({})."""
     user = scope.get("user")
     if user is not None and user.is_authenticated:
         return {"user": user.pk}

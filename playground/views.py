@@ -20,12 +20,12 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
-from lessons import page_cache
-from lessons.learners import learner_for
 from playground import conf
 from playground.engines.pool.placement import Placement
 from playground.vocabulary import vocabulary
 from sockets_site import outage_notice as outage
+from sockets_site import page_cache
+from sockets_site.learners import learner_for
 
 OWNER_HEADER = "X-Playground-Owner"
 LOST_HEADER = "X-Playground-Lost"  # read back by playground.consumer.LOST_HEADER
@@ -41,7 +41,7 @@ def _ensure_session(request) -> None:
 @page_cache.one_generation()
 def index(request):
     """The same for every visitor (their sandbox comes over the WebSocket): kept whole for
-    them (lessons.page_cache), one per set of limits."""
+    them (sockets_site.page_cache), one per set of limits."""
     limits = conf.limits()
     # The page's script reads the vocabulary (playground.vocabulary) from the page.
     context = {"limits": limits, "vocabulary": vocabulary()}

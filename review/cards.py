@@ -18,11 +18,13 @@ Rules:
 - One card per learner and item (the database's constraints); two racing first misses
   make one card, the other's miss is already in the queue.
 - A visitor's cards move to their account on log-in (move_to_user, called by
-  lessons.learners): where both have a card for the same item, the one due sooner is
+  accounts.progress): where both have a card for the same item, the one due sooner is
   kept (on the same due time, the one with more misses), since it is the one the
   learner knows less; the reviews and misses of the two add up, being one learner's.
 
-- Every write of a card reaches the learner's progress snapshot (lessons.learner_state):
+- A learner's cards are a part of their progress snapshot (sockets_site.learner_state;
+  snapshot_cards, registered by ReviewConfig.ready()).
+- Every write of a card reaches the learner's progress snapshot (sockets_site.learner_state):
   a save or delete by its signals, record_many's bulk_create and move_to_user's UPDATE
   by the queryset of its manager (learner_state.LearnerRowsQuerySet, from LearnerOwned).
 
@@ -37,6 +39,7 @@ from django.utils import timezone
 from fsrs import Card, Rating, Scheduler
 
 from review.models import ReviewCard
+from sockets_site.learner_state import CardRow
 
 KINDS = tuple(ReviewCard.Kind.values)
 SCHEDULER = Scheduler(learning_steps=(timedelta(minutes=10),))
@@ -135,3 +138,14 @@ def move_to_user(key: str, user) -> None:
         kept.created_at = min(kept.created_at, card.created_at)
         card.delete()
         kept.save()
+
+
+def snapshot_cards(learner) -> tuple[CardRow, ...]:
+    """The snapshot's `cards` part: every card of the learner, due first, ties by pk."""
+    rows = learner.owns(ReviewCard.objects.order_by("due", "pk"))
+    return tuple(CardRow(*row) for row in rows.values_list("pk", "kind", "ref", "due"))
+
+
+def record_quiz_answers(sender, learner, results, at, **kwargs) -> None:
+    """lessons.attempts.answers_recorded: a quiz attempt's answers, in its transaction."""
+    record_many(learner, "question", results, at)

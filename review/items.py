@@ -30,10 +30,12 @@ from dataclasses import dataclass, field
 from django import forms
 from django.template.defaultfilters import floatformat
 
+from labs import grading as lab_grading
+from labs.models import Experiment
 from lessons import attempts as flow
-from lessons import labs, quiz_rules
+from lessons import quiz_rules
 from lessons.grading import Response, grade, wrong_answer_feedback
-from lessons.models import Experiment, Question, Quiz
+from lessons.models import Question, Quiz
 from lessons.quiz_forms import AttemptForm
 from review import cards
 from review.models import ReviewCard
@@ -279,7 +281,7 @@ def grade_items(items: list[Item], form, session_key) -> list[Result]:
         ]
     responses = form.responses()
     asked = [i.question for i in items]
-    for question_id, lab in labs.grade_lab_questions(asked, session_key).items():
+    for question_id, lab in lab_grading.grade_lab_questions(asked, session_key).items():
         responses[question_id] = Response(lab=lab)
     results = []
     for item in items:

@@ -1,14 +1,14 @@
 """The review queue: one card per learner and item they missed (review.cards has the rules).
 
 A card belongs to a user or to a visitor's key, like every other learner's row
-(lessons.models.progress.LearnerOwned), and moves to the account on log-in.
+(sockets_site.models_base.LearnerOwned), and moves to the account on log-in.
 """
 
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from lessons.models.progress import LearnerOwned
+from sockets_site.models_base import LearnerOwned
 
 
 class ReviewCard(LearnerOwned):

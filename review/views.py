@@ -7,10 +7,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from lessons import quiz_rules
-from lessons.learners import learner_for
 from lessons.models import Lesson
 from review import cards, items, warm_up
 from review.models import ReviewCard
+from sockets_site.learners import learner_for
 
 # A warm-up answer kept to be shown again (review.warm_up.PENDING): at most this many
 # values of a field (its ticked choices) and characters of each: more than a browser

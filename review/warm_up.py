@@ -6,8 +6,8 @@ Rules:
   SIZE in all; never lab questions (they are done in the playground), and only a quiz
   review may ask (review.items.askable_quiz). So the questions are stable: the same ones
   until the learner answers them or a card falls due. The first lesson has none. The
-  due cards come from the learner's snapshot (lessons.learner_state), not a query.
-- A lesson page is cached whole for visitors (lessons.page_cache): the warm-up form is a
+  due cards come from the learner's snapshot (sockets_site.learner_state), not a query.
+- A lesson page is cached whole for visitors (sockets_site.page_cache): the warm-up form is a
   variant of that page, named by the due questions it asks first ("default" for none,
   "done" once answered in this session); it holds nothing personal, only questions
   and empty fields. The result of an answer is personal: it waits in the session until
@@ -31,9 +31,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.datastructures import MultiValueDict
 
-from lessons import learner_state, page_cache, quiz_rules
+from lessons import quiz_rules
 from lessons.models import Lesson, Quiz
 from review import cards, items
+from sockets_site import learner_state, page_cache
 
 SIZE = 3
 # Session: {"lesson": slug, "asked": [question ids], "data": {field: [values]}, "at": when

@@ -10,7 +10,7 @@ value is an address, or an address with a port (`203.0.113.9:4711`,
 be stored in an IP address column, which PostgreSQL refuses).
 
 Log-in throttling, like the playground's quotas, counts a client's network
-(playground.sandbox.quotas.network_of, the one definition): an IPv6 address by its /64,
+(sockets_site.networks.network_of, the one definition): an IPv6 address by its /64,
 since one customer gets a whole /64 and could otherwise try each of its 2^64
 addresses with a fresh budget.
 """
@@ -19,7 +19,7 @@ import ipaddress
 
 from django.conf import settings
 
-from playground.sandbox.quotas import network_of
+from sockets_site.networks import network_of
 
 
 def _address(value: str) -> str | None:

@@ -55,6 +55,7 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 
+from sockets_site.networks import CLOSE_FULL
 from sockets_site.outage_notice import Outage
 
 log = logging.getLogger(__name__)
@@ -284,7 +285,7 @@ class DatabaseOutageFilter:
         return not (answered and getattr(record, "status_code", None) == 503)
 
 
-CLOSE_UNAVAILABLE = 4503
+CLOSE_UNAVAILABLE = CLOSE_FULL  # the playground's "try again soon" close code
 
 
 class WebSocketOutageGuard:

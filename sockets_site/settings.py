@@ -11,12 +11,14 @@ are always on.
 """
 
 import secrets
+from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from playground.wire.limits import EngineConfig, Limits
 from sockets_site.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,6 +64,8 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "lessons",
+    "labs",
+    "accounts",
     "playground",
     "review",
 ]
@@ -163,7 +167,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# The cache keeps what every reader of a page shares (lessons/page_cache.py). Redis
+# The cache keeps what every reader of a page shares (sockets_site/page_cache.py). Redis
 # when REDIS_URL is set, so every server process sees an edit at once; otherwise
 # local memory, which is per process. Sessions are read through the cache only when
 # it is shared: a per-process copy would outlive a log-out done in another process.
@@ -179,7 +183,7 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# A learner's progress is read from one snapshot in the cache (lessons/learner_state.py)
+# A learner's progress is read from one snapshot in the cache (sockets_site/learner_state.py)
 # only where the cache is shared: a per-process copy would not see a lesson read in
 # another process. A site of one process (`make run`) may turn it on without Redis.
 PROGRESS_SNAPSHOTS = env_bool("DJANGO_PROGRESS_SNAPSHOTS", bool(REDIS_URL))
@@ -283,7 +287,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
 LOGIN_ADDRESS_FAILURE_LIMIT = env_int("DJANGO_LOGIN_ADDRESS_FAILURE_LIMIT", 20)
 # Password reset mails asked for in an hour, per client network and per e-mail address
-# (lessons.views.accounts.PasswordResetView): nobody can flood an inbox through the site.
+# (accounts.views.PasswordResetView): nobody can flood an inbox through the site.
 PASSWORD_RESET_LIMIT = env_int("DJANGO_PASSWORD_RESET_LIMIT", 5)
 LOGIN_COOLOFF_MINUTES = env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 15)
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
@@ -291,7 +295,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "sockets_site.client_ip.throttled_network"
-AXES_LOCKOUT_CALLABLE = "lessons.views.lockout.locked_out"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
 if not 1 <= AXES_FAILURE_LIMIT <= LOGIN_ADDRESS_FAILURE_LIMIT:
     raise ImproperlyConfigured(
         "DJANGO_LOGIN_FAILURE_LIMIT must be at least 1 and at most "
@@ -301,7 +305,7 @@ if not 1 <= AXES_FAILURE_LIMIT <= LOGIN_ADDRESS_FAILURE_LIMIT:
 if LOGIN_COOLOFF_MINUTES < 1:
     raise ImproperlyConfigured("DJANGO_LOGIN_COOLOFF_MINUTES must be at least 1")
 
-LOGIN_URL = "lessons:login"
+LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "lessons:index"
 LOGOUT_REDIRECT_URL = "lessons:index"
 
@@ -337,45 +341,20 @@ LOGGING = {
     },
 }
 
-# The socket playground. Every limit can be set from the environment as
-# PLAYGROUND_<NAME> (e.g. PLAYGROUND_SOCKETS_PER_SANDBOX=8); a system check
-# validates them at start-up.
-_PLAYGROUND_DEFAULTS = {
-    "sockets_per_sandbox": 16,
-    "sandboxes_per_process": 500,
-    "message_bytes": 4096,
-    "send_bytes": 1024,
-    "received_kept_bytes": 65536,
-    "commands_per_second": 20,
-    "command_burst": 40,
-    "idle_timeout": 15 * 60,
-    "lifetime": 2 * 60 * 60,
-    "grace_period": 30,
-    "outgoing_queue": 256,
-    "slow_client_seconds": 10,
-    "sandboxes_per_address": 20,
-    "reserved_sandboxes": 50,
-    "websockets_per_session": 8,
-    "descriptor_reserve": 256,
-    # Watching the packets: per sandbox, packet events a second (burst as many), packet
-    # events kept for a reload, payload bytes shown of each packet.
-    "capture_packets_per_second": 50,
-    "capture_history": 200,
-    "payload_preview": 64,
-    # The largest listen() backlog a sandbox may ask for; SYN retransmissions before a
-    # connect gives up (ETIMEDOUT).
-    "listen_backlog": 16,
-    "syn_retries": 6,
-}
+# The socket playground. Every limit (playground.wire.limits.Limits) can be set from
+# the environment as PLAYGROUND_<NAME> (e.g. PLAYGROUND_SOCKETS_PER_SANDBOX=8); a system
+# check validates them at start-up. The engine settings' defaults are EngineConfig's.
 PLAYGROUND_LIMITS = {
-    name: env_float(f"PLAYGROUND_{name.upper()}", default)
-    for name, default in _PLAYGROUND_DEFAULTS.items()
+    limit.name: env_float(f"PLAYGROUND_{limit.name.upper()}", limit.default)
+    for limit in fields(Limits)
 }
-PLAYGROUND_ADDRESS_RANGE = env_str("PLAYGROUND_ADDRESS_RANGE", "127.77.0.0/16")
-PLAYGROUND_KERNEL_TICK = env_float("PLAYGROUND_KERNEL_TICK", 0.1)
-PLAYGROUND_KERNEL_STATES = env_bool("PLAYGROUND_KERNEL_STATES", True)
-PLAYGROUND_LOCK_FILE = env_str("PLAYGROUND_LOCK_FILE", "")
-PLAYGROUND_NETWORK_NAMESPACE = env_bool("PLAYGROUND_NETWORK_NAMESPACE", True)
+PLAYGROUND_ADDRESS_RANGE = env_str("PLAYGROUND_ADDRESS_RANGE", EngineConfig.address_range)
+PLAYGROUND_KERNEL_TICK = env_float("PLAYGROUND_KERNEL_TICK", EngineConfig.kernel_tick)
+PLAYGROUND_KERNEL_STATES = env_bool("PLAYGROUND_KERNEL_STATES", EngineConfig.use_kernel)
+PLAYGROUND_LOCK_FILE = env_str("PLAYGROUND_LOCK_FILE", EngineConfig.lock_file)
+PLAYGROUND_NETWORK_NAMESPACE = env_bool(
+    "PLAYGROUND_NETWORK_NAMESPACE", EngineConfig.network_namespace
+)
 # Where sandboxes live: "local" (in the server process, no services) or "pool" (in
 # `manage.py playground_process` processes that nginx routes to; needs REDIS_URL).
 PLAYGROUND_ENGINE = env_str("PLAYGROUND_ENGINE", "local")

@@ -6,7 +6,7 @@ Rules:
   build step: collectstatic rewrites each `import … from "./x.js"` to the imported
   file's hashed name (Django's `support_js_module_import_aggregation`), so a module and
   the modules it imports always come from the same collect
-  (tests/test_static_modules.py checks it).
+  (tests/site/test_static_modules.py checks it).
 - Only the project's own modules (MODULE_FOLDERS) are rewritten. Other apps' scripts
   are left as they come: the rewrite matches `import` anywhere in a file, and
   nested_admin's sortable.js says it where no module is imported.

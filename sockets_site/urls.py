@@ -9,6 +9,7 @@ urlpatterns = [
     path("_nested_admin/", include("nested_admin.urls")),
     path("playground/", include("playground.urls")),
     path("review/", include("review.urls")),
+    path("", include("accounts.urls")),
     path("", include("lessons.urls")),
 ]
 

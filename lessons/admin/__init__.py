@@ -1,1 +1,1 @@
-from lessons.admin import course, labs, quizzes  # noqa: F401 - registers the model admins
+from lessons.admin import course, quizzes  # noqa: F401 - registers the model admins

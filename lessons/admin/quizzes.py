@@ -33,9 +33,10 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
-from lessons import page_cache, quiz_rules
+from lessons import quiz_rules
 from lessons.analysis import prompt_text, quiz_csv_rows, quiz_stats
 from lessons.models import Choice, Question, Quiz
+from sockets_site import page_cache
 
 
 class ChoiceFormSet(nested_admin.formsets.NestedInlineFormSet):

@@ -5,7 +5,6 @@ from lessons.models.course import (
     normalise_markdown,
     rerender_lessons,
 )
-from lessons.models.labs import Experiment, ExperimentStep, LabRun
 from lessons.models.progress import Answer, Attempt, LessonRead
 from lessons.models.quizzes import Choice, Question, Quiz
 
@@ -13,10 +12,7 @@ __all__ = [
     "Answer",
     "Attempt",
     "Choice",
-    "Experiment",
-    "ExperimentStep",
     "GlossaryTerm",
-    "LabRun",
     "Lesson",
     "LessonRead",
     "Question",

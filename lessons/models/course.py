@@ -1,10 +1,8 @@
-import hashlib
-import json
-
 from django.db import models
 from django.urls import reverse
 
 from lessons import markdown
+from sockets_site.models_base import PublishedQuerySet, hash_fields
 
 
 class GlossaryTerm(models.Model):
@@ -42,15 +40,6 @@ class GlossaryTerm(models.Model):
 
     def content_hash(self) -> str:
         return hash_fields(self.source_fields())
-
-
-class PublishedQuerySet(models.QuerySet):
-    """Staff see drafts too; everyone else sees what is published."""
-
-    def visible_to(self, user):
-        if user.is_staff:
-            return self
-        return self.filter(published=True)
 
 
 class Lesson(models.Model):
@@ -133,7 +122,3 @@ def rerender_lessons() -> int:
 def normalise_markdown(text: str) -> str:
     # Browsers submit textareas with CRLF; files use LF. One form for both.
     return text.replace("\r\n", "\n").strip()
-
-
-def hash_fields(fields: dict) -> str:
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()

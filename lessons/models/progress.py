@@ -1,32 +1,18 @@
-"""A learner's progress: lessons read and quiz attempts (lab runs: lessons.models.labs).
+"""A learner's progress: lessons read and quiz attempts (lab runs: labs.models).
 
 A learner is a user, or, before signing up, an anonymous visitor known by a
-random key kept in their session (see lessons.learners). Every row belongs to
+random key kept in their session (see sockets_site.learners). Every row belongs to
 exactly one of the two, and moves to the user when the visitor logs in.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from lessons.learner_state import LearnerRowsQuerySet
 from lessons.models.course import Lesson
 from lessons.models.quizzes import Question, Quiz
-
-
-class LearnerOwned(models.Model):
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    learner_key = models.CharField(max_length=32, blank=True, db_index=True)
-
-    # Its bulk writes, which send no signal, still reach the learners' progress snapshots.
-    objects = LearnerRowsQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
+from sockets_site.models_base import LearnerOwned
 
 
 class LessonRead(LearnerOwned):
@@ -113,7 +99,7 @@ class Answer(models.Model):
     points = models.FloatField(default=0)
     # A lab question's grading, kept as it was at submission (the sandbox changes after):
     # {"sandbox": bool, "complete": bool, "reached": n, "total": m, "found": [...],
-    # "missing": "..."} (lessons.labs.grade_lab_questions).
+    # "missing": "..."} (labs.grading.grade_lab_questions).
     lab_result = models.JSONField(default=dict, blank=True)
 
     class Meta:

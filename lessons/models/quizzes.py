@@ -7,7 +7,9 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from lessons import grading, markdown, quiz_rules
-from lessons.models.course import Lesson, PublishedQuerySet, hash_fields
+from lessons.models.course import Lesson
+from playground.labs import checks as lab_checks
+from sockets_site.models_base import PublishedQuerySet, hash_fields
 
 
 class Quiz(models.Model):
@@ -207,13 +209,11 @@ class Question(models.Model):
     @property
     def lab_steps_described(self) -> list[dict]:
         """For staff (the preview): each step with its check as JSON and in words."""
-        from playground.labs.checks import describe
-
         return [
             {
                 "text": step["text"],
                 "check": json.dumps(step["check"], ensure_ascii=False),
-                "needs": describe(step["check"]),
+                "needs": lab_checks.describe(step["check"]),
             }
             for step in self.lab_steps
         ]

@@ -5,12 +5,12 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from lessons import labs, learner_state, page_cache, progress
-from lessons.learners import learner_for
+from labs import progress as lab_progress
+from lessons import page_extras, page_parts, progress
 from lessons.models import GlossaryTerm, Lesson
 from lessons.views.next_url import next_url
-from review import items as review_items
-from review import warm_up as review_warm_up
+from sockets_site import learner_state, page_cache
+from sockets_site.learners import learner_for
 
 
 @page_cache.one_generation()
@@ -18,18 +18,14 @@ def course(request):
     """The course and the reader's progress through it. A visitor's page is kept whole,
     one per state of their progress (page_cache.variant of what it is computed from):
     the same for everyone in that state, one page for all who have none."""
-    lessons, quizzes, experiments = page_cache.course_outline(request.user)
+    lessons, quizzes, experiments = page_parts.course_outline(request.user)
     learner = learner_for(request)
-    now = timezone.now()
-    # A card due counts only if its item can be asked (the review page's list); that
-    # list is built only when some card is due at all, which is rarely.
-    due = 0
-    if learner_state.of(learner).due_cards(now):
-        due = len(review_items.due_items(request.user, learner, now))
+    # What other apps add (review: the reviews due), a part of the page's variant.
+    extras = page_extras.course_page(request, learner, timezone.now())
 
     def context() -> dict:
         course = progress.course_progress(learner, lessons, quizzes, experiments)
-        return {"lessons": lessons, "progress": course, "reviews_due": due}
+        return {"lessons": lessons, "progress": course, **page_extras.context(extras)}
 
     if not page_cache.whole_page_allowed(request):
         return render(request, "lessons/course.html", context())
@@ -38,12 +34,12 @@ def course(request):
         lesson_ids = {item.pk for item in lessons}
         read = learner_state.of(learner).read_ids & lesson_ids
         scores = progress.quiz_scores(learner, quizzes)
-        finished = labs.finished_experiment_ids(learner, [item.pk for item in experiments])
+        finished = lab_progress.finished_experiment_ids(learner, [item.pk for item in experiments])
         state = page_cache.variant(
             sorted(read),
             sorted((pk, score.attempts, score.score) for pk, score in scores.items()),
             sorted(finished),
-            due,
+            [extra.variant for extra in extras],
         )
     page = page_cache.whole_page(
         request,
@@ -58,14 +54,15 @@ def lesson_detail(request, slug):
     """The shared parts come from the cache; only the read and lab states are looked up
     per reader. A reader who is not logged in gets the whole page from the cache
     (page_cache), one page per read state, set of the lesson's finished experiments and
-    warm-up (review.warm_up: the questions it asks; never a page showing its result)."""
+    extras (lessons.page_extras; review's warm-up: the questions it asks, never a page
+    showing its result)."""
     learner = learner_for(request)
     read = progress.has_read(request, learner, slug)
-    finished = labs.finished_in_lesson(learner, slug)
-    warm_up = review_warm_up.for_request(request, learner, slug, timezone.now())
+    finished = lab_progress.finished_in_lesson(learner, slug)
+    extras = page_extras.lesson_page(request, learner, slug, timezone.now())
 
     def page():
-        lesson = page_cache.lesson_page(request.user, slug)
+        lesson = page_parts.lesson_page(request.user, slug)
         if lesson is None:
             raise Http404("No such lesson.")
         experiments = [
@@ -78,12 +75,13 @@ def lesson_detail(request, slug):
             "experiments": experiments,
             "lab_done": bool(experiments) and all(e["finished"] for e in experiments),
             "lab_count": sum(e["finished"] for e in experiments),
-            "warm_up": warm_up.context(),
+            **page_extras.context(extras),
         }
         return render_to_string("lessons/lesson_detail.html", context, request)
 
-    if page_cache.whole_page_allowed(request) and warm_up.shareable:
-        variant = f"lesson:{slug}:{read:d}:{'+'.join(finished)}:{warm_up.variant}"
+    if page_cache.whole_page_allowed(request) and all(extra.shareable for extra in extras):
+        named = ":".join(extra.variant for extra in extras)
+        variant = f"lesson:{slug}:{read:d}:{'+'.join(finished)}:{named}"
         return HttpResponse(page_cache.whole_page(request, variant, page))
     return HttpResponse(page())
 

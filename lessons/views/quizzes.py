@@ -6,13 +6,15 @@ from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
+from labs import grading as lab_grading
 from lessons import attempts as flow
-from lessons import labs, page_cache
+from lessons import page_parts
 from lessons.grading import Response, wrong_answer_feedback
-from lessons.learners import learner_for
 from lessons.models import Attempt, Quiz
 from lessons.progress import mark_read, quiz_scores
 from lessons.quiz_forms import AttemptForm
+from sockets_site import page_cache
+from sockets_site.learners import learner_for
 
 
 @page_cache.one_generation()
@@ -20,7 +22,7 @@ def quiz_list(request):
     """The quizzes and the reader's scores. A visitor's page is kept whole, one per state
     of their scores (page_cache.variant of them): the same for everyone in that state,
     one page for all who have none."""
-    _, quizzes, _ = page_cache.course_outline(request.user)
+    _, quizzes, _ = page_parts.course_outline(request.user)
     learner = learner_for(request)
     scores = quiz_scores(learner, quizzes) if learner.known else {}
 
@@ -184,7 +186,9 @@ def _submit(request, quiz):
     responses = form.responses()
     # Lab questions: from the session's live sandbox, looked at once, now.
     asked = [question for question, _ in form.ordered_questions]
-    for question_id, result in labs.grade_lab_questions(asked, request.session.session_key).items():
+    for question_id, result in lab_grading.grade_lab_questions(
+        asked, request.session.session_key
+    ).items():
         responses[question_id] = Response(lab=result)
     learner = learner_for(request, create=True)
     outcome = flow.submit(page, learner, questions, responses)

@@ -12,6 +12,8 @@ Rules:
 - A sandbox keeps its packets as RECORD-packed bytes (about 70 bytes and the payload
   preview each), so a full history costs a few tens of KiB, not the kilobyte a
   packet event's dict takes; `event` rebuilds the event from a record.
+- Each TCP flag is spelled once, in TCP_FLAGS (its name, bit, meaning and tcpdump
+  letter): FLAGS, FLAG_NAMES, the lab checks and the page's words derive from it.
 """
 
 import socket
@@ -24,9 +26,28 @@ from playground.wire import events
 ETHERNET = 14  # the loopback device's (all-zero) Ethernet header
 TCP, UDP = 6, 17
 PROTOCOLS = {TCP: "tcp", UDP: "udp"}
-# TCP flag bits, in the order events list them.
-FLAGS = (("SYN", 0x02), ("FIN", 0x01), ("RST", 0x04), ("PSH", 0x08), ("ACK", 0x10), ("URG", 0x20))
-SYN, FIN, RST, PSH, ACK = 0x02, 0x01, 0x04, 0x08, 0x10
+
+
+class Flag(NamedTuple):
+    name: str  # as packet events and lab checks spell it
+    bit: int
+    meaning: str  # what it asks, for the packets panel's details
+    letter: str  # tcpdump's (ACK is "."); tcpdump writes them in the order of their bits
+
+
+# The TCP flags a packet event may list, declared once, in the order events list them.
+TCP_FLAGS = (
+    Flag("SYN", 0x02, "synchronise: open a connection", "S"),
+    Flag("FIN", 0x01, "finish: nothing more to send", "F"),
+    Flag("RST", 0x04, "reset: abort the connection", "R"),
+    Flag("PSH", 0x08, "push: the sender asks for the data to be passed on without delay", "P"),
+    Flag("ACK", 0x10, "acknowledge", "."),
+    Flag("URG", 0x20, "urgent", "U"),
+)
+FLAGS = tuple((flag.name, flag.bit) for flag in TCP_FLAGS)
+FLAG_NAMES = tuple(flag.name for flag in TCP_FLAGS)
+_BITS = dict(FLAGS)
+SYN, FIN, RST, PSH, ACK = (_BITS[name] for name in ("SYN", "FIN", "RST", "PSH", "ACK"))
 MAX_HEADERS = 60 + 60  # the longest IPv4 header and the longest TCP header
 _IP = struct.Struct("!BBHHHBBH4s4s")  # version/ihl, tos, total, id, frag, ttl, proto, sum, src, dst
 _TCP = struct.Struct("!HHIIBBH")  # sport, dport, seq, ack, offset, flags, window

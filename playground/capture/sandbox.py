@@ -204,22 +204,12 @@ class SandboxCapture:
         """The sending and the receiving socket's numbers (0: none known)."""
         src, dst = (self._ip[packet.src], packet.sport), (self._ip[packet.dst], packet.dport)
         protocol = packets.PROTOCOLS[packet.protocol]
-        sandbox = self.sandbox
-        held = [*sandbox.sockets.values(), *sandbox.lingering.values()]
+        # A new connection's SYN is the listener's even where an old one was.
+        opening = protocol == "tcp" and packet.flags & (SYN | ACK) == SYN
+        table = self.sandbox.table
         ends = []
         for local, remote in ((src, dst), (dst, src)):
-            if protocol == "udp":
-                found = _id_of(held, "udp", local)
-            else:
-                found = _connected(held, local, remote) or sandbox.connecting.get((*local, *remote))
-                if found is None:
-                    # A connection its listener has not handed over yet (the handshake,
-                    # before the accept), else one gone since (its RST, its last ACK); a
-                    # new connection's SYN is the listener's even where an old one was.
-                    listener = _id_of(held, "listener", local)
-                    departed = sandbox.departed.get((*local, *remote))
-                    opening = packet.flags & (SYN | ACK) == SYN
-                    found = (listener or departed) if opening else (departed or listener)
+            found = table.owner_of((*local, *remote), protocol, opening)
             ends.append(int(found[1:]) if found else 0)
         return ends[0], ends[1]
 
@@ -245,18 +235,3 @@ class SandboxCapture:
         if not kept:
             return 0  # any not kept yet are the next packet's `dropped`
         return kept[0]["n"] - 1 - self.base - kept[0]["dropped"]
-
-
-def _connected(held, local: tuple, remote: tuple) -> str | None:
-    return next(
-        (
-            sock.id
-            for sock in held
-            if sock.protocol == "tcp" and sock.local == local and sock.remote == remote
-        ),
-        None,
-    )
-
-
-def _id_of(held, role: str, local: tuple) -> str | None:
-    return next((sock.id for sock in held if sock.role == role and sock.local == local), None)

@@ -58,7 +58,7 @@ class Engine(ABC):
     @abstractmethod
     async def attach(self, client: Client, sink: Sink) -> Attachment:
         """Called when a WebSocket opens: its session's sandbox, made if needed. Raises
-        playground.sandbox.sandbox.SandboxError naming the limit that refused."""
+        playground.wire.errors.SandboxError naming the limit that refused."""
 
     @abstractmethod
     async def inspect(self, session: str) -> dict | None:

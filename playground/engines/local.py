@@ -17,8 +17,9 @@ from playground.engines.base import Attachment, Client, Engine, Sink
 from playground.host.kernel import KernelWatcher
 from playground.sandbox.flow import TokenBucket
 from playground.sandbox.registry import Registry
-from playground.sandbox.sandbox import Sandbox, SandboxError
+from playground.sandbox.sandbox import Sandbox
 from playground.wire import events, protocol
+from playground.wire.errors import SandboxError
 from playground.wire.limits import Limits
 
 log = logging.getLogger(__name__)

@@ -28,6 +28,9 @@ struct per record: `inet_diag_msg` is a fixed 72-byte layout of the kernel ABI
 (linux/inet_diag.h). pyroute2 read the same dump, but decoding each message in
 Python cost about 0.14 ms a row, 345 ms for 2,500 sandbox sockets, more than the
 whole latency budget; this reads them in a few milliseconds (docs/benchmarks.md).
+
+The states are spelled here only: TCP_STATES and UDP_STATES (by sock_diag's number)
+and SS_NAMES (as ss(8) prints each), which the lab checks and the page read.
 """
 
 import asyncio
@@ -62,22 +65,28 @@ _REQUEST_ID = struct.Struct("=BBBxI2s2s16s16sI8s")
 # interface, cookie); expires, rqueue, wqueue, uid, inode.
 _RECORD = struct.Struct("=BBBB2s2s16s16sI8sIIIII")
 
-TCP_STATES = {
-    1: "ESTABLISHED",
-    2: "SYN_SENT",
-    3: "SYN_RECV",
-    4: "FIN_WAIT1",
-    5: "FIN_WAIT2",
-    6: "TIME_WAIT",
-    7: "CLOSE",
-    8: "CLOSE_WAIT",
-    9: "LAST_ACK",
-    10: "LISTEN",
-    11: "CLOSING",
-    12: "NEW_SYN_RECV",
-}
+# Each TCP state sock_diag reports, declared once: its number, the kernel's name (the
+# playground's word for it everywhere) and what ss(8) prints, which hyphenates RFC 793's
+# names except these three.
+_TCP = (
+    (1, "ESTABLISHED", "ESTAB"),
+    (2, "SYN_SENT", "SYN-SENT"),
+    (3, "SYN_RECV", "SYN-RECV"),
+    (4, "FIN_WAIT1", "FIN-WAIT-1"),
+    (5, "FIN_WAIT2", "FIN-WAIT-2"),
+    (6, "TIME_WAIT", "TIME-WAIT"),
+    (7, "CLOSE", "UNCONN"),
+    (8, "CLOSE_WAIT", "CLOSE-WAIT"),
+    (9, "LAST_ACK", "LAST-ACK"),
+    (10, "LISTEN", "LISTEN"),
+    (11, "CLOSING", "CLOSING"),
+    (12, "NEW_SYN_RECV", "SYN-RECV"),
+)
+TCP_STATES = {number: name for number, name, _ in _TCP}
 # ss(8) calls an unconnected UDP socket UNCONN; the kernel files it as CLOSE.
 UDP_STATES = {1: "ESTABLISHED", 7: "UNCONN"}
+# Every state a socket's row may show, as ss(8) prints it.
+SS_NAMES = {name: ss for _, name, ss in _TCP} | {"UNCONN": "UNCONN"}
 # The states of a connection its program has let go of, which only the kernel holds (as a
 # bit mask of sock_diag's states): what a reset ends (KernelTable.destroy).
 CLOSING_STATES = sum(1 << n for n in (4, 5, 6, 9, 11))

@@ -44,8 +44,8 @@ from playground.labs.checks import (
     picks,
     steps_errors,
 )
-from playground.sandbox.sandbox import SandboxError
 from playground.wire import events
+from playground.wire.errors import SandboxError
 
 log = logging.getLogger(__name__)
 

@@ -18,27 +18,19 @@ in this process. `playground.engines.pool.quotas.RedisQuotas` (the pool engine)
 counts sandboxes per address in Redis, one atomic script per `take_*`, so the
 quota holds across sandbox processes; the process's own total stays in the
 registry, where its sandboxes live.
+
+The network rule itself is sockets_site.networks.network_of, shared with log-in
+throttling, which must count the same unit.
 """
 
-import ipaddress
 from abc import ABC, abstractmethod
 from collections import Counter
 
-from playground.sandbox.sandbox import SandboxError
+from playground.wire.errors import SandboxError
 from playground.wire.limits import Limits
 
-
-def network_of(address: str) -> str:
-    """The unit a quota counts: the IPv4 address, or the IPv6 address's /64."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address  # not an IP address (a Unix socket, a test client): itself
-    if ip.version == 6:
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
+# One definition with log-in throttling's (sockets_site.networks); the engine reads it here.
+from sockets_site.networks import network_of as network_of
 
 
 class Quotas(ABC):

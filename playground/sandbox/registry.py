@@ -41,8 +41,9 @@ from playground.host.netns import Namespace
 from playground.labs.lab import LabHooks, Labs
 from playground.sandbox.flow import TokenBucket
 from playground.sandbox.quotas import MemoryQuotas, Quotas
-from playground.sandbox.sandbox import Sandbox, SandboxError
+from playground.sandbox.sandbox import Sandbox
 from playground.wire import events
+from playground.wire.errors import SandboxError
 from playground.wire.limits import EngineConfig, Limits
 
 log = logging.getLogger(__name__)

@@ -8,10 +8,12 @@ vocabulary, are declared in playground.wire.protocol.OPS.
 
 from typing import Literal, NotRequired, TypedDict
 
+from playground.wire import errors
+
 
 class Socket(TypedDict):
     type: Literal["socket"]
-    socket: dict  # a whole row: playground.sandbox.sandbox.SandboxSocket.row
+    socket: dict  # a whole row: playground.sandbox.socket.SandboxSocket.row
 
 
 class Gone(TypedDict):
@@ -155,7 +157,9 @@ def ok(ref, op: str, **fields) -> Ok:
 
 
 def error(code: str, message: str, ref=None, **extra) -> Error:
-    """`extra`: `limit`, `errno`, `socket`."""
+    """`extra`: `limit`, `errno`, `socket`. The code must be one the registry
+    (playground.wire.errors) declares, so the page can always explain it."""
+    errors.lookup(code)
     return {"type": "error", "ref": ref, "code": code, "message": message, **extra}
 
 

@@ -2,7 +2,8 @@
 
 Rule: say what the kernel does. A port is a number; it is taken by a socket or by a
 connection the kernel still keeps, never by the port itself, and the page links each
-error code to the glossary entry that explains it (playground.js, GLOSSARY).
+error code to the glossary entry that explains it (playground.wire.errors, sent
+to the page in its vocabulary).
 """
 
 import errno

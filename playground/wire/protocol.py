@@ -1,10 +1,12 @@
 """The playground's JSON protocol: commands in, events out (no Django).
 
-Every op is declared once, in OPS: its fields, for `parse`, and what it runs, for
-`execute`; every event is made by playground.wire.events. Every command is checked
-here before the sandbox sees it: a malformed
-message becomes a ProtocolError with a stable code, answered with an `error`
-event, and the connection goes on. Text that is not valid Unicode (a lone
+Every op is declared once, in OPS: its fields, for `parse`; what it runs, for
+`execute`; and for the page (playground.wire.ui, sent by `page_ops`), how its form
+makes it and what the log says of its answer. Every event is made by
+playground.wire.events; every error code is declared in playground.wire.errors.
+Every command is checked here before the sandbox sees it: a malformed message
+becomes a ProtocolError with a stable code, answered with an `error` event, and
+the connection goes on. Text that is not valid Unicode (a lone
 surrogate written as a JSON escape) is `bad_data`, never a fault. The `ref` is
 read first: an error about a command that is a JSON object with a usable `ref`
 answers that `ref`, whatever else is wrong with it.
@@ -20,8 +22,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from playground.labs.checks import compact_packet
-from playground.sandbox.sandbox import Sandbox, SandboxError
+from playground.sandbox.sandbox import Sandbox
 from playground.wire import events
+from playground.wire.errors import SandboxError
+from playground.wire.ui import AUTO_READ, DEVICE, PORT, SOCKET, TO, Input, Phrase, says, when
 
 
 @dataclass(frozen=True)
@@ -29,12 +33,22 @@ class Op:
     """An op: its fields (name -> type, or a nested object of them), the optional ones,
     and what it does: `run(sandbox, fields)` -> the fields of its `ok`. An op `per_tab`
     is about the WebSocket that sent it: its fields also hold "tab", that WebSocket's
-    sink (None when no WebSocket sent it)."""
+    sink (None when no WebSocket sent it). For the page: `form`, how its form (if it has
+    one) makes the command, and `words`, what its log says of the answer."""
 
     fields: dict
     run: Callable[[Sandbox, dict], Awaitable[dict]]
     optional: dict = field(default_factory=dict)
     per_tab: bool = False
+    form: tuple[Input, ...] = ()
+    words: tuple[Phrase, ...] = ()
+
+    def page(self) -> dict:
+        """What the page reads of it (JSON-able): its form's inputs and its words."""
+        return {
+            "form": [i.page() for i in self.form],
+            "words": [{"text": p.text, "when": p.when} for p in self.words],
+        }
 
 
 async def _row(made) -> dict:
@@ -102,7 +116,8 @@ async def _pick(sandbox: Sandbox, args: dict) -> dict:
 
 
 TARGET = {"device": str, "port": int}
-# Every op the server knows, declared once: parse checks these fields, execute runs these.
+# Every op the server knows, declared once: parse checks these fields, execute runs these,
+# the page makes them from its forms and says what they did with these words.
 OPS: dict[str, Op] = {
     "tcp.listen": Op(
         {"device": str, "port": int},
@@ -117,6 +132,25 @@ OPS: dict[str, Op] = {
             )
         ),
         optional={"reuse_address": bool, "backlog": int, "auto_accept": bool, "auto_read": bool},
+        form=(
+            DEVICE,
+            PORT,
+            Input("reuse_address", read="ticked"),
+            Input("backlog", read="number_or_default"),
+            Input("auto_accept", "manual_accept", "unticked"),
+            AUTO_READ,
+        ),
+        words=(
+            Phrase("{socket.id} listens at {socket.device} {socket.local.ip}:{socket.local.port}"),
+            Phrase(
+                " with a backlog of {command.backlog}", when("command.backlog", "present", True)
+            ),
+            Phrase("."),
+            Phrase(
+                " Connections wait in its accept queue until you accept one.",
+                when("socket.auto_accept", "is", False),
+            ),
+        ),
     ),
     "tcp.connect": Op(
         {"device": str, "to": TARGET},
@@ -124,41 +158,134 @@ OPS: dict[str, Op] = {
             s.tcp_connect(a["device"], a["to"]["device"], a["to"]["port"], a.get("auto_read", True))
         ),
         optional={"auto_read": bool},
+        form=(DEVICE, *TO, AUTO_READ),
+        words=(
+            Phrase("{socket.id} on {socket.device} ({socket.local.ip}:{socket.local.port}) "),
+            Phrase(
+                "sent its SYN to {socket.remote.ip}:{socket.remote.port} and has no answer yet: "
+                "it waits in SYN_SENT, and its kernel sends the SYN again.",
+                when("socket.state", "is", "SYN_SENT"),
+            ),
+            Phrase(
+                "connected to {socket.remote.ip}:{socket.remote.port}.",
+                when("socket.state", "is_not", "SYN_SENT"),
+            ),
+        ),
     ),
-    "accept": Op({"socket": str}, lambda s, a: _row(s.accept(a["socket"]))),
+    "accept": Op(
+        {"socket": str},
+        lambda s, a: _row(s.accept(a["socket"])),
+        words=says(
+            "{socket.listener} accepted a connection: {socket.id}, "
+            "from {socket.remote.ip}:{socket.remote.port}."
+        ),
+    ),
     "udp.bind": Op(
         {"device": str, "port": int},
         lambda s, a: _row(s.udp_bind(a["device"], a["port"], a.get("auto_read", True))),
         optional={"auto_read": bool},
+        form=(DEVICE, PORT, AUTO_READ),
+        words=says(
+            "{socket.id} is a UDP socket at {socket.device} {socket.local.ip}:{socket.local.port}."
+        ),
     ),
     "udp.connect": Op(
         {"socket": str, "to": TARGET},
         lambda s, a: _row(s.udp_connect(a["socket"], a["to"]["device"], a["to"]["port"])),
+        form=(SOCKET, *TO),
+        words=says(
+            "{socket.id} is connected to {socket.remote.ip}:{socket.remote.port}: it sends "
+            "there with send, and its kernel drops datagrams from anywhere else."
+        ),
     ),
     "udp.sendto": Op(
         {"socket": str, "to": TARGET, "data": str},
         lambda s, a: _sent(
             a["socket"], s.udp_sendto(a["socket"], a["to"]["device"], a["to"]["port"], a["data"])
         ),
+        form=(SOCKET, *TO, Input("data")),
+        words=says(
+            "{command.socket} sent a {event.bytes}-byte datagram to {command.to.device} "
+            "port {command.to.port}."
+        ),
     ),
     "send": Op(
         {"socket": str, "data": str},
         lambda s, a: _sent(a["socket"], s.send(a["socket"], a["data"])),
+        form=(SOCKET, Input("data")),
+        words=says("{command.socket} sent {event.bytes} bytes."),
     ),
-    "recv": Op({"socket": str}, lambda s, a: _sent(a["socket"], s.recv(a["socket"]))),
+    "recv": Op(
+        {"socket": str},
+        lambda s, a: _sent(a["socket"], s.recv(a["socket"])),
+        words=(
+            Phrase(
+                "{command.socket}'s recv() took {event.bytes} bytes.",
+                when("event.bytes", "truthy", True),
+            ),
+            Phrase(
+                '{command.socket}\'s recv() returned nothing (b""), the end of data: the other '
+                "side has finished sending (it closed its socket or shut down its sending side).",
+                when("event.bytes", "truthy", False),
+            ),
+        ),
+    ),
     "shutdown": Op(
-        {"socket": str}, lambda s, a: _done(s.shutdown(a["socket"]), socket=a["socket"])
+        {"socket": str},
+        lambda s, a: _done(s.shutdown(a["socket"]), socket=a["socket"]),
+        words=says("{command.socket} shut down its sending side."),
     ),
-    "close": Op({"socket": str}, lambda s, a: _done(s.close(a["socket"]), socket=a["socket"])),
+    "close": Op(
+        {"socket": str},
+        lambda s, a: _done(s.close(a["socket"]), socket=a["socket"]),
+        words=says("{command.socket} was closed by the program."),
+    ),
     "tcp.reset": Op(
-        {"socket": str}, lambda s, a: _done(s.tcp_reset(a["socket"]), socket=a["socket"])
+        {"socket": str},
+        lambda s, a: _done(s.tcp_reset(a["socket"]), socket=a["socket"]),
+        words=says(
+            "{command.socket} was closed with SO_LINGER 0: the kernel resets the connection "
+            "(RST) instead of ending it with FIN."
+        ),
     ),
-    "reset": Op({}, lambda s, a: _done(s.reset())),
-    "experiment.start": Op({"experiment": str}, lambda s, a: _start(s, a["experiment"])),
-    "experiment.predict": Op({"experiment": str, "step": int, "choice": int}, _predict),
-    "experiment.pick": Op({}, _pick, optional={"packet": int, "socket": str}),
-    "capture": Op({"on": bool}, lambda s, a: _capture(s, a["on"], a["tab"]), per_tab=True),
+    "reset": Op(
+        {},
+        lambda s, a: _done(s.reset()),
+        words=says("The sandbox was reset: every socket closed."),
+    ),
+    "experiment.start": Op(
+        {"experiment": str},
+        lambda s, a: _start(s, a["experiment"]),
+        words=says("Experiment started: {experiment.title|event.experiment}."),
+    ),
+    "experiment.predict": Op(
+        {"experiment": str, "step": int, "choice": int},
+        _predict,
+        words=says("Prediction locked in for step {event.step}."),
+    ),
+    "experiment.pick": Op(
+        {},
+        _pick,
+        optional={"packet": int, "socket": str},
+        words=(
+            Phrase("You picked the right one.", when("event.matched", "truthy", True)),
+            Phrase("Not that one: {event.message}", when("event.matched", "truthy", False)),
+        ),
+    ),
+    "capture": Op(
+        {"on": bool},
+        lambda s, a: _capture(s, a["on"], a["tab"]),
+        per_tab=True,
+        words=says("{command.op} done."),
+    ),
 }
+
+
+def page_ops() -> dict:
+    """Every op as the page reads it (Op.page), in OPS' order."""
+    return {name: op.page() for name, op in OPS.items()}
+
+
 TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "an object"}
 PROTOCOL_VERSION = 2
 # Daphne refuses to send a WebSocket message over 1 MiB (its default

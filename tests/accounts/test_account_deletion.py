@@ -20,9 +20,9 @@ PASSWORD = "a-very-long-passphrase"
 # or a visitor's key) a lab run and a review card, as the playground would.
 GIVE_LAB_PROGRESS = """
 from django.contrib.auth import get_user_model
-from lessons import labs
-from lessons.learners import Learner
-from lessons.models import Experiment
+from labs import hooks as labs
+from sockets_site.learners import Learner
+from labs.models import Experiment
 from review import cards
 name, key = {name!r}, {key!r}
 user = get_user_model().objects.get(username=name) if name else None
@@ -118,7 +118,7 @@ def a_bystander(server) -> tuple[str, dict]:
     """Another visitor with progress of their own, which no deletion may touch."""
     key = uuid.uuid4().hex
     found = report(server, key=key, give_lab_progress=True)
-    assert found["rows"]["lessons.LabRun"] == 1
+    assert found["rows"]["labs.LabRun"] == 1
     return key, found
 
 

@@ -323,6 +323,6 @@ def test_it_finds_no_violation_on_the_admins_authoring_pages(staff):
     expect(staff.locator("#item-analysis tbody tr").first).to_be_visible()
     audit_content(staff, "states-admin-item-analysis")
 
-    open_change_page(staff, "/admin/lessons/experiment/", EXPERIMENT)
+    open_change_page(staff, "/admin/labs/experiment/", EXPERIMENT)
     staff.wait_for_selector(".check-editor", state="attached")
     audit_content(staff, "states-admin-experiment")

@@ -118,7 +118,7 @@ def listen_step(page):
 
 def test_it_edits_step_checks_as_fields_that_fit_at_1280_px(staff):
     staff.set_viewport_size({"width": 1280, "height": 900})
-    open_change_page(staff, "/admin/lessons/experiment/", EXPERIMENT)
+    open_change_page(staff, "/admin/labs/experiment/", EXPERIMENT)
     listen = listen_step(staff)
     fields = listen.locator(".check-editor")
     expect(fields.get_by_label("The check")).to_have_value("socket")
@@ -152,7 +152,7 @@ def test_it_edits_step_checks_as_fields_that_fit_at_1280_px(staff):
     expect(first.locator(".messagelist")).to_contain_text("the fields cannot show")
     # Every step of every experiment of the course is shown as fields (none left as
     # JSON only), and nothing sticks out of the content area at 1280 px.
-    staff.goto(staff.base + "/admin/lessons/experiment/")
+    staff.goto(staff.base + "/admin/labs/experiment/")
     links = staff.locator("#result_list tbody th a")
     addresses = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert len(addresses) >= 10
@@ -170,7 +170,7 @@ def test_it_edits_step_checks_as_fields_that_fit_at_1280_px(staff):
 
 
 def test_it_tests_a_step_check_against_my_own_sandbox_and_saves_the_fields(staff):
-    open_change_page(staff, "/admin/lessons/experiment/", EXPERIMENT)
+    open_change_page(staff, "/admin/labs/experiment/", EXPERIMENT)
     listen = listen_step(staff)
     fields = listen.locator(".check-editor")
     test = fields.get_by_role("button", name="Test this check against my sandbox")
@@ -217,7 +217,7 @@ def test_it_finds_no_accessibility_violation_in_the_authoring_tools(staff):
     for changelist, name, ready in [
         ("/admin/lessons/lesson/", "Ports", ".editor-preview-side h2"),
         ("/admin/lessons/quiz/", "Quiz: The 5-tuple", "[data-order-status]"),
-        ("/admin/lessons/experiment/", EXPERIMENT, ".check-editor"),
+        ("/admin/labs/experiment/", EXPERIMENT, ".check-editor"),
     ]:
         open_change_page(staff, changelist, name)
         staff.wait_for_selector(ready, state="attached")

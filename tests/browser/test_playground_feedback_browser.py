@@ -10,7 +10,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from playground.sandbox.sandbox import Sandbox, SandboxError
+from playground.sandbox import arguments
+from playground.wire.errors import SandboxError
 from playground.wire.limits import FIRST_PORT
 from tests.support.live_server import ROOT
 
@@ -232,13 +233,13 @@ def test_it_connects_on_a_first_visit_making_its_session_by_post(page):
 
 def test_it_never_suggests_port_0_where_a_port_is_reached():
     try:
-        Sandbox._port(0, pick=False)
+        arguments.port(0, pick=False)
     except SandboxError as refused:
         assert refused.code == "bad_port"
         assert "0 to let" not in refused.message and "0 is no port to reach" in refused.message
     else:
         raise AssertionError("port 0 was taken as a destination")
-    assert Sandbox._port(0) == 0 and Sandbox._port(FIRST_PORT, pick=False) == FIRST_PORT
+    assert arguments.port(0) == 0 and arguments.port(FIRST_PORT, pick=False) == FIRST_PORT
 
 
 def test_it_writes_no_port_number_of_the_server_s_again_in_the_page():

@@ -9,8 +9,9 @@ from asgiref.sync import async_to_sync
 from django.core.management import CommandError, call_command
 from django.utils.html import escape
 
-from lessons.labs import DjangoLabHooks
-from lessons.models import Experiment, Lesson, Question
+from labs.hooks import DjangoLabHooks
+from labs.models import Experiment
+from lessons.models import Lesson, Question
 from tests.support.forms import post_data
 
 EXPERIMENT = """\
@@ -112,7 +113,7 @@ def test_it_keeps_an_experiment_edited_in_the_admin_unless_forced(staff_client, 
     path = write(content_dir, "listen-then-look", EXPERIMENT)
     load(content_dir)
     experiment = Experiment.objects.get(slug="listen-then-look")
-    url = f"/admin/lessons/experiment/{experiment.pk}/change/"
+    url = f"/admin/labs/experiment/{experiment.pk}/change/"
     data = post_data(staff_client.get(url).content.decode())
     data["title"] = "Retitled by staff"
     assert staff_client.post(url, data).status_code == 302
@@ -222,7 +223,7 @@ def test_it_reports_experiments_only_in_the_database(content_dir, course):
 
 
 def change_url(experiment):
-    return f"/admin/lessons/experiment/{experiment.pk}/change/"
+    return f"/admin/labs/experiment/{experiment.pk}/change/"
 
 
 @pytest.fixture

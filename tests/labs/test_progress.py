@@ -9,8 +9,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import Client
 
-from lessons.labs import DjangoLabHooks
-from lessons.models import Experiment, LabRun
+from labs.hooks import DjangoLabHooks
+from labs.models import Experiment, LabRun
 from tests.support.forms import post_data
 
 # The hooks reach the database as the engine does (channels' database_sync_to_async),
@@ -206,7 +206,7 @@ def test_it_shows_an_experiment_published_in_the_admin_on_its_lesson_at_once(sta
     reader = Client()  # the client fixture is the staff member's
     assert "Lab: 0 of 2" in lab_state(reader.get(LESSON).content.decode())
     experiment = Experiment.objects.get(slug="two-clients")
-    url = f"/admin/lessons/experiment/{experiment.pk}/change/"
+    url = f"/admin/labs/experiment/{experiment.pk}/change/"
     data = post_data(staff_client.get(url).content.decode())
     data.pop("published")
     assert staff_client.post(url, data).status_code == 302
@@ -225,7 +225,7 @@ def test_it_shows_per_experiment_starts_finishes_and_stops_in_the_lab_analysis(
     for n in range(4, 6):
         record({"learner": f"{n:032d}"}, "ports-stay", steps, steps, True)
     record({"learner": f"{9:032d}"}, "three-sockets", 1, 3, False)
-    page = staff_client.get("/admin/lessons/experiment/analysis/").content.decode()
+    page = staff_client.get("/admin/labs/experiment/analysis/").content.decode()
     section = page.split('id="experiment-ports-stay"', 1)[1].split("</section>", 1)[0]
     assert "<strong data-started>6</strong> started" in section
     assert "<strong data-finished>2</strong> finished" in section
@@ -240,12 +240,12 @@ def test_it_shows_per_experiment_starts_finishes_and_stops_in_the_lab_analysis(
     other = page.split('id="experiment-three-sockets"', 1)[1].split("</section>", 1)[0]
     assert "<strong data-started>1</strong> started" in other
     assert (
-        'href="/admin/lessons/experiment/analysis/"'
-        in staff_client.get("/admin/lessons/experiment/").content.decode()
+        'href="/admin/labs/experiment/analysis/"'
+        in staff_client.get("/admin/labs/experiment/").content.decode()
     )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_it_keeps_the_lab_analysis_from_students(student_client, course):
-    response = student_client.get("/admin/lessons/experiment/analysis/")
+    response = student_client.get("/admin/labs/experiment/analysis/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")

@@ -11,7 +11,7 @@ import re
 import pytest
 from django.utils.html import escape
 
-from lessons.labs import NO_SANDBOX
+from labs.grading import NO_SANDBOX
 from lessons.models import Answer, Attempt, Question, Quiz
 from tests.support.forms import post_data, submission
 

@@ -7,7 +7,8 @@ from html import unescape
 
 import pytest
 
-from lessons.models import Experiment, GlossaryTerm, Lesson, Question
+from labs.models import Experiment
+from lessons.models import GlossaryTerm, Lesson, Question
 from tests.lessons.test_article_coverage import article_sentences, plain_text
 
 # Claims the course must not make in its own voice (quotations of the article excepted).
@@ -315,12 +316,16 @@ def own_texts():
 def playground_words() -> str:
     from django.conf import settings
 
+    from playground.vocabulary import vocabulary
+
     root = settings.BASE_DIR / "playground"
     files = [
         root / "templates" / "playground" / "index.html",
-        *sorted((root / "static" / "playground").glob("*.js")),
+        *sorted((root / "static" / "playground").rglob("*.js")),
     ]
-    return " ".join(plain_text(path.read_text()) for path in files)
+    # The page's words from the server's registries, which it carries as data.
+    texts = [plain_text(path.read_text()) for path in files]
+    return " ".join([*texts, plain_text(json.dumps(vocabulary()))])
 
 
 @pytest.mark.django_db
@@ -448,10 +453,11 @@ def test_it_says_what_binding_a_port_below_1024_needs(course):
 
 
 def test_it_says_the_sandbox_s_port_range_is_its_own_rule():
-    from playground.sandbox.sandbox import Sandbox, SandboxError
+    from playground.sandbox import arguments
+    from playground.wire.errors import SandboxError
 
     with pytest.raises(SandboxError) as refused:
-        Sandbox._port(80)
+        arguments.port(80)
     assert refused.value.code == "bad_port"
     assert refused.value.message.startswith("In this sandbox, ports are")
     assert "Ports 1 to 1023 exist too" in refused.value.message

@@ -14,7 +14,8 @@ from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import CommandError, call_command
 
-from lessons.models import Experiment, ExperimentStep, LabRun, Lesson
+from labs.models import Experiment, ExperimentStep, LabRun
+from lessons.models import Lesson
 from tests.support.consumer_helpers import next_of, open_ws
 from tests.support.forms import post_data
 
@@ -167,7 +168,7 @@ def test_it_exports_predictions_in_the_shape_it_loads(content_dir, tmp_path):
 
 
 def change_url(experiment):
-    return f"/admin/lessons/experiment/{experiment.pk}/change/"
+    return f"/admin/labs/experiment/{experiment.pk}/change/"
 
 
 @pytest.fixture
@@ -569,8 +570,8 @@ async def test_it_checks_a_picked_packet_against_the_packets_it_kept_itself(lab_
 def test_it_keeps_the_first_prediction_of_each_step_when_a_visitor_logs_in(
     lab_course, django_user_model
 ):
-    from lessons.labs import record_prediction
-    from lessons.learners import move_progress
+    from accounts.progress import move_progress
+    from labs.hooks import record_prediction
 
     user = django_user_model.objects.create_user("ada", password="correct-horse-battery")
     visitor = {"learner": "e" * 32}

@@ -1,4 +1,4 @@
-"""A learner's progress snapshot (lessons.learner_state): every page showing progress shows
+"""A learner's progress snapshot (sockets_site.learner_state): every page showing progress shows
 each change at once, for a visitor and for a logged-in user, however the rows changed
 (a form, the playground's engine, a log-in, a deletion, a staff tool's QuerySet.update),
 and a page with a session asks the database (almost) nothing once the snapshot is kept.
@@ -14,8 +14,9 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from lessons.labs import DjangoLabHooks
-from lessons.models import Attempt, Experiment, Lesson, LessonRead, Quiz
+from labs.hooks import DjangoLabHooks
+from labs.models import Experiment
+from lessons.models import Attempt, Lesson, LessonRead, Quiz
 from review import cards
 from review.models import ReviewCard
 from tests.support.forms import form_in, post_data, right_answer, submission, without_lab_questions
@@ -193,7 +194,7 @@ HOUR = timedelta(hours=1)
 
 
 def _learner(rows):
-    from lessons.learners import Learner
+    from sockets_site.learners import Learner
 
     return Learner(rows["user"], rows.get("learner_key", ""))
 
@@ -314,7 +315,7 @@ def test_it_keeps_a_progress_write_made_while_redis_is_away_and_shows_it_after(
     # The snapshot from before the write is still in Redis, under the version it had.
     # The process that lost the bump replaces the epoch as soon as Redis answers, without
     # waiting for a request of its own: another process's next page is right too.
-    from lessons import learner_state
+    from sockets_site import learner_state
 
     learner_state._settler[0].join(30)
     assert learner_state._state["lost"] == learner_state._state["settled"]

@@ -223,7 +223,7 @@ def test_it_shows_a_waiting_message_rather_than_the_cached_page(client, course):
 def test_it_keeps_a_bounded_number_of_whole_pages_in_memory(monkeypatch, course):
     """However many variants visitors ask for, a process keeps at most WHOLE_PAGES of
     them; one pushed out is built again, right, when it is asked for next."""
-    from lessons import page_cache
+    from sockets_site import page_cache
 
     monkeypatch.setattr(page_cache, "WHOLE_PAGES", 2)
     monkeypatch.setattr(page_cache, "_whole_pages", page_cache.OrderedDict())

@@ -1,4 +1,4 @@
-"""Every public page kept whole for visitors (lessons.page_cache): served from memory,
+"""Every public page kept whole for visitors (sockets_site.page_cache): served from memory,
 with nothing of one visitor's on another's page, no draft on a public one, no answer on
 a quiz page, a CSRF token of each visitor's own, forms that still submit, and an edit
 shown at once."""

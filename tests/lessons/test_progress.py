@@ -5,8 +5,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from lessons.labs import record
-from lessons.models import Attempt, Choice, Experiment, Lesson, LessonRead, Question, Quiz
+from labs.hooks import record
+from labs.models import Experiment
+from lessons.models import Attempt, Choice, Lesson, LessonRead, Question, Quiz
 from tests.support.forms import submission, without_lab_questions
 
 
@@ -77,7 +78,7 @@ def test_it_shows_progress_and_continues_with_the_next_thing_to_do(client, cours
 
 
 def finish_every_experiment(client):
-    """As the playground's engine records them for this browser's visitor (lessons.labs)."""
+    """As the playground's engine records them for this browser's visitor (labs.hooks)."""
     owner = {"learner": client.session["learner"]}
     for experiment in Experiment.objects.filter(published=True):
         steps = experiment.steps.count()

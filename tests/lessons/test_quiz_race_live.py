@@ -5,54 +5,18 @@ Runs on SQLite and on PostgreSQL, in a fresh database (tests/support/postgres_se
 skipped with an install hint when no server answers, failed in CI).
 """
 
-import html
-import http.cookiejar
-import re
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from contextlib import contextmanager
 
 import pytest
 
 from tests.support.live_server import DaphneServer
 from tests.support.postgres_service import fresh_database
+from tests.support.site_visitor import Browser, field
 
 PAGES = 12
 LIMIT = 2
 QUIZ = "/quizzes/ports-quiz/"
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-class Browser:
-    """One learner's browser: a cookie jar shared by every request, redirects not followed."""
-
-    def __init__(self):
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect
-        )
-
-    def request(self, url, data=None) -> tuple[int, str, str]:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        try:
-            with self.opener.open(url, body, timeout=60) as response:
-                return (
-                    response.status,
-                    response.headers.get("Location", ""),
-                    response.read().decode(),
-                )
-        except urllib.error.HTTPError as error:
-            return error.code, error.headers.get("Location", ""), error.read().decode()
-
-    @staticmethod
-    def field(page: str, name: str) -> str:
-        return html.unescape(re.search(rf'name="{name}" value="([^"]+)"', page).group(1))
 
 
 @contextmanager
@@ -77,24 +41,24 @@ def test_it_holds_the_attempt_limit_against_simultaneous_submissions(kind, tmp_p
             f"Quiz.objects.filter(slug='ports-quiz').update(max_attempts={LIMIT})"
         )
         assert first.manage("shell", "-c", setup).returncode == 0
-        servers = [first.url, second.url]
+        servers = [first, second]
 
-        ada = Browser()
-        login = ada.request(f"{first.url}/accounts/login/")[2]
+        ada = Browser(first)
+        login = ada.request("/accounts/login/")[2]
         status, _, _ = ada.request(
-            f"{first.url}/accounts/login/",
+            "/accounts/login/",
             {
                 "username": "ada",
                 "password": "correct-horse-battery",
-                "csrfmiddlewaretoken": ada.field(login, "csrfmiddlewaretoken"),
+                "csrfmiddlewaretoken": field(login, "csrfmiddlewaretoken"),
             },
         )
         assert status == 302
-        pages = [ada.request(servers[i % 2] + QUIZ)[2] for i in range(PAGES)]
+        pages = [ada.request(QUIZ, server=servers[i % 2])[2] for i in range(PAGES)]
         forms = [
             {
-                "token": ada.field(page, "token"),
-                "csrfmiddlewaretoken": ada.field(page, "csrfmiddlewaretoken"),
+                "token": field(page, "token"),
+                "csrfmiddlewaretoken": field(page, "csrfmiddlewaretoken"),
             }
             for page in pages
         ]
@@ -105,7 +69,7 @@ def test_it_holds_the_attempt_limit_against_simultaneous_submissions(kind, tmp_p
 
         def submit(i):
             start.wait()
-            results[i] = ada.request(servers[i % 2] + QUIZ, forms[i])
+            results[i] = ada.request(QUIZ, forms[i], server=servers[i % 2])
 
         threads = [threading.Thread(target=submit, args=(i,)) for i in range(PAGES)]
         for thread in threads:
@@ -121,7 +85,7 @@ def test_it_holds_the_attempt_limit_against_simultaneous_submissions(kind, tmp_p
         count = "from lessons.models import Attempt; print(Attempt.objects.count())"
         assert first.manage("shell", "--no-imports", "-c", count).stdout.strip() == str(LIMIT)
         # The refused learner is told, on the page they land on.
-        closed = ada.request(first.url + QUIZ)[2]
+        closed = ada.request(QUIZ)[2]
         assert "these answers were not recorded" in closed
         assert f"You have used all {LIMIT} attempts" in closed
         for server in (first, second):

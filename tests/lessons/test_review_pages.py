@@ -11,10 +11,11 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 
-from lessons.learners import Learner
-from lessons.models import ExperimentStep, Question, Quiz
+from labs.models import ExperimentStep
+from lessons.models import Question, Quiz
 from review import cards, warm_up
 from review.models import ReviewCard
+from sockets_site.learners import Learner
 from tests.support.forms import (
     form_in,
     post_data,

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lessons.learners import Learner
 from lessons.models import Attempt, Question, Quiz
 from review import cards
 from review.models import ReviewCard
+from sockets_site.learners import Learner
 from tests.support.forms import form_in, post_data, submission, without_lab_questions
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)

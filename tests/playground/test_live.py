@@ -47,6 +47,7 @@ def open_playground(server, **options) -> RawWebSocket:
     )
 
 
+@pytest.mark.slow  # the slow reader is closed after slow_client_seconds
 def test_it_closes_a_client_that_stops_reading_with_4008(server):
     ws = open_playground(server, receive_buffer=4096)
     assert ws.status == 101

@@ -11,7 +11,7 @@ import yaml
 from django.conf import settings
 from django.test import Client
 
-from lessons.learners import SESSION_KEY
+from sockets_site.learners import SESSION_KEY
 
 LESSON = "/lessons/ports/"
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from lessons.learners import SESSION_KEY
+from sockets_site.learners import SESSION_KEY
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -21,7 +21,8 @@ def public_pages() -> list[str]:
     has them, and every other page reachable without an account."""
     from django.urls import reverse
 
-    from lessons.models import Experiment, Lesson, Quiz
+    from labs.models import Experiment
+    from lessons.models import Lesson, Quiz
 
     lessons = Lesson.objects.filter(published=True).values_list("slug", flat=True)
     quizzes = Quiz.objects.filter(published=True).values_list("slug", flat=True)
@@ -34,13 +35,13 @@ def public_pages() -> list[str]:
         *(reverse("lessons:quiz", args=[slug]) for slug in quizzes),
         reverse("lessons:glossary"),
         reverse("review:index"),
-        reverse("lessons:login"),
-        reverse("lessons:signup"),
-        reverse("lessons:password_reset"),
-        reverse("lessons:password_reset_done"),
-        reverse("lessons:password_reset_complete"),
-        reverse("lessons:account"),
-        reverse("lessons:delete_progress"),
+        reverse("accounts:login"),
+        reverse("accounts:signup"),
+        reverse("accounts:password_reset"),
+        reverse("accounts:password_reset_done"),
+        reverse("accounts:password_reset_complete"),
+        reverse("accounts:account"),
+        reverse("accounts:delete_progress"),
         reverse("playground:index"),
         f"{reverse('playground:index')}?experiment={experiment}",
     ]

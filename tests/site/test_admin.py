@@ -130,7 +130,7 @@ def test_it_gives_the_lesson_body_a_tall_markdown_editor(staff_client, draft):
 
 
 def test_it_offers_every_kind_and_key_of_the_check_language_as_fields():
-    from lessons.admin.labs import check_schema
+    from labs.admin import check_schema
     from playground.labs import checks as lab_checks
 
     schema = check_schema()
@@ -148,7 +148,7 @@ def test_it_offers_every_kind_and_key_of_the_check_language_as_fields():
 
 def check_answer(client, check, test=False):
     return client.post(
-        "/admin/lessons/experiment/check/",
+        "/admin/labs/experiment/check/",
         json.dumps({"check": check, "test": test}),
         content_type="application/json",
     )
@@ -186,7 +186,7 @@ def test_it_answers_a_check_nested_too_deeply_or_not_an_object_with_words(staff_
     deep = '{"check": ' + '{"all": [' * 5000 + "]}" * 5000 + ', "test": false}'
     for body in (deep, '["not", "an", "object"]', "{"):
         answer = staff_client.post(
-            "/admin/lessons/experiment/check/", body, content_type="application/json"
+            "/admin/labs/experiment/check/", body, content_type="application/json"
         )
         assert answer.status_code == 400
         assert answer.json()["errors"][0] in (

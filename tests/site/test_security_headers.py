@@ -7,7 +7,8 @@ import re
 import pytest
 from django.template.loader import render_to_string
 
-from lessons.models import Experiment, Quiz
+from labs.models import Experiment
+from lessons.models import Quiz
 
 PAGES = [
     "/",
@@ -28,8 +29,8 @@ STAFF_PAGES = [
     "/admin/",
     "/admin/lessons/quiz/",
     "/admin/lessons/lesson/",
-    "/admin/lessons/experiment/",
-    "/admin/lessons/experiment/analysis/",
+    "/admin/labs/experiment/",
+    "/admin/labs/experiment/analysis/",
 ]
 DENIED = ["camera", "microphone", "geolocation", "payment", "usb"]
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>")
@@ -78,7 +79,7 @@ def test_it_protects_the_staff_pages(staff_client, course):
         *STAFF_PAGES,
         f"/admin/lessons/quiz/{quiz.pk}/change/",
         f"/admin/lessons/quiz/{quiz.pk}/analysis/",
-        f"/admin/lessons/experiment/{experiment.pk}/change/",
+        f"/admin/labs/experiment/{experiment.pk}/change/",
     ]:
         response = staff_client.get(path)
         assert response.status_code == 200, path
@@ -86,7 +87,7 @@ def test_it_protects_the_staff_pages(staff_client, course):
     analysis = staff_client.get(f"/admin/lessons/quiz/{quiz.pk}/analysis/")
     assert_nothing_inline(analysis, "analysis")
     assert "<progress" in analysis.content.decode()
-    labs = staff_client.get("/admin/lessons/experiment/analysis/")
+    labs = staff_client.get("/admin/labs/experiment/analysis/")
     assert_nothing_inline(labs, "lab analysis")
     assert "<progress" in labs.content.decode()
 

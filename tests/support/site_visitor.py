@@ -1,5 +1,7 @@
 """A visitor of the live site: a cookie jar for the pages and the playground's WebSocket,
-as the lab tests drive them (tests/labs/test_quiz_live.py)."""
+as the lab tests drive them (tests/labs/test_quiz_live.py), and the quiz race
+(tests/lessons/test_quiz_race_live.py) with its two servers. Redirects are not followed:
+a test reads where a form sends it."""
 
 import html
 import http.cookiejar
@@ -26,10 +28,13 @@ class Browser:
             urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect
         )
 
-    def request(self, path, data=None) -> tuple[int, str, str]:
+    def request(self, path, data=None, server=None) -> tuple[int, str, str]:
+        """Status, Location and body, from `server` when given (the same cookies at
+        another process of the site, as behind a load balancer)."""
         body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None
+        url = (server or self.server).url + path
         try:
-            with self.opener.open(self.server.url + path, body, timeout=60) as response:
+            with self.opener.open(url, body, timeout=60) as response:
                 return (
                     response.status,
                     response.headers.get("Location", ""),

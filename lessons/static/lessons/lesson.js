@@ -1,23 +1,20 @@
 // Lesson page: mark the lesson read when its end scrolls into view, so the
 // button at the end is only needed without JavaScript; and run the "Try it" panel
-// with the playground's own module (playground/_lesson_panel.html names its URL).
+// with the playground's own modules (playground/lesson-panel.js runs the panel the
+// page has, playground/_lesson_panel.html). The page's one script: its imports are
+// relative paths, which collectstatic rewrites to hashed names (sockets_site/storage.py).
+import "../playground/lesson-panel.js";
+import { oneAtATime } from "../playground/session.js";
+
 const end = document.querySelector("[data-lesson-end]");
-const panel = document.querySelector("[data-lab-panel]");
-if (panel) import(panel.dataset.module);
 
 function csrfToken() {
   const input = document.querySelector("input[name=csrfmiddlewaretoken]");
   return input ? input.value : "";
 }
 
-// The first POST of a reader with no session makes their session: such requests go one
-// at a time, in a queue the lesson's playground panel shares, so two never make two.
-function oneAtATime(request) {
-  const next = (window.sessionRequests || Promise.resolve()).then(request, request);
-  window.sessionRequests = next.catch(() => {});
-  return next;
-}
-
+// The first POST of a reader with no session makes their session: it goes in the queue
+// the lesson's playground panel shares (session.js), so two never make two.
 async function markRead() {
   const response = await oneAtATime(() =>
     fetch(end.dataset.readUrl, {

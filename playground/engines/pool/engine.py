@@ -22,7 +22,7 @@ from playground.engines.base import Attachment, Client, Sink
 from playground.engines.local import LocalEngine
 from playground.engines.pool.presence import LOST_WORDS, Presence, lost_event
 from playground.sandbox.registry import Registry
-from playground.sandbox.sandbox import SandboxError
+from playground.wire.errors import SandboxError
 
 
 class PoolEngine(LocalEngine):

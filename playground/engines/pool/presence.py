@@ -32,8 +32,8 @@ from playground.engines.pool import names
 from playground.engines.pool.asking import Answerer, keep_task
 from playground.engines.pool.quotas import RedisQuotas
 from playground.sandbox.registry import Registry
-from playground.sandbox.sandbox import SandboxError
 from playground.wire import events
+from playground.wire.errors import SandboxError
 from sockets_site import outage_notice as outage
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import redis
 
 from playground.engines.pool.names import LEASE_MS, PREFIX, PROCESSES, quota_key
 from playground.sandbox.quotas import MemoryQuotas, address_full, reserved_only
-from playground.sandbox.sandbox import SandboxError
+from playground.wire.errors import SandboxError
 from playground.wire.limits import Limits
 from sockets_site import outage_notice as outage
 

@@ -15,8 +15,8 @@ from playground.labs.checks import replay
 from playground.labs.lab import LabHooks
 from playground.sandbox.flow import TokenBucket
 from playground.sandbox.registry import Registry
-from playground.sandbox.sandbox import SandboxError
 from playground.wire import protocol
+from playground.wire.errors import SandboxError
 from playground.wire.limits import EngineConfig, Limits
 from tests.support.playground_helpers import TEST_RANGE, Events
 

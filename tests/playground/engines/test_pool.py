@@ -20,7 +20,7 @@ from playground.engines import Client, PoolEngine
 from playground.engines.pool import names
 from playground.engines.pool.placement import Placement
 from playground.sandbox.registry import Registry
-from playground.sandbox.sandbox import SandboxError
+from playground.wire.errors import SandboxError
 from playground.wire.limits import Limits
 from tests.support.consumer_helpers import new_session, open_ws
 from tests.support.playground_helpers import TEST_RANGE, Events

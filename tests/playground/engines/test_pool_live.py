@@ -334,6 +334,7 @@ def test_it_places_sessions_on_the_least_loaded_process(stack):
     assert set(placed) == set(loads), placed
 
 
+@pytest.mark.slow  # SIGKILL, then the lease's expiry
 def test_it_gives_the_visitors_of_a_killed_process_a_fresh_sandbox_elsewhere(stack):
     visitor = Visitor(stack)
     tabs = {"nginx": visitor.tab("nginx"), "nginx2": visitor.tab("nginx2")}
@@ -475,6 +476,7 @@ def test_it_moves_nobody_when_a_process_is_added_under_load(stack):
     assert stack.tracebacks() == []
 
 
+@pytest.mark.slow  # SIGKILL, then the lease's expiry
 def test_it_counts_sandboxes_per_address_across_processes(stack):
     first_process, second_process = stack.sandboxes()
     address = next(_addresses)

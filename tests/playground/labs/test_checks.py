@@ -8,7 +8,17 @@ import pytest
 import yaml
 from django.conf import settings
 
-from playground.labs.checks import Journal, Row, check_errors, describe, replay, steps_errors
+from playground.labs.checks import (
+    Journal,
+    PacketRow,
+    Row,
+    Tracker,
+    check_errors,
+    describe,
+    pick_mismatch,
+    replay,
+    steps_errors,
+)
 from playground.labs.lab import catalogue_of
 
 EXPERIMENTS = Path(settings.COURSE_CONTENT_DIR) / "experiments"
@@ -245,6 +255,54 @@ def test_it_counts_sockets_with_distinct_values():
     assert replay(steps, one_peer).reached == 0
     two_peers = [*one_peer, {"socket": {**ACCEPTED, "id": "s5", "remote_port": 49153}}]
     assert replay(steps, two_peers).found == ["Step 1: sockets s4, s5, 2 accepted sockets."]
+
+
+UDP_DATAGRAM = PacketRow("udp", "laptop", "server", 49152, 3000, (), 5)
+
+
+def test_it_tells_a_learner_who_picked_a_udp_packet_what_flags_to_look_for():
+    # A UDP packet has no flags: the words must say so, not fail on the empty tuple.
+    wants_syn_ack = {"picked": {"packet": {"flags": ["SYN", "ACK"]}}}
+    wants_ack = {"picked": {"packet": {"has": ["ACK"]}}}
+    assert check_errors(wants_syn_ack) == check_errors(wants_ack) == []
+    assert pick_mismatch(wants_syn_ack, UDP_DATAGRAM) == (
+        "That packet has no flags; look for one with exactly SYN and ACK."
+    )
+    assert pick_mismatch(wants_ack, UDP_DATAGRAM) == (
+        "That packet has no flags; look for one with ACK set."
+    )
+    tracker = Tracker([wants_syn_ack])
+    assert not tracker.moment([], ("picked", UDP_DATAGRAM))
+
+
+def test_it_meets_a_pick_of_any_packet_with_a_udp_packet():
+    any_packet = {"picked": {"packet": {}}}
+    assert check_errors(any_packet) == []
+    assert pick_mismatch(any_packet, UDP_DATAGRAM) is None
+    tracker = Tracker([any_packet])
+    assert tracker.moment([], ("picked", UDP_DATAGRAM))
+    assert tracker.found == [
+        "Step 1: you picked a UDP packet from the laptop port 49152 to the server port "
+        "3000, 5 bytes of data."
+    ]
+
+
+def test_it_matches_a_socket_in_any_state_of_a_state_list():
+    steps = [
+        {
+            "text": "Close one end.",
+            "check": {"socket": {"role": "accepted", "state": ["TIME_WAIT", "CLOSE_WAIT"]}},
+        }
+    ]
+    for state in ("TIME_WAIT", "CLOSE_WAIT"):
+        result = replay(steps, [{"table": [{**ACCEPTED, "state": state}]}])
+        assert result.complete, state
+        assert result.found == [
+            "Step 1: socket s3, a TCP accepted socket on server port 3000 connected to "
+            f"laptop port 49152, in state {state}."
+        ]
+    for state in ("ESTABLISHED", "FIN_WAIT2"):
+        assert replay(steps, [{"table": [{**ACCEPTED, "state": state}]}]).reached == 0, state
 
 
 def test_it_keeps_the_journal_bounded_and_the_table_it_starts_from():

@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from playground.sandbox.registry import Registry
-from playground.sandbox.sandbox import SandboxError
+from playground.wire.errors import SandboxError
 from playground.wire.limits import EngineConfig, Limits
 from tests.support.consumer_helpers import command, new_session, open_ws
 from tests.support.playground_helpers import TEST_RANGE, Events, row_is

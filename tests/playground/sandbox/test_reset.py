@@ -11,7 +11,7 @@ import pytest
 
 from playground import conf
 from playground.sandbox.registry import Registry
-from playground.sandbox.sandbox import SandboxError
+from playground.wire.errors import SandboxError
 from playground.wire.limits import EngineConfig, Limits
 from tests.playground.labs.test_lab import FileHooks, Tab, new_session, ports_stay
 from tests.support.playground_helpers import TEST_RANGE, Events, row_is, running

@@ -1,7 +1,9 @@
-"""The playground's words: every error code the server can send links to a glossary
-entry that names it, the ss view prints states as ss does, the page carries the
-vocabulary the server defines (playground.vocabulary), and every guided experiment
-links to and from its lesson."""
+"""The playground's words: the page carries the vocabulary the server's registries
+define (playground.vocabulary: every error code with its glossary entry, every state as
+ss prints it, the flags, the ops) and its scripts write none of it again, and every
+guided experiment links to and from its lesson. The registries' own checks are in
+test_errors.py (every code the server can send, and the glossary entry naming it) and
+test_ops.py (the ops' forms and words)."""
 
 import json
 import re
@@ -13,32 +15,12 @@ from django.conf import settings
 
 from playground.host.kernel import TCP_STATES, UDP_STATES
 from playground.vocabulary import vocabulary
+from playground.wire.errors import ERRORS
+from playground.wire.protocol import page_ops
 from tests.support.paths import ROOT
 
 PLAYGROUND = ROOT / "playground"
 MODULES = PLAYGROUND / "static" / "playground"
-# Where error codes are raised or sent; engine code is read, never imported for this.
-SOURCES = [
-    "sandbox/sandbox.py",
-    "wire/protocol.py",
-    "engines/local.py",
-    "engines/pool/engine.py",
-    "engines/pool/presence.py",
-    "engines/pool/quotas.py",
-    "consumer.py",
-    "sandbox/quotas.py",
-    "sandbox/registry.py",
-    "wire/explain.py",
-    "wire/events.py",
-    "labs/lab.py",
-    "labs/checks.py",
-]
-CODE_PATTERNS = [
-    r"(?:SandboxError|ProtocolError)\(\s*\"(\w+)\"",
-    r"\"code\":\s*\"(\w+)\"",
-    r"(?:_|\.)error\(\s*\"(\w+)\"",
-    r"return \"(\w+)\",",  # explain.os_error's (code, message) pairs
-]
 # What ss(8) prints for each state the kernel or the playground gives a socket.
 SS_NAMES = {
     "ESTABLISHED": "ESTAB",
@@ -71,20 +53,6 @@ def experiments() -> list[dict]:
     ]
 
 
-def sent_codes() -> set[str]:
-    codes = set()
-    for name in SOURCES:
-        text = (PLAYGROUND / name).read_text()
-        for pattern in CODE_PATTERNS:
-            codes.update(re.findall(pattern, text))
-    documented = (ROOT / "docs" / "playground-protocol.md").read_text()
-    table = documented.split("## Error codes", 1)[1].split("\n## ", 1)[0]
-    # The documented codes too: the first column of the protocol's error table.
-    for cell in re.findall(r"^\| ([^|]+) \|", table, re.M):
-        codes.update(re.findall(r"`(\w+)`", cell))
-    return codes
-
-
 def glossary() -> dict[str, str]:
     entries = yaml.safe_load((Path(settings.COURSE_CONTENT_DIR) / "glossary.yaml").read_text())
     return {
@@ -93,21 +61,12 @@ def glossary() -> dict[str, str]:
     }
 
 
-def test_it_finds_the_error_codes_the_playground_can_send():
-    codes = sent_codes()
-    for code in ("EADDRINUSE", "ECONNREFUSED", "EPIPE", "no_receiver", "limit_descriptors"):
-        assert code in codes
-    assert "bad_json" in codes and "limit_websockets_per_session" in codes
-
-
-def test_it_links_every_error_code_to_a_glossary_entry_that_names_it():
+def test_it_links_every_error_code_to_the_glossary_entry_its_registry_names():
     links = vocabulary()["errors"]
+    assert links == {code: error.glossary for code, error in ERRORS.items()}
     entries = glossary()
-    for code in sorted(sent_codes()):
-        assert code in links, f"{code} has no glossary link in playground.vocabulary"
-        slug = links[code]
+    for code, slug in links.items():
         assert slug in entries, f"{code} links to #{slug}, which is not in the glossary"
-        assert re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", entries[slug]), (code, slug)
 
 
 def test_it_links_any_other_operating_system_error_to_the_errno_entry():
@@ -157,8 +116,14 @@ def test_it_links_each_experiment_to_its_lesson_section_and_back(client, course)
 @pytest.mark.django_db
 def test_it_gives_the_page_and_the_lesson_panel_the_server_s_vocabulary(client, course):
     words = vocabulary()
-    assert words["ops"][:2] == ["tcp.listen", "tcp.connect"] and "capture" in words["ops"]
-    assert words["flags"]["SYN"] == "synchronise: open a connection"
+    assert list(words["ops"])[:2] == ["tcp.listen", "tcp.connect"] and "capture" in words["ops"]
+    assert words["ops"] == page_ops()
+    assert words["flags"]["SYN"] == {
+        "meaning": "synchronise: open a connection",
+        "letter": "S",
+        "bit": 0x02,
+    }
+    assert words["flags"]["ACK"]["letter"] == "."
     assert list(words["flags"]) == ["SYN", "FIN", "RST", "PSH", "ACK", "URG"]
     for path in ("/playground/", "/lessons/ports/"):
         page = client.get(path).content.decode()
@@ -167,5 +132,8 @@ def test_it_gives_the_page_and_the_lesson_panel_the_server_s_vocabulary(client, 
     # The words leave the script: it reads them from the page.
     for path in MODULES.rglob("*.js"):
         text = path.read_text()
-        for word in ('"eaddrinuse"', '"FIN-WAIT-1"', "synchronise: open"):
+        for word in ('"eaddrinuse"', '"FIN-WAIT-1"', "synchronise: open", '"F"', "SYN again"):
             assert word not in text, (path.name, word)
+    # The forms and the log read the ops' inputs and words: no switch over the ops.
+    for name in ("forms.js", "views/log.js"):
+        assert not re.search(r'case "(tcp|udp)\.', script(name)), name

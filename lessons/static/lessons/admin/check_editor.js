@@ -4,7 +4,7 @@
 // fields cannot show (a key they have no input for) is left as JSON, said so.
 //
 // What the fields offer (kinds, keys, choices, the words for a wrong value) comes from
-// the page's #check-schema, made by lessons.admin.labs.check_schema from the check
+// the page's #check-schema, made by labs.admin.check_schema from the check
 // language's tables (playground.labs.checks): nothing of it is written again here. The
 // check endpoint validates with lab_checks and answers errors by field path, which this
 // shows next to the field; it also tries the check against the staff member's sandbox.
