@@ -47,7 +47,7 @@ test-postgres: $(VENV)/.test-deps
 
 # The inner loop, on SQLite (README "Tests").
 test-fast: $(VENV)/.test-deps
-	env -u DATABASE_URL $(PY) -m pytest $(FAST_TIER)
+	env -u DATABASE_URL $(PY) -m pytest -n 2 $(FAST_TIER)
 
 lint: $(VENV)/.test-deps
 	$(VENV)/bin/ruff check .

@@ -47,6 +47,8 @@ LAUNCHERS = {
     "LoggedProcess": ("live",),
     "ProcfileProcess": ("live",),
     "GunicornServer": ("live",),
+    # A site built in a subprocess (migrated, course loaded) for a server to run.
+    "prepare_site": ("live",),
     "RedisServer": ("services",),
     "fresh_database": ("services",),
     "write_nginx_config": ("services",),
