@@ -37,10 +37,11 @@ setup: $(VENV)/.deps
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 
 # The whole suite on SQLite, then its database tests again on PostgreSQL. Any pytest
-# failure, or no test selected (exit 5), stops make with that failure.
+# failure, or no test selected (exit 5), stops make with that failure. Each run lists its
+# slowest tests, so where the suite's time goes is on record in every CI log.
 test: $(VENV)/.test-deps
-	env -u DATABASE_URL $(PY) -m pytest
-	$(PYTEST_POSTGRES) $(POSTGRES_TIER)
+	env -u DATABASE_URL $(PY) -m pytest --durations=15
+	$(PYTEST_POSTGRES) $(POSTGRES_TIER) --durations=15
 
 test-postgres: $(VENV)/.test-deps
 	$(PYTEST_POSTGRES) $(POSTGRES_TIER)

@@ -8,10 +8,12 @@ finished it, and at which step the others stopped.
 A step's check is edited as fields (lessons/static/lessons/admin/check_editor.js) that
 read and write the same stored JSON, which stays editable as JSON for what the fields
 cannot show. Rules:
-- The kinds and keys the fields offer, their order and their choices come from the check
-  language's own tables (playground.labs.checks: KINDS, FIELDS, PACKET_FIELDS, DEVICES,
-  ROLES, STATES, FLAG_NAMES, DISTINCT, the ops): check_schema() only adds the kind of
-  input each key takes and its label; a key it has no input for is typed as JSON.
+- The kinds and keys the fields offer, their order, their labels and their choices come
+  from the check language's own tables (playground.labs.checks: KINDS, SOCKET_KEYS and
+  PACKET_KEYS with each Key's label, DEVICES, ROLES, STATES, FLAG_NAMES, DISTINCT, the
+  ops), read through its public names: check_schema() only adds the kind of input each
+  key takes, and the labels of the kinds and their modifiers (KIND_LABELS); a key it has
+  no input for is typed as JSON.
 - The words a field shows when its value is wrong are lab_checks' own (each key's rule,
   asked what it wants); the whole check is validated by lab_checks.check_errors, on save
   and as the fields change (the check endpoint).
@@ -38,9 +40,11 @@ from labs.analysis import lab_stats
 from labs.models import Experiment, ExperimentStep
 from labs.rules import lab_steps_errors
 from playground.labs import checks as lab_checks
+from playground.labs.checks import keys as check_keys
+from playground.labs.checks.validate import op_names
 
 # The input each key of the check language takes (its list and order are lab_checks'):
-# read from the key's rule in lab_checks.FIELDS / PACKET_FIELDS where the rule says it
+# read from the key's rule (Key.validate) where the rule says it
 # (a new flag or port key gets its input with no change here); named only for the keys
 # whose rule is one of a list, with that list.
 _CHOICES = {
@@ -52,11 +56,11 @@ _CHOICES = {
     "protocol": ("tcp", "udp"),
 }
 _RULE_INPUTS = {
-    lab_checks._flag: "flag",
-    lab_checks._port: "port",
-    lab_checks._states: "states",
-    lab_checks._flag_list: "flags",
-    lab_checks._length: "count",
+    check_keys.flag: "flag",
+    check_keys.port: "port",
+    check_keys.states: "states",
+    check_keys.flag_list: "flags",
+    check_keys.length: "count",
 }
 
 
@@ -68,7 +72,8 @@ def _input(key: str, rule) -> str:
     return _RULE_INPUTS.get(rule, "json")
 
 
-LABELS = {
+# A key's label is its own (Key.label); these are the kinds' and their modifiers'.
+KIND_LABELS = {
     "socket": "A socket matches",
     "no_socket": "No socket matches",
     "sockets": "Several sockets match",
@@ -79,19 +84,6 @@ LABELS = {
     "picked": "The learner picked a packet or a socket",
     "all": "All of these",
     "any": "Any one of these",
-    "remote_device": "Remote device",
-    "remote_port": "Remote port",
-    "remote": "No remote address",
-    "closed_by_program": "Closed by its program",
-    "sent": "Has sent data",
-    "received": "Has received data",
-    "auto_read": "Reads by itself",
-    "auto_accept": "Accepts by itself",
-    "from": "From device",
-    "to": "To device",
-    "flags": "Exactly these flags",
-    "has": "At least these flags",
-    "length_min": "Data bytes at least",
     "at_least": "At least how many",
     "distinct": "Each with a different",
     "op": "Command",
@@ -99,51 +91,53 @@ LABELS = {
 }
 
 
-def _label(key: str) -> str:
-    return LABELS.get(key, key.replace("_", " ").capitalize())
+def _kind_label(name: str) -> str:
+    return KIND_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
-def _fields(table: dict) -> list[dict]:
+def _fields(keys: dict) -> list[dict]:
     return [
         {
-            "key": key,
-            "label": _label(key),
-            "input": _input(key, rule),
+            "key": key.name,
+            "label": key.label,
+            "input": _input(key.name, key.validate),
             "choices": list(
-                _CHOICES.get(key)
-                or (lab_checks.STATES if _input(key, rule) == "states" else ())
-                or (lab_checks.FLAG_NAMES if _input(key, rule) == "flags" else ())
+                _CHOICES.get(key.name)
+                or (lab_checks.STATES if _input(key.name, key.validate) == "states" else ())
+                or (lab_checks.FLAG_NAMES if _input(key.name, key.validate) == "flags" else ())
             ),
             # The rule's own words for what the key takes: asked with a value none accepts.
-            "wants": rule(object()),
+            "wants": key.validate(object()),
         }
-        for key, rule in table.items()
+        for key in keys.values()
     ]
 
 
 def check_schema() -> dict:
     """What the check fields offer, from lab_checks' tables (JSON for the page)."""
     return {
-        "kinds": [{"key": kind, "label": _label(kind)} for kind in lab_checks.KINDS],
+        "kinds": [{"key": kind, "label": _kind_label(kind)} for kind in lab_checks.KINDS],
         "stateKinds": list(lab_checks.STATE_KINDS),
         "modifiers": {kind: sorted(keys) for kind, keys in lab_checks.MODIFIERS.items()},
-        "socketFields": _fields(lab_checks.FIELDS),
-        "packetFields": _fields(lab_checks.PACKET_FIELDS),
-        "ops": list(lab_checks._op_names()),
-        "distinct": [{"key": key, "label": _label(key)} for key in lab_checks.DISTINCT],
+        "socketFields": _fields(lab_checks.SOCKET_KEYS),
+        "packetFields": _fields(lab_checks.PACKET_KEYS),
+        "ops": list(op_names()),
+        "distinct": [
+            {"key": key, "label": lab_checks.SOCKET_KEYS[key].label} for key in lab_checks.DISTINCT
+        ],
         "pickable": list(lab_checks.PICKABLE),
-        "labels": {key: _label(key) for key in ("at_least", "distinct", "op", "while")},
+        "labels": {key: _kind_label(key) for key in ("at_least", "distinct", "op", "while")},
     }
 
 
-def _match_field_errors(match, table: dict, path: str) -> dict[str, str]:
+def _match_field_errors(match, keys: dict, path: str) -> dict[str, str]:
     if not isinstance(match, dict):
         return {}
     errors = {}
-    for key, value in match.items():
-        rule = table.get(key)
-        if rule is not None and (wanted := rule(value)) is not None:
-            errors[f"{path}.{key}"] = f"{_label(key)} must be {wanted}."
+    for name, value in match.items():
+        key = keys.get(name)
+        if key is not None and (wanted := key.validate(value)) is not None:
+            errors[f"{path}.{name}"] = f"{key.label} must be {wanted}."
     return errors
 
 
@@ -158,7 +152,7 @@ def check_field_errors(check, path: str = "check") -> dict[str, str]:
     kind, value = kinds[0], check[kinds[0]]
     at = f"{path}.{kind}"
     if kind in ("socket", "no_socket", "sockets"):
-        errors = _match_field_errors(value, lab_checks.FIELDS, at)
+        errors = _match_field_errors(value, lab_checks.SOCKET_KEYS, at)
         at_least = check.get("at_least")
         if kind == "sockets" and (
             not isinstance(at_least, int) or isinstance(at_least, bool) or at_least < 1
@@ -166,15 +160,15 @@ def check_field_errors(check, path: str = "check") -> dict[str, str]:
             errors[f"{path}.at_least"] = "Give a whole number of 1 or more."
         return errors
     if kind == "packet":
-        return _match_field_errors(value, lab_checks.PACKET_FIELDS, at)
+        return _match_field_errors(value, lab_checks.PACKET_KEYS, at)
     if kind == "picked" and isinstance(value, dict):
         if "packet" in value:
-            return _match_field_errors(value["packet"], lab_checks.PACKET_FIELDS, f"{at}.packet")
-        return _match_field_errors(value.get("socket"), lab_checks.FIELDS, f"{at}.socket")
+            return _match_field_errors(value["packet"], lab_checks.PACKET_KEYS, f"{at}.packet")
+        return _match_field_errors(value.get("socket"), lab_checks.SOCKET_KEYS, f"{at}.socket")
     if kind == "connection" and isinstance(value, dict):
         errors = {}
         for end in ("client", "accepted"):
-            errors |= _match_field_errors(value.get(end), lab_checks.FIELDS, f"{at}.{end}")
+            errors |= _match_field_errors(value.get(end), lab_checks.SOCKET_KEYS, f"{at}.{end}")
         return errors
     if kind == "error":
         errors = {}

@@ -21,16 +21,14 @@ Rules:
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from playground.labs import checks as lab_checks
-from sockets_site.models_base import LearnerOwned, PublishedQuerySet, hash_fields
+from sockets_site.models_base import CourseItem, LearnerOwned, learner_constraints
 
 
-class Experiment(models.Model):
-    title = models.CharField(max_length=120)
+class Experiment(CourseItem):
     slug = models.SlugField(
         "id",
         max_length=80,
@@ -47,19 +45,9 @@ class Experiment(models.Model):
         help_text="The id of the lesson heading this experiment belongs to, e.g. "
         "a-port-with-nothing-at-it.",
     )
-    order = models.PositiveIntegerField(default=0, db_index=True)
-    published = models.BooleanField(default=False)
-    updated_at = models.DateTimeField(auto_now=True)
-    loaded_hash = models.CharField(max_length=64, blank=True, editable=False)
 
-    objects = PublishedQuerySet.as_manager()
-
-    class Meta:
+    class Meta(CourseItem.Meta):
         db_table = "lessons_experiment"
-        ordering = ["order", "pk"]
-
-    def __str__(self):
-        return self.title
 
     def get_absolute_url(self):
         return f"{reverse('playground:index')}?experiment={self.slug}"
@@ -87,13 +75,6 @@ class Experiment(models.Model):
             "published": self.published,
             "steps": [s.as_step() for s in self.steps.all()],
         }
-
-    def content_hash(self) -> str:
-        return hash_fields(self.source_fields())
-
-    @property
-    def edited_since_load(self) -> bool:
-        return bool(self.loaded_hash) and self.loaded_hash != self.content_hash()
 
 
 class ExperimentStep(models.Model):
@@ -162,18 +143,7 @@ class LabRun(LearnerOwned):
 
     class Meta:
         db_table = "lessons_labrun"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "experiment"],
-                condition=Q(user__isnull=False),
-                name="one_lab_run_per_user",
-            ),
-            models.UniqueConstraint(
-                fields=["learner_key", "experiment"],
-                condition=Q(user__isnull=True),
-                name="one_lab_run_per_visitor",
-            ),
-        ]
+        constraints = learner_constraints("one_lab_run", "experiment")
 
     def __str__(self):
         return f"{self.experiment} run"

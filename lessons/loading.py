@@ -137,13 +137,13 @@ def _check_quiz(fields: dict, sections: dict[str, set[str]]) -> None:
     for question in fields["questions"]:
         where = f"{name}, question '{question['key']}'"
         choices = [(c["text"], c["correct"]) for c in _choices(question)]
-        errors = quiz_rules.question_errors(
+        errors = quiz_rules.answer_errors(
             question["kind"],
-            choices,
             question.get("accepted", ()),
             question.get("answer"),
             question.get("lab_steps"),
         )
+        errors += quiz_rules.choice_errors(question["kind"], choices)
         errors += grading.wrong_answer_errors(
             question["kind"],
             question.get("wrong_answers"),

@@ -2,6 +2,10 @@
 
 One set of rules for the admin forms and the content loader, so a question
 that loads from a file could also be saved in the admin, and the reverse.
+A question is checked in two parts, each asked only what it needs: choice_errors
+(its choices against its type: the admin's choice forms) and answer_errors (accepted
+texts, number, lab steps: the model's clean); the loader asks both, answer_errors
+first, so that a file's messages keep one order.
 A lab question's steps and an experiment's steps are one shape, a list of
 {text, check}, checked by the same function (labs.rules.lab_steps_errors, which
 the loader also reaches here), whose check language is playground.labs.checks'.
@@ -84,38 +88,48 @@ def reviewable(show_answers, max_attempts) -> bool:
     return not max_attempts and key_rule(show_answers, max_attempts) in (KEY_EVERY, KEY_ASKED)
 
 
-def question_errors(
-    kind, choices=None, accepted=(), number_answer=None, lab_steps=None
-) -> list[str]:
-    """`choices` is a list of (text, is_correct), or None to leave choices unchecked
-    (the admin checks them with the choice forms); returns sentences for staff."""
-    errors = []
-    if kind != LAB and lab_steps:
-        errors.append("Only lab questions have lab steps; remove them or change the type.")
-    if kind in CHOICE_KINDS and choices is None:
-        return errors
-    choices = choices or []
+def choice_errors(kind, choices) -> list[str]:
+    """What is wrong, in sentences for staff, with these `choices` (a list of (text,
+    is_correct)) for a question of type `kind`: the admin's choice forms ask this alone,
+    the loader with answer_errors."""
     correct = sum(1 for _, is_correct in choices if is_correct)
     if kind == SINGLE:
+        errors = []
         if len(choices) < 2:
             errors.append("A single-choice question needs at least two choices.")
         if correct != 1:
             errors.append(
                 f"A single-choice question needs exactly one correct choice (it has {correct})."
             )
-    elif kind == MULTIPLE:
+        return errors
+    if kind == MULTIPLE:
+        errors = []
         if len(choices) < 2:
             errors.append("A multiple-choice question needs at least two choices.")
         if correct < 1:
             errors.append("A multiple-choice question needs at least one correct choice.")
-    elif kind == TRUE_FALSE:
+        return errors
+    if kind == TRUE_FALSE:
         texts = sorted(text for text, _ in choices)
         if texts != ["False", "True"] or correct != 1:
-            errors.append(
+            return [
                 "A true/false question needs exactly two choices, True and False, "
                 "one of them correct."
-            )
-    elif kind == TEXT:
+            ]
+        return []
+    if choices:
+        return ["Only choice questions have choices; remove them or change the type."]
+    return []
+
+
+def answer_errors(kind, accepted=(), number_answer=None, lab_steps=None) -> list[str]:
+    """What is wrong, in sentences for staff, with what a question of type `kind` is
+    graded by other than choices (choice_errors): accepted texts, a number, lab steps.
+    An unknown type is named here, and only here."""
+    errors = []
+    if kind != LAB and lab_steps:
+        errors.append("Only lab questions have lab steps; remove them or change the type.")
+    if kind == TEXT:
         if not [answer for answer in accepted if str(answer).strip()]:
             errors.append("A short-text question needs at least one accepted answer.")
     elif kind == NUMBER:
@@ -123,8 +137,6 @@ def question_errors(
             errors.append("A number question needs its correct answer.")
     elif kind == LAB:
         errors += [f"Lab steps: {error}" for error in lab_steps_errors(lab_steps)]
-    else:
+    elif kind not in CHOICE_KINDS:
         errors.append(f"Unknown question type {kind!r}.")
-    if kind not in CHOICE_KINDS and choices:
-        errors.append("Only choice questions have choices; remove them or change the type.")
     return errors

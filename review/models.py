@@ -5,10 +5,9 @@ A card belongs to a user or to a visitor's key, like every other learner's row
 """
 
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 
-from sockets_site.models_base import LearnerOwned
+from sockets_site.models_base import LearnerOwned, learner_constraints
 
 
 class ReviewCard(LearnerOwned):
@@ -31,18 +30,7 @@ class ReviewCard(LearnerOwned):
 
     class Meta:
         ordering = ["due", "pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "kind", "ref"],
-                condition=Q(user__isnull=False),
-                name="one_review_card_per_user",
-            ),
-            models.UniqueConstraint(
-                fields=["learner_key", "kind", "ref"],
-                condition=Q(user__isnull=True),
-                name="one_review_card_per_visitor",
-            ),
-        ]
+        constraints = learner_constraints("one_review_card", "kind", "ref")
 
     def __str__(self):
         return f"{self.kind} {self.ref}, due {self.due:%Y-%m-%d %H:%M}"

@@ -58,10 +58,7 @@ class ChoiceFormSet(nested_admin.formsets.NestedInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
-        if kind == quiz_rules.LAB:  # its steps are the question form's to check
-            errors = quiz_rules.question_errors(quiz_rules.TEXT, choices, accepted=["-"])
-        else:
-            errors = quiz_rules.question_errors(kind, choices, accepted=["-"], number_answer=0)
+        errors = quiz_rules.choice_errors(kind, choices)
         if errors:
             raise ValidationError(errors)
 

@@ -2,7 +2,7 @@ from django.db import models
 from django.urls import reverse
 
 from lessons import markdown
-from sockets_site.models_base import PublishedQuerySet, hash_fields
+from sockets_site.models_base import CourseItem, hash_fields
 
 
 class GlossaryTerm(models.Model):
@@ -42,29 +42,14 @@ class GlossaryTerm(models.Model):
         return hash_fields(self.source_fields())
 
 
-class Lesson(models.Model):
-    title = models.CharField(max_length=120)
+class Lesson(CourseItem):
     slug = models.SlugField(max_length=80, unique=True)
-    order = models.PositiveIntegerField(default=0, db_index=True)
     summary = models.CharField(max_length=300, help_text="One sentence shown on the course page.")
     body = models.TextField(help_text="Markdown. Use ## and ### headings for sections.")
     body_html = models.TextField(editable=False, blank=True)
     toc = models.JSONField(editable=False, default=list)
     terms = models.JSONField(editable=False, default=list)
-    published = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    # Hash of the source fields as last loaded from (or exported to) the content
-    # files: when it differs from the current fields, staff edited the lesson.
-    loaded_hash = models.CharField(max_length=64, blank=True, editable=False)
-
-    objects = PublishedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["order", "pk"]
-
-    def __str__(self):
-        return self.title
 
     def save(self, *args, **kwargs):
         self.body = normalise_markdown(self.body)
@@ -84,16 +69,9 @@ class Lesson(models.Model):
             "body": normalise_markdown(self.body),
         }
 
-    def content_hash(self) -> str:
-        return hash_fields(self.source_fields())
-
     @property
     def toc_tree(self) -> list[dict]:
         return markdown.toc_tree(self.toc)
-
-    @property
-    def edited_since_load(self) -> bool:
-        return bool(self.loaded_hash) and self.loaded_hash != self.content_hash()
 
     def render(self, glossary: list[markdown.GlossaryEntry] | None = None) -> None:
         if glossary is None:

@@ -6,13 +6,12 @@ exactly one of the two, and moves to the user when the visitor logs in.
 """
 
 from django.db import models
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from lessons.models.course import Lesson
 from lessons.models.quizzes import Question, Quiz
-from sockets_site.models_base import LearnerOwned
+from sockets_site.models_base import LEARNER, LearnerOwned, learner_constraints
 
 
 class LessonRead(LearnerOwned):
@@ -20,16 +19,7 @@ class LessonRead(LearnerOwned):
     read_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "lesson"], condition=Q(user__isnull=False), name="one_read_per_user"
-            ),
-            models.UniqueConstraint(
-                fields=["learner_key", "lesson"],
-                condition=Q(user__isnull=True),
-                name="one_read_per_visitor",
-            ),
-        ]
+        constraints = learner_constraints("one_read", "lesson")
 
     def __str__(self):
         return f"{self.lesson} read"
@@ -62,18 +52,10 @@ class Attempt(LearnerOwned):
 
     class Meta:
         ordering = ["submitted_at", "pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["quiz", "user", "number"],
-                condition=Q(user__isnull=False, number__isnull=False),
-                name="one_attempt_number_per_user",
-            ),
-            models.UniqueConstraint(
-                fields=["quiz", "learner_key", "number"],
-                condition=Q(user__isnull=True, number__isnull=False),
-                name="one_attempt_number_per_visitor",
-            ),
-        ]
+        # Practice attempts have no number: as many as the learner likes.
+        constraints = learner_constraints(
+            "one_attempt_number", "quiz", LEARNER, "number", number__isnull=False
+        )
 
     def __str__(self):
         return f"{self.quiz} attempt {self.pk}"

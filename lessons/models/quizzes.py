@@ -9,15 +9,14 @@ from django.utils.safestring import mark_safe
 from lessons import grading, markdown, quiz_rules
 from lessons.models.course import Lesson
 from playground.labs import checks as lab_checks
-from sockets_site.models_base import PublishedQuerySet, hash_fields
+from sockets_site.models_base import CourseItem
 
 
-class Quiz(models.Model):
+class Quiz(CourseItem):
     class Counts(models.TextChoices):
         HIGHEST = "highest", "The highest score"
         LAST = "last", "The last attempt"
 
-    title = models.CharField(max_length=120)
     slug = models.SlugField(max_length=80, unique=True)
     lesson = models.OneToOneField(
         Lesson,
@@ -28,7 +27,6 @@ class Quiz(models.Model):
         help_text="The lesson this quiz checks; leave empty for the course quiz.",
     )
     description = models.CharField(max_length=300, blank=True)
-    order = models.PositiveIntegerField(default=0, db_index=True)
     pass_mark = models.PositiveSmallIntegerField(
         default=70,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
@@ -60,18 +58,9 @@ class Quiz(models.Model):
         help_text="Until then a learner sees which answers were right or wrong and the feedback "
         "on what they chose, but not the right answers or the explanations.",
     )
-    published = models.BooleanField(default=False)
-    updated_at = models.DateTimeField(auto_now=True)
-    loaded_hash = models.CharField(max_length=64, blank=True, editable=False)
 
-    objects = PublishedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["order", "pk"]
+    class Meta(CourseItem.Meta):
         verbose_name_plural = "quizzes"
-
-    def __str__(self):
-        return self.title
 
     def get_absolute_url(self):
         return reverse("lessons:quiz", args=[self.slug])
@@ -91,9 +80,6 @@ class Quiz(models.Model):
         }
         fields["questions"] = [q.source_fields() for q in self.questions.all()]
         return fields
-
-    def content_hash(self) -> str:
-        return hash_fields(self.source_fields())
 
     def clean(self):
         errors = quiz_rules.quiz_errors(self.max_attempts, self.show_answers)
@@ -219,8 +205,8 @@ class Question(models.Model):
         ]
 
     def clean(self):
-        errors = quiz_rules.question_errors(
-            self.kind, None, self.accepted, self.number_answer, self.lab_steps
+        errors = quiz_rules.answer_errors(
+            self.kind, self.accepted, self.number_answer, self.lab_steps
         )
         errors += grading.wrong_answer_errors(
             self.kind, self.wrong_answers, self.accepted, self.number_answer, self.tolerance or 0

@@ -1,3 +1,11 @@
+"""The quiz pages: the list, taking a quiz (a page, its submission, a retry of the
+missed questions) and an attempt's result.
+
+Rules: a GET writes nothing (a fresh page is signed, not stored; asking for the answer
+key is a GET too); what a result page reveals (the key, each choice's mark and
+feedback) is decided here from the quiz's rule, and the template only shows it.
+"""
+
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
@@ -208,12 +216,39 @@ def _submit(request, quiz):
     return redirect(page.attempt)
 
 
+def _choice_rows(choices, chosen: set, show_key: bool) -> list[dict]:
+    """A choice question's choices as its result shows them. A choice is marked correct
+    when the learner chose it or the key is shown; its feedback (show_feedback) shows
+    when the learner chose it, or when it is correct and the key is shown: a wrong
+    choice's feedback is never a hint to the learner who did not pick it."""
+    rows = []
+    for choice in choices:
+        picked = choice.pk in chosen
+        rows.append(
+            {
+                "choice": choice,
+                "chosen": picked,
+                "marked_correct": choice.is_correct and (picked or show_key),
+                "show_feedback": bool(choice.feedback)
+                and (picked or (choice.is_correct and show_key)),
+            }
+        )
+    return rows
+
+
 def attempt_result(request, slug, pk):
     quiz = _quiz(request, slug)
     learner = learner_for(request)
     attempt = _owned_attempt(learner, quiz, pk)
     if attempt is None:
         raise Http404("No such attempt")
+    context = _history(quiz, learner)
+    passed = any(a.passed for a in context["history"] if not a.practice)
+    used = flow.used(context["history"])
+    # Asking is a GET (?answers=show): it writes nothing and only reveals what the quiz's
+    # rule allows this learner now (lessons.quiz_rules.answer_key_shown).
+    asked = request.GET.get("answers") == "show"
+    show_key = quiz.answer_key_shown(passed, context["left"], used, asked)
     questions = flow.quiz_questions(quiz)
     answers = {a.question_id: a for a in attempt.answers.all()}
     review = []
@@ -224,19 +259,12 @@ def attempt_result(request, slug, pk):
             {
                 "question": question,
                 "answer": answer,
-                "choices": [{"choice": c, "chosen": c.pk in chosen} for c in choices],
+                "choices": _choice_rows(choices, chosen, show_key),
                 "feedback": wrong_answer_feedback(question, answer.text, answer.number)
                 if answer
                 else "",
             }
         )
-    context = _history(quiz, learner)
-    passed = any(a.passed for a in context["history"] if not a.practice)
-    used = flow.used(context["history"])
-    # Asking is a GET (?answers=show): it writes nothing and only reveals what the quiz's
-    # rule allows this learner now (lessons.quiz_rules.answer_key_shown).
-    asked = request.GET.get("answers") == "show"
-    show_key = quiz.answer_key_shown(passed, context["left"], used, asked)
     return render(
         request,
         "lessons/attempt_result.html",

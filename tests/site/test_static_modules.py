@@ -15,6 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from sockets_site.storage import MODULE_FOLDERS
 from tests.support.paths import ROOT
 
 STORAGE = "sockets_site.storage.ModuleImportsStorage"
@@ -49,14 +50,16 @@ def collected(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
 def test_it_points_every_relative_import_at_a_hashed_module_of_the_same_collect(collected):
     tmp_path, paths = collected
-    modules = [
-        name
-        for name in paths
-        if name.endswith(".js") and (name.startswith("playground/") or name == "lessons/lesson.js")
-    ]
-    assert {"playground/main.js", "playground/lesson-panel.js", "playground/timeline.js"} <= set(
-        modules
-    )
+    # Every script of the folders the storage rewrites (MODULE_FOLDERS), its own
+    # subfolders' modules included (lessons/admin/check_editor/…).
+    modules = [name for name in paths if name.endswith(".js") and name.startswith(MODULE_FOLDERS)]
+    assert {
+        "playground/main.js",
+        "playground/lesson-panel.js",
+        "playground/timeline.js",
+        "lessons/admin/check_editor.js",
+        "lessons/admin/check_editor/part.js",
+    } <= set(modules)
     hashed = set(paths.values())
     for name in modules:
         text = (tmp_path / paths[name]).read_text()
@@ -70,6 +73,8 @@ def test_it_points_every_relative_import_at_a_hashed_module_of_the_same_collect(
             assert resolved in hashed and (tmp_path / resolved).is_file(), (name, target)
     lesson = (tmp_path / paths["lessons/lesson.js"]).read_text()
     assert f'"../{paths["playground/lesson-panel.js"]}"' in lesson
+    editor = (tmp_path / paths["lessons/admin/check_editor.js"]).read_text()
+    assert f'"./{paths["lessons/admin/check_editor/editor.js"].split("/", 2)[2]}"' in editor
 
 
 def test_it_leaves_other_apps_scripts_as_they_come(collected):

@@ -7,7 +7,8 @@ Rules:
 - Each key is declared once, in keys.py (its validation, words and match), and each
   kind once, in kinds.py; validate.py, describe.py and evaluate.py loop over them;
   journal.py records a sandbox and replays steps over the record.
-- This module only names what other code uses; it holds no logic.
+- This module only names what other code uses; it holds no logic, and names nothing
+  private (a caller that needs a key's rule or the ops reads keys.py or validate.py).
 """
 
 from playground.labs.checks.describe import describe
@@ -24,13 +25,6 @@ from playground.labs.checks.keys import (
     SOCKET_KEYS,
     STATES,
 )
-
-# The admin names a key's input by its rule, and lists the ops (labs.admin).
-from playground.labs.checks.keys import flag as _flag
-from playground.labs.checks.keys import flag_list as _flag_list
-from playground.labs.checks.keys import length as _length
-from playground.labs.checks.keys import port as _port
-from playground.labs.checks.keys import states as _states
 from playground.labs.checks.kinds import (
     EVENT_KINDS,
     KEY_ORDER,
@@ -53,7 +47,6 @@ from playground.labs.checks.validate import (
     prediction_errors,
     steps_errors,
 )
-from playground.labs.checks.validate import op_names as _op_names
 
 __all__ = [
     "DEVICES",
@@ -82,12 +75,6 @@ __all__ = [
     "PacketRow",
     "Row",
     "Tracker",
-    "_flag",
-    "_flag_list",
-    "_length",
-    "_op_names",
-    "_port",
-    "_states",
     "check_errors",
     "compact",
     "compact_packet",

@@ -8,7 +8,7 @@ Rules:
 - `validate(value)` is None when the value is good, else what it must be ("a port number
   from 1 to 65535"); `words(value)` is the key's phrase, put where `place` says in a
   description (playground.labs.checks.describe); `match(wanted, row)` is whether a Row
-  (or a PacketRow) has it.
+  (or a PacketRow) has it; `label` is what the admin's check fields call it.
 - A packet key also says why a picked packet does not have it (`mismatch`).
 - Flags are TCP's: a flags key is never met by a UDP packet.
 """
@@ -42,6 +42,12 @@ class Key:
     # Where its words go: "noun", "on", "connected to", "after" or "aside" (in brackets).
     place: str = "after"
     mismatch: Callable[[Any, Any], str] | None = None  # a packet key's, for a pick
+    # What the admin's check fields call it (labs.admin); by default its name in words.
+    label: str = ""
+
+    def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", self.name.replace("_", " ").capitalize())
 
 
 # Words ------------------------------------------------------------------------
@@ -139,6 +145,7 @@ SOCKET_KEYS = {
             null,
             lambda _: "with no remote address",
             lambda _, row: row.remote_port is None,
+            label="No remote address",
         ),
         Key(
             "closed_by_program",
@@ -146,6 +153,7 @@ SOCKET_KEYS = {
             _either("closed by the program", "still open in the program"),
             _same("closed_by_program"),
             "aside",
+            label="Closed by its program",
         ),
         Key(
             "sent",
@@ -153,6 +161,7 @@ SOCKET_KEYS = {
             _either("that has sent data", "that has sent nothing"),
             _same("sent"),
             "aside",
+            label="Has sent data",
         ),
         Key(
             "received",
@@ -160,6 +169,7 @@ SOCKET_KEYS = {
             _either("that has received data", "that has received nothing"),
             _same("received"),
             "aside",
+            label="Has received data",
         ),
         Key(
             "auto_read",
@@ -167,6 +177,7 @@ SOCKET_KEYS = {
             _either("that reads by itself", "that reads only on recv()"),
             _same("auto_read"),
             "aside",
+            label="Reads by itself",
         ),
         Key(
             "auto_accept",
@@ -174,6 +185,7 @@ SOCKET_KEYS = {
             _either("that accepts by itself", "that accepts only on accept()"),
             _same("auto_accept"),
             "aside",
+            label="Accepts by itself",
         ),
     )
 }
@@ -199,6 +211,7 @@ PACKET_KEYS = {
             mismatch=lambda wanted, p: (
                 f"That packet is from the {p.sender}; look for one from the {wanted}."
             ),
+            label="From device",
         ),
         Key(
             "to",
@@ -208,6 +221,7 @@ PACKET_KEYS = {
             mismatch=lambda wanted, p: (
                 f"That packet is to the {p.receiver}; look for one to the {wanted}."
             ),
+            label="To device",
         ),
         Key(
             "port",
@@ -227,6 +241,7 @@ PACKET_KEYS = {
                 f"That packet has {_packet_flags(p)}; look for one with exactly "
                 f"{flags_words(wanted)}."
             ),
+            label="Exactly these flags",
         ),
         Key(
             "has",
@@ -237,6 +252,7 @@ PACKET_KEYS = {
             mismatch=lambda wanted, p: (
                 f"That packet has {_packet_flags(p)}; look for one with {flags_words(wanted)} set."
             ),
+            label="At least these flags",
         ),
         Key(
             "length_min",
@@ -247,6 +263,7 @@ PACKET_KEYS = {
                 f"That packet carries {p.length} bytes of data; look for one carrying at "
                 f"least {wanted}."
             ),
+            label="Data bytes at least",
         ),
     )
 }

@@ -111,9 +111,9 @@ export function mount(root, options = {}) {
   const forms = createForms(ctx);
   const packetsBox = $("[data-packets]");
   const timeline = packetsBox
-    ? mountTimeline(packetsBox, { request: ctx.request, signal: ctx.signal, pick: (n) => ctx.send({ op: "experiment.pick", packet: n }) })
+    ? mountTimeline(packetsBox, { store, request: ctx.request, signal: ctx.signal, pick: (n) => ctx.send({ op: "experiment.pick", packet: n }) })
     : null;
-  ctx.packets = { setPicking: (on) => timeline?.setPicking(on) };
+  ctx.packets = { renderPicking: () => timeline?.renderPicking() };
   const experiments = createExperiments(ctx);
   ctx.render.table = createTable(ctx);
   ctx.render.experiment = experiments.render;
@@ -126,7 +126,8 @@ export function mount(root, options = {}) {
     experiments.render();
   }
 
-  const toTimeline = (event, command = null) => timeline?.handle(event, command);
+  // The panel reads the store; `more`: {command, change} (what the store's apply said).
+  const toTimeline = (event, more = {}) => timeline?.handle(event, more);
 
   function stepsDone() {
     return state.active ? state.progress[state.active]?.done ?? 0 : null;
@@ -174,21 +175,21 @@ export function mount(root, options = {}) {
         // finds the sandbox's active one (maybe chosen in another tab) and keeps it.
         if (wanted) experiments.choose(wanted);
         wanted = null;
-        toTimeline(event);
+        toTimeline(event, { change });
         break;
       case "socket":
         if (change.fresh) python.acceptedCode(event.socket);
         renderAll(event.socket.id);
-        toTimeline(event);
+        toTimeline(event, { change });
         break;
       case "socket.gone":
         refusals.forget(`row:${event.socket}`);
         renderAll();
         log("info", `${event.socket} is gone: ${event.reason}.`);
-        toTimeline(event);
+        toTimeline(event, { change });
         break;
       case "packet":
-        toTimeline(event);
+        toTimeline(event, { change });
         break;
       case "data": {
         const text = event.eof ? "(end of stream: the other side shut down its sending side)" : `“${event.data}”`;
@@ -224,10 +225,10 @@ export function mount(root, options = {}) {
     const { command, note: origin } = connection.answer(event.ref);
     if (origin) refusals.clear(origin.key);
     const row = event.socket && typeof event.socket === "object" ? event.socket : null;
-    store.apply(event);
+    const change = store.apply(event);
     if (row) {
       renderAll(row.id);
-      toTimeline({ type: "socket", socket: row });
+      toTimeline({ type: "socket", socket: row }, { change });
     }
     if (event.op === "experiment.start" && event.experiment) store.apply({ ...event, type: "experiment.progress" });
     if (event.op === "experiment.pick" && !event.matched) experiments.render();
@@ -235,7 +236,7 @@ export function mount(root, options = {}) {
       store.apply({ type: "used", socket: command.socket });
       forms.renderSocketSelects();
     }
-    toTimeline(event, command);
+    toTimeline(event, { command });
     if (command && command.op !== "capture") {
       log("ok", describe(command, event, state.experiments));
       python.showCode(command, event);
@@ -244,7 +245,7 @@ export function mount(root, options = {}) {
 
   function failed(event) {
     const { command, note } = connection.answer(event.ref);
-    toTimeline(event, command);
+    toTimeline(event, { command });
     // An error the kernel reported on a socket by itself (no ref) belongs to its row.
     const origin = note || (event.socket ? { key: `row:${event.socket}`, done: null } : null);
     const term = glossaryFor(event.code);

@@ -7,7 +7,9 @@
 //   (show, picking, step.failure, sent, used). Views read `state` and never write it.
 // - The server is the source of truth: `hello` replaces everything the server said
 //   before (after every (re)connect); the page keeps no checks of its own.
-// - Subscribers hear each applied event, with what `apply` says changed, in order.
+// - Subscribers hear each applied event, with what `apply` says changed, in order: for
+//   an event that writes a socket's row (socket, socket.gone, an `ok` with a row), its
+//   row as it was before (`before`), so a view draws changes without a copy of its own.
 
 // A row the kernel keeps for a while (TIME_WAIT): `expires_in` seconds from when it
 // came, as a moment of this page's clock, for its countdown.
@@ -21,6 +23,7 @@ export function createStore() {
     devices: [],
     sockets: new Map(),
     limits: {},
+    capture: null, // hello.capture ({available, note, history, older, packets_per_second}), if named
     deadline: null,
     idleDeadline: null,
     received: new Map(),
@@ -40,6 +43,7 @@ export function createStore() {
   function hello(event) {
     state.devices = event.devices;
     state.limits = event.limits;
+    state.capture = event.capture || null;
     state.sockets = new Map(event.sockets.map((row) => [row.id, timed(row)]));
     state.received = new Map(event.data.map((d) => [d.socket, d.data]));
     state.deadline = Date.now() + event.expires.lifetime_left * 1000;
@@ -75,11 +79,14 @@ export function createStore() {
   }
 
   function answered(event) {
+    let before;
     if (event.socket && typeof event.socket === "object") {
+      before = state.sockets.get(event.socket.id);
       state.acted = { id: event.socket.id, seq: state.acted.seq + 1 };
       state.sockets.set(event.socket.id, timed(event.socket));
     }
     if (event.op === "experiment.pick" && !event.matched) state.pickNote = event.message;
+    return { before };
   }
 
   function reduce(event) {
@@ -88,21 +95,22 @@ export function createStore() {
         hello(event);
         return {};
       case "socket": {
-        const fresh = !state.sockets.has(event.socket.id);
+        const before = state.sockets.get(event.socket.id);
         state.sockets.set(event.socket.id, timed(event.socket));
-        return { fresh };
+        return { fresh: !before, before };
       }
-      case "socket.gone":
+      case "socket.gone": {
+        const before = state.sockets.get(event.socket);
         state.sockets.delete(event.socket);
-        return {};
+        return { before };
+      }
       case "data":
         if (!event.eof) state.received.set(event.socket, (state.received.get(event.socket) || "") + event.data);
         return {};
       case "experiment.progress":
         return progressed(event);
       case "ok":
-        answered(event);
-        return {};
+        return answered(event);
       // The view's own changes.
       case "show":
         state.shown = event.experiment;

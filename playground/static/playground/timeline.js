@@ -1,7 +1,8 @@
 // The "Packets" panel (playground/_packets.html): the sandbox's own packets as a
 // sequence diagram, as `tcpdump -n` prints them, and as a table. Plain ES modules, no
 // build step: this one names the panel's rules and exports its parts (timeline/).
-// playground.js imports it and hands it the events it needs.
+// playground.js imports it and hands it the events it needs and the mount's store,
+// from which it reads the sandbox (devices, sockets, hello.capture) and the step's pick.
 //
 // Rules:
 // - The server keeps each sandbox's packets from its start (bounded), but sends them

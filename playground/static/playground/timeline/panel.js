@@ -1,6 +1,10 @@
 // The "Packets" panel (playground/_packets.html) at work: what it keeps, when it asks
 // the server for packets, and what it draws. One plain ES module; timeline.js names
 // the rules.
+//
+// What the server said of the sandbox (its devices, its sockets, hello.capture) and
+// the step's pick are read from the mount's store (store.js), never copied here: the
+// panel keeps only what it drew (its packets, marks and counts) and this page's wish.
 
 import { element, hidden } from "../dom.js";
 import { packetParts } from "./items.js";
@@ -8,15 +12,19 @@ import { endpoint, plural, tcpdumpLine, wordsFor } from "./words.js";
 
 const STORAGE_KEY = "playground.packets.open";
 const MAX_DEFAULT = 200; // packets kept on screen when the server names no history
+// What a server that names no capture in its hello gets.
+const NO_CAPTURE = { available: false, note: "This server does not capture packets.", on: false };
 
 /**
- * Runs the panel `box`. hooks.request(command): sends a command when connected
- * (false otherwise); hooks.signal: aborted when the playground closes; hooks.pick(n):
- * the learner picked packet n for the experiment's step.
- * Returns {handle(event, command)}: every event of the WebSocket, and for `ok` and
- * `error` the command they answer; and setPicking(on): whether packets can be picked.
+ * Runs the panel `box`. hooks.store: the mount's store (store.js), which has taken each
+ * event before the panel hears it; hooks.request(command): sends a command when
+ * connected (false otherwise); hooks.signal: aborted when the playground closes;
+ * hooks.pick(n): the learner picked packet n for the experiment's step.
+ * Returns {handle(event, {command, change})}: every event of the WebSocket, with what
+ * the store's `apply` said changed and, for `ok` and `error`, the command they answer;
+ * and renderPicking(): the store's `picking` changed.
  */
-export function mountTimeline(box, { request, signal, pick = null }) {
+export function mountTimeline(box, { store, request, signal, pick = null }) {
   const $ = (selector) => box.querySelector(selector);
   const toggle = $("[data-packets-open]");
   const rowsBox = $("[data-timeline]");
@@ -27,18 +35,22 @@ export function mountTimeline(box, { request, signal, pick = null }) {
   const news = $("[data-packets-news]");
   const count = $("[data-packets-count]");
 
-  let capture = null; // hello.capture, or null before the first hello
-  let devices = []; // hello.devices: the first is the left lifeline, the second the right
-  let packets = []; // packet events, oldest first, at most `keep`
+  const state = store.state;
+  let started = false; // a hello was drawn: nothing is drawn before the first one
+  let packets = []; // packet events, oldest first, at most keep()
   let lines = []; // their tcpdump lines
-  let keep = MAX_DEFAULT;
   let conns = new Map(); // connection -> what the panel saw of it (see wordsFor)
-  let states = new Map(); // socket id -> {device, state}, to write changes only
   let unseen = 0; // packets that arrived while the panel was closed
   let wished = false; // this page's wish as last sent to the server
   let retired = new Set(); // sockets of before the last reset: their states are not written
-  let picking = false; // the experiment's step asks the learner to pick a packet
   let older = 0; // packets since the start or the reset that came before those shown
+
+  const capture = () => state.capture || NO_CAPTURE;
+  const keep = () => capture().history || MAX_DEFAULT;
+  // The experiment's step asks the learner to pick a packet.
+  const picking = () => Boolean(pick) && state.picking === "packet";
+  // The TCP sockets whose states the panel writes: all but those of before the reset.
+  const tcpRows = () => [...state.sockets.values()].filter((row) => row.protocol === "tcp" && !retired.has(row.id));
 
   box.querySelector("[data-packets-older]")?.remove(); // a panel mounted again
   const olderNote = element("p", "muted tl-older");
@@ -65,9 +77,9 @@ export function mountTimeline(box, { request, signal, pick = null }) {
 
   // Ask for capture while the panel is open, and say off when it closes.
   function wish() {
-    if (!capture) return;
-    if (!capture.available) {
-      const why = capture.note || "Packet capture is not available on this server.";
+    if (!started) return;
+    if (!capture().available) {
+      const why = capture().note || "Packet capture is not available on this server.";
       setNote("unavailable", `No packets can be shown here. ${why}${/[.!?]$/.test(why) ? "" : "."} Your sockets, their states and everything else in the playground work as before.`);
       return;
     }
@@ -101,8 +113,9 @@ export function mountTimeline(box, { request, signal, pick = null }) {
 
   // The diagram ------------------------------------------------------------------
 
+  // The first device is the left lifeline, the second the right.
   const side = (device) => {
-    const index = devices.findIndex((d) => d.name === device);
+    const index = state.devices.findIndex((d) => d.name === device);
     return index === 1 ? "right" : "left";
   };
 
@@ -114,7 +127,7 @@ export function mountTimeline(box, { request, signal, pick = null }) {
     const follow = atBottom();
     rowsBox.append(item);
     // Keep the screen to what the server keeps, state marks included.
-    while (rowsBox.children.length > keep * 2) rowsBox.firstElementChild.remove();
+    while (rowsBox.children.length > keep() * 2) rowsBox.firstElementChild.remove();
     if (follow) scroller.scrollTop = scroller.scrollHeight;
   }
 
@@ -147,27 +160,23 @@ export function mountTimeline(box, { request, signal, pick = null }) {
     if (last && last.classList.contains("tl-states")) last.dataset.closedRow = "true";
   }
 
-  function socketChanged(row) {
+  // `before`: the socket's row before the event (the store's word); changes only are written.
+  function socketChanged(row, before) {
     if (row.protocol !== "tcp" || retired.has(row.id)) return;
-    const before = states.get(row.id);
-    states.set(row.id, { device: row.device, state: row.state });
     if (before && before.state === row.state) return;
     stateMark(row.device, `${row.id} ${row.state}`);
   }
 
-  function socketGone(id) {
-    const before = states.get(id);
-    states.delete(id);
-    if (before) stateMark(before.device, `${id} gone`);
+  function socketGone(id, before) {
+    if (before?.protocol === "tcp" && !retired.has(id)) stateMark(before.device, `${id} gone`);
   }
 
-  const { packetItem, tableRow, pickButton } = packetParts({ side, isPicking: () => picking, pick, signal });
+  const { packetItem, tableRow, pickButton } = packetParts({ side, isPicking: picking, pick, signal });
 
-  function setPicking(on) {
-    picking = Boolean(on && pick);
+  function renderPicking() {
     for (const item of rowsBox.querySelectorAll("li.tl-packet")) {
       const button = item.querySelector(".tl-pick");
-      if (!picking) button?.remove();
+      if (!picking()) button?.remove();
       else if (!button) {
         const packet = packets.find((p) => String(p.n) === item.dataset.n);
         if (packet) item.append(pickButton(packet));
@@ -184,7 +193,7 @@ export function mountTimeline(box, { request, signal, pick = null }) {
   }
 
   function addPacket(p, live) {
-    if (p.dropped) mark(`${plural(p.dropped, "packet was", "packets were")} not shown here: more than ${capture?.packets_per_second ?? "the limit of"} a second.`);
+    if (p.dropped) mark(`${plural(p.dropped, "packet was", "packets were")} not shown here: more than ${capture().packets_per_second ?? "the limit of"} a second.`);
     closeStateRow();
     const conn = connectionOf(p);
     const words = wordsFor(p, conn);
@@ -192,7 +201,7 @@ export function mountTimeline(box, { request, signal, pick = null }) {
     lines.push(tcpdumpLine(p, conn));
     append(packetItem(p, words));
     tableRows.append(tableRow(p, words));
-    while (packets.length > keep) {
+    while (packets.length > keep()) {
       const gone = packets.shift();
       older += 1 + (gone.dropped || 0);
       lines.shift();
@@ -211,7 +220,7 @@ export function mountTimeline(box, { request, signal, pick = null }) {
 
   function renderHeads() {
     for (const head of box.querySelectorAll("[data-lifeline]")) {
-      const device = devices[Number(head.dataset.lifeline)];
+      const device = state.devices[Number(head.dataset.lifeline)];
       head.replaceChildren(element("strong", "", device ? device.name : "—"), element("span", "mono", device ? device.ip : ""));
     }
   }
@@ -237,18 +246,13 @@ export function mountTimeline(box, { request, signal, pick = null }) {
   }
 
   function hello(event) {
-    devices = event.devices || [];
-    capture = event.capture || { available: false, note: "This server does not capture packets.", on: false };
-    keep = capture.history || MAX_DEFAULT;
-    states = new Map();
+    started = true;
     retired = new Set();
     wished = false; // a new WebSocket: the server knows no wish of this page yet
     renderHeads();
     // The sockets as they are now, beside the kept packets.
-    const rows = (event.sockets || []).filter((r) => r.protocol === "tcp");
-    for (const row of rows) states.set(row.id, { device: row.device, state: row.state });
-    show(event.packets || [], rows, capture.older || 0);
-    if (capture.available) setNote(toggle.open ? "asking" : "off", toggle.open ? "Asking the server to watch your sandbox's packets…" : "Not watching.");
+    show(event.packets || [], tcpRows(), capture().older || 0);
+    if (capture().available) setNote(toggle.open ? "asking" : "off", toggle.open ? "Asking the server to watch your sandbox's packets…" : "Not watching.");
     wish();
   }
 
@@ -257,13 +261,12 @@ export function mountTimeline(box, { request, signal, pick = null }) {
   function caughtUp(list, before) {
     const last = list.length ? list[list.length - 1].n : 0;
     const later = packets.filter((p) => p.n > last);
-    show([...list, ...later], [...states].map(([id, row]) => ({ id, ...row })), before);
+    show([...list, ...later], tcpRows(), before);
   }
 
   // The page's Reset was answered: the panel starts again, as the server's record does.
   function reset() {
-    for (const id of states.keys()) retired.add(id);
-    states = new Map();
+    for (const row of tcpRows()) retired.add(row.id);
     show([], []);
     news.textContent = "The sandbox was reset: the packets shown start again from here.";
   }
@@ -282,23 +285,23 @@ export function mountTimeline(box, { request, signal, pick = null }) {
   }
 
   return {
-    setPicking,
-    handle(event, command) {
+    renderPicking,
+    handle(event, { command = null, change = {} } = {}) {
       switch (event.type) {
         case "hello":
           hello(event);
           break;
         case "packet":
-          if (!capture) return;
+          if (!started) return;
           addPacket(event, true);
           renderDump();
           renderCount();
           break;
         case "socket":
-          if (capture) socketChanged(event.socket);
+          if (started) socketChanged(event.socket, change.before);
           break;
         case "socket.gone":
-          if (capture) socketGone(event.socket);
+          if (started) socketGone(event.socket, change.before);
           break;
         case "ok":
         case "error":

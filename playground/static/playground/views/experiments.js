@@ -207,7 +207,7 @@ export function createExperiments(ctx) {
     if (now === state.picking) return;
     store.apply({ type: "picking", kind: now });
     ctx.render.table();
-    ctx.packets.setPicking(now === "packet");
+    ctx.packets.renderPicking();
   }
 
   function start(id) {
