@@ -41,11 +41,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from playground.engines import Attachment, Client, get_engine
 from playground.sandbox.flow import Outbox, SlowReader
-from playground.sandbox.quotas import network_of
 from playground.wire import errors, events, protocol
 from playground.wire.errors import CLOSE_FULL, CLOSE_NO_SESSION, SandboxError
 from sockets_site.client_ip import scope_client_ip
 from sockets_site.learners import SESSION_KEY as LEARNER_KEY
+from sockets_site.networks import network_of
 
 try:  # Daphne's WebSocket library: a send that met the client's close on its way
     from autobahn.exception import Disconnected as ClientGone

@@ -22,7 +22,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from playground import conf
 from playground.engines.pool.placement import Placement
-from playground.vocabulary import vocabulary
 from sockets_site import outage_notice as outage
 from sockets_site import page_cache
 from sockets_site.learners import learner_for
@@ -43,8 +42,7 @@ def index(request):
     """The same for every visitor (their sandbox comes over the WebSocket): kept whole for
     them (sockets_site.page_cache), one per set of limits."""
     limits = conf.limits()
-    # The page's script reads the vocabulary (playground.vocabulary) from the page.
-    context = {"limits": limits, "vocabulary": vocabulary()}
+    context = {"limits": limits}
     if not page_cache.whole_page_allowed(request):
         return render(request, "playground/index.html", context)
     page = page_cache.whole_page(

@@ -15,14 +15,18 @@ Rules:
 - tests/playground/wire/test_texts.py checks that the page carries exactly this.
 """
 
+import functools
+
 from playground.capture.packets import TCP_FLAGS
 from playground.host.kernel import SS_NAMES
 from playground.wire.errors import ERRORS
 from playground.wire.protocol import page_ops
 
 
+@functools.cache
 def vocabulary() -> dict:
-    """The words the page's script reads (static/playground/vocabulary.js)."""
+    """The words the page's script reads (static/playground/vocabulary.js): built once
+    per process, since every registry it reads is fixed at import. Read it, never change it."""
     return {
         "ops": page_ops(),
         "errors": {code: error.glossary for code, error in ERRORS.items()},

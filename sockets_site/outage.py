@@ -285,9 +285,6 @@ class DatabaseOutageFilter:
         return not (answered and getattr(record, "status_code", None) == 503)
 
 
-CLOSE_UNAVAILABLE = CLOSE_FULL  # the playground's "try again soon" close code
-
-
 class WebSocketOutageGuard:
     """ASGI middleware for the WebSocket stack: a connection that fails because the
     database is away ends quietly (refused before it is accepted, else 4503); one
@@ -309,4 +306,4 @@ class WebSocketOutageGuard:
             if failure_kind(error, ask_connection=False) != OUTAGE:
                 raise
             database.failed(error)
-            await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
+            await send({"type": "websocket.close", "code": CLOSE_FULL})

@@ -29,9 +29,6 @@ from collections import Counter
 from playground.wire.errors import SandboxError
 from playground.wire.limits import Limits
 
-# One definition with log-in throttling's (sockets_site.networks); the engine reads it here.
-from sockets_site.networks import network_of as network_of
-
 
 class Quotas(ABC):
     def __init__(self, limits: Limits):

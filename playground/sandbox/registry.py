@@ -154,7 +154,7 @@ class Registry:
     ) -> Sandbox:
         """Attach a WebSocket's sink to the session's sandbox, made if needed.
 
-        `address`: the client's network (playground.sandbox.quotas.network_of) that a new
+        `address`: the client's network (sockets_site.networks.network_of) that a new
         sandbox counts against; `owner`: whose experiment progress it keeps
         (playground.labs.lab). Raises SandboxError when a limit refuses."""
         self.quotas.take_websocket(key)  # before any await: racing tabs cannot overshoot

@@ -1,7 +1,8 @@
 """Words the playground's script reads from its page: the playground's vocabulary
-(playground.vocabulary) for a page whose view does not pass it (a lesson's panel); no
-name is written a second time in the script. The glossary's words for error links come
-from the lessons app's `glossary` library, which the templates load beside this one."""
+(playground.vocabulary), put in the same way on every page that runs a playground (the
+playground page, a lesson's panel); no name is written a second time in the script. The
+glossary's words for error links come from the lessons app's `glossary` library, which
+the templates load beside this one."""
 
 from django import template
 

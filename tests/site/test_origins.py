@@ -3,9 +3,9 @@
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from playground.sandbox.quotas import network_of
 from sockets_site.asgi import application
 from sockets_site.client_ip import scope_client_ip
+from sockets_site.networks import network_of
 from tests.support.consumer_helpers import new_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
